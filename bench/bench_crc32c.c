@@ -18,8 +18,8 @@ static double now(void)
 
 /* GB/s of fn over buf, best of 5 runs of `reps` passes (best-of filters out
  * the other core's noise). */
-static double measure(uint32_t (*fn)(uint32_t, const void *, size_t), const uint8_t *buf,
-                      size_t n, int reps, uint32_t *sink)
+static double measure(uint32_t (*fn)(uint32_t, const void *, size_t), const uint8_t *buf, size_t n,
+                      int reps, uint32_t *sink)
 {
     double best = 0;
     for (int run = 0; run < 5; run++) {

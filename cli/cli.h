@@ -4,8 +4,8 @@
 #ifndef SIDIK_CLI_H
 #define SIDIK_CLI_H
 
-#define SIDIK_CLI_EXIT_OK 0
-#define SIDIK_CLI_EXIT_FAIL 1
+#define SIDIK_CLI_EXIT_OK    0
+#define SIDIK_CLI_EXIT_FAIL  1
 #define SIDIK_CLI_EXIT_USAGE 2
 
 int sidik_cmd_version(int argc, char **argv);

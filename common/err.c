@@ -9,8 +9,8 @@ const char *sidik_strerror(int rc)
     if (rc == 0)
         return "success";
     switch (rc) {
-#define SIDIK__ERR_MSG(name, value, grpc, msg)                                                      \
-    case value:                                                                                    \
+#define SIDIK__ERR_MSG(name, value, grpc, msg) \
+    case value:                                \
         return msg;
         SIDIK_ERR_MAP(SIDIK__ERR_MSG)
 #undef SIDIK__ERR_MSG
@@ -30,8 +30,8 @@ const char *sidik_err_name(int rc)
     if (rc == 0)
         return "OK";
     switch (rc) {
-#define SIDIK__ERR_NAME(name, value, grpc, msg)                                                     \
-    case value:                                                                                    \
+#define SIDIK__ERR_NAME(name, value, grpc, msg) \
+    case value:                                 \
         return "SIDIK_E" #name;
         SIDIK_ERR_MAP(SIDIK__ERR_NAME)
 #undef SIDIK__ERR_NAME
@@ -49,8 +49,8 @@ sidik_grpc_status sidik_err_grpc(int rc)
     if (rc == 0)
         return SIDIK_GRPC_OK;
     switch (rc) {
-#define SIDIK__ERR_GRPC(name, value, grpc, msg)                                                     \
-    case value:                                                                                    \
+#define SIDIK__ERR_GRPC(name, value, grpc, msg) \
+    case value:                                 \
         return SIDIK_GRPC_##grpc;
         SIDIK_ERR_MAP(SIDIK__ERR_GRPC)
 #undef SIDIK__ERR_GRPC
@@ -84,10 +84,22 @@ sidik_grpc_status sidik_err_grpc(int rc)
 const char *sidik_grpc_status_name(sidik_grpc_status s)
 {
     static const char *const names[] = {
-        "OK",           "CANCELLED",          "UNKNOWN",       "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS", "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-        "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE",   "DATA_LOSS",
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
         "UNAUTHENTICATED",
     };
     if ((unsigned)s < sizeof names / sizeof names[0])

@@ -115,10 +115,10 @@ void sidik_log(sidik_log_level level, const char *msg, const char *fmt, ...)
     static const char tail[] = " truncated=1";
     char line[LINE_MAX_BYTES];
     size_t cap = sizeof line - sizeof tail - 1;
-    size_t len = (size_t)snprintf(line, cap, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"",
-                                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                  tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                                  sidik_log_level_name(level));
+    size_t len =
+        (size_t)snprintf(line, cap, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"",
+                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                         tm.tm_sec, ts.tv_nsec / 1000000, sidik_log_level_name(level));
     bool ok = append_escaped(line, &len, cap, msg != NULL ? msg : "", true);
     if (ok && len + 1 < cap)
         line[len++] = '"';

@@ -8,7 +8,6 @@ set -eu
 
 PACKAGES="
 cmake
-make
 gcc
 clang
 pkg-config

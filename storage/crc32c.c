@@ -36,8 +36,8 @@ uint32_t sidik_crc32c_scalar(uint32_t crc, const void *p, size_t n)
         memcpy(&w, s, 8);
         w ^= crc; /* little-endian: the low 4 bytes meet the running CRC */
         crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^
-              table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^
-              table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
+              table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^
+              table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
         s += 8;
         n -= 8;
     }
@@ -58,8 +58,8 @@ static uint32_t resolve_and_run(uint32_t crc, const void *p, size_t n)
 {
     sidik_cpu_features f;
     sidik_cpu_detect(&f);
-    crc_fn chosen = sidik_cpu_best_level(&f) >= SIDIK_SIMD_SSE42 ? sidik_crc32c_sse42
-                                                                 : sidik_crc32c_scalar;
+    crc_fn chosen =
+        sidik_cpu_best_level(&f) >= SIDIK_SIMD_SSE42 ? sidik_crc32c_sse42 : sidik_crc32c_scalar;
     crc_fn expected = resolve_and_run;
     atomic_compare_exchange_strong(&impl, &expected, chosen);
     return atomic_load_explicit(&impl, memory_order_relaxed)(crc, p, n);

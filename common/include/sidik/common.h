@@ -18,7 +18,7 @@
 
 /* The struct that embeds member `member` at address ptr (libuv's
  * container_of): how a callback gets from an embedded request to its owner. */
-#define SIDIK_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define SIDIK_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define SIDIK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

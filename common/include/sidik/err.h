@@ -18,28 +18,28 @@
 #define SIDIK_ERR_H
 
 /* XX(name, value, grpc status, message) */
-#define SIDIK_ERR_MAP(XX)                                                                          \
-    XX(INVAL, -20001, INVALID_ARGUMENT, "invalid argument")                                        \
-    XX(NOMEM, -20002, RESOURCE_EXHAUSTED, "out of memory")                                         \
-    XX(TRUNCATED, -20003, INVALID_ARGUMENT, "input ends before its declared length")              \
-    XX(FORMAT, -20004, INVALID_ARGUMENT, "malformed input")                                        \
-    XX(VERSION, -20005, INVALID_ARGUMENT, "unsupported format version")                            \
-    XX(TOOBIG, -20006, RESOURCE_EXHAUSTED, "input larger than the configured limit")              \
-    XX(RANGE, -20007, INVALID_ARGUMENT, "value out of its valid range")                            \
-    XX(TRAILING, -20008, INVALID_ARGUMENT, "unexpected bytes after the end of the input")         \
-    XX(UNSUPPORTED, -20009, UNIMPLEMENTED, "operation or feature not supported")                   \
-    XX(NOCPU, -20010, FAILED_PRECONDITION, "CPU lacks the requested instruction set")             \
-    XX(NOTFOUND, -20011, NOT_FOUND, "not found")                                                   \
-    XX(EXISTS, -20012, ALREADY_EXISTS, "already exists with different content")                   \
-    XX(DENIED, -20013, PERMISSION_DENIED, "caller's role does not allow this")                    \
-    XX(UNAUTH, -20014, UNAUTHENTICATED, "caller is not authenticated")                             \
-    XX(CORRUPT, -20015, DATA_LOSS, "stored data failed its integrity check")                      \
-    XX(FULL, -20016, RESOURCE_EXHAUSTED, "storage is full")                                        \
-    XX(BUSY, -20017, UNAVAILABLE, "overloaded, retry later")                                       \
-    XX(TIMEOUT, -20018, DEADLINE_EXCEEDED, "deadline exceeded")                                    \
-    XX(CANCELLED, -20019, CANCELLED, "cancelled")                                                  \
-    XX(SHUTDOWN, -20020, UNAVAILABLE, "shutting down")                                             \
-    XX(STATE, -20021, FAILED_PRECONDITION, "not allowed in the current state")                    \
+#define SIDIK_ERR_MAP(XX)                                                                 \
+    XX(INVAL, -20001, INVALID_ARGUMENT, "invalid argument")                               \
+    XX(NOMEM, -20002, RESOURCE_EXHAUSTED, "out of memory")                                \
+    XX(TRUNCATED, -20003, INVALID_ARGUMENT, "input ends before its declared length")      \
+    XX(FORMAT, -20004, INVALID_ARGUMENT, "malformed input")                               \
+    XX(VERSION, -20005, INVALID_ARGUMENT, "unsupported format version")                   \
+    XX(TOOBIG, -20006, RESOURCE_EXHAUSTED, "input larger than the configured limit")      \
+    XX(RANGE, -20007, INVALID_ARGUMENT, "value out of its valid range")                   \
+    XX(TRAILING, -20008, INVALID_ARGUMENT, "unexpected bytes after the end of the input") \
+    XX(UNSUPPORTED, -20009, UNIMPLEMENTED, "operation or feature not supported")          \
+    XX(NOCPU, -20010, FAILED_PRECONDITION, "CPU lacks the requested instruction set")     \
+    XX(NOTFOUND, -20011, NOT_FOUND, "not found")                                          \
+    XX(EXISTS, -20012, ALREADY_EXISTS, "already exists with different content")           \
+    XX(DENIED, -20013, PERMISSION_DENIED, "caller's role does not allow this")            \
+    XX(UNAUTH, -20014, UNAUTHENTICATED, "caller is not authenticated")                    \
+    XX(CORRUPT, -20015, DATA_LOSS, "stored data failed its integrity check")              \
+    XX(FULL, -20016, RESOURCE_EXHAUSTED, "storage is full")                               \
+    XX(BUSY, -20017, UNAVAILABLE, "overloaded, retry later")                              \
+    XX(TIMEOUT, -20018, DEADLINE_EXCEEDED, "deadline exceeded")                           \
+    XX(CANCELLED, -20019, CANCELLED, "cancelled")                                         \
+    XX(SHUTDOWN, -20020, UNAVAILABLE, "shutting down")                                    \
+    XX(STATE, -20021, FAILED_PRECONDITION, "not allowed in the current state")            \
     XX(INTERNAL, -20022, INTERNAL, "internal error")
 
 typedef enum {

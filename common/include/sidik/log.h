@@ -56,10 +56,10 @@ static inline bool sidik_log_enabled(sidik_log_level level)
 void sidik_log(sidik_log_level level, const char *msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define SIDIK__LOG(lvl, ...)                                                                       \
-    do {                                                                                           \
-        if (sidik_log_enabled(lvl))                                                                \
-            sidik_log(lvl, __VA_ARGS__);                                                           \
+#define SIDIK__LOG(lvl, ...)             \
+    do {                                 \
+        if (sidik_log_enabled(lvl))      \
+            sidik_log(lvl, __VA_ARGS__); \
     } while (0)
 #define SIDIK_LOG_ERROR(...) SIDIK__LOG(SIDIK_LOG_LEVEL_ERROR, __VA_ARGS__)
 #define SIDIK_LOG_WARN(...)  SIDIK__LOG(SIDIK_LOG_LEVEL_WARN, __VA_ARGS__)

@@ -10,9 +10,16 @@
 static sidik_cpu_features all_features(void)
 {
     sidik_cpu_features f = {
-        .sse42 = true, .popcnt = true, .avx2 = true, .bmi2 = true,
-        .avx512f = true, .avx512bw = true, .avx512vl = true, .avx512vpopcntdq = true,
-        .os_ymm = true, .os_zmm = true,
+        .sse42 = true,
+        .popcnt = true,
+        .avx2 = true,
+        .bmi2 = true,
+        .avx512f = true,
+        .avx512bw = true,
+        .avx512vl = true,
+        .avx512vpopcntdq = true,
+        .os_ymm = true,
+        .os_zmm = true,
     };
     return f;
 }

@@ -70,8 +70,7 @@ static void test_err_grpc_mapping(void **state)
     assert_int_equal(sidik_err_grpc(-ECONNRESET), SIDIK_GRPC_UNAVAILABLE);
     assert_int_equal(sidik_err_grpc(-ETIMEDOUT), SIDIK_GRPC_DEADLINE_EXCEEDED);
     assert_int_equal(sidik_err_grpc(-EIO), SIDIK_GRPC_INTERNAL);
-    assert_string_equal(sidik_grpc_status_name(SIDIK_GRPC_PERMISSION_DENIED),
-                        "PERMISSION_DENIED");
+    assert_string_equal(sidik_grpc_status_name(SIDIK_GRPC_PERMISSION_DENIED), "PERMISSION_DENIED");
     assert_string_equal(sidik_grpc_status_name(SIDIK_GRPC_UNAUTHENTICATED), "UNAUTHENTICATED");
     assert_string_equal(sidik_grpc_status_name((sidik_grpc_status)17), "UNKNOWN");
 }

@@ -49,11 +49,12 @@ static void test_log_line_format(void **state)
     sidik_log(SIDIK_LOG_LEVEL_WARN, "disk nearly full", "shard=%u free_mb=%d", 7u, 120);
     const char *out = drain();
     regex_t re;
-    assert_int_equal(regcomp(&re,
-                             "^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
-                             "level=warn msg=\"disk nearly full\" shard=7 free_mb=120\n$",
-                             REG_EXTENDED),
-                     0);
+    assert_int_equal(
+        regcomp(&re,
+                "^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+                "level=warn msg=\"disk nearly full\" shard=7 free_mb=120\n$",
+                REG_EXTENDED),
+        0);
     assert_int_equal(regexec(&re, out, 0, NULL, 0), 0);
     regfree(&re);
 }
