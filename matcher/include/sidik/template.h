@@ -82,4 +82,33 @@ typedef struct sidik_fmr {
 /** "ISO/IEC 19794-2:2005" etc.; "unknown" for other values. */
 const char *sidik_fmr_format_name(sidik_fmr_format f);
 
+/**
+ * Decodes one finger minutiae record of exactly n bytes (ISO/IEC 19794-2:2005
+ * or :2011, ANSI/INCITS 378-2004 or -2009), telling the version from the
+ * header's version and length fields, into *out (caller's storage).
+ *
+ * Returns 0, or one of these with *why pointing at a static sentence that
+ * names the offending field:
+ *   SIDIK_ETRUNCATED  the input ends before a field or declared length;
+ *   SIDIK_EFORMAT     wrong magic, a length field that disagrees with the
+ *                     structure or with n, reserved values, a zero resolution;
+ *   SIDIK_EVERSION    a known magic with a version this decoder does not read;
+ *   SIDIK_ERANGE      a value outside its domain: minutia outside the image,
+ *                     bad type or angle, more than SIDIK_TMPL_MAX_MINUTIAE
+ *                     minutiae or SIDIK_FMR_MAX_VIEWS views, finger position
+ *                     above 10, normalised size beyond 16 bits;
+ *   SIDIK_ETRAILING   bytes after the record's declared end.
+ * On error *out is unspecified. Thread-safe; no allocation.
+ */
+int sidik_fmr_decode(const uint8_t *p, size_t n, sidik_fmr *out, const char **why);
+
+/**
+ * Encodes in as an ISO/IEC 19794-2:2005 record at 197 px/cm (500 dpi), so
+ * decode(encode(x)) == x. Writes at most cap bytes to buf and the record's
+ * size to *len. Returns 0; SIDIK_ETOOBIG when cap is too
+ * small (*len then holds the size needed); SIDIK_ERANGE when in holds no
+ * views or more than SIDIK_FMR_MAX_VIEWS.
+ */
+int sidik_fmr_encode_iso2005(const sidik_fmr *in, uint8_t *buf, size_t cap, size_t *len);
+
 #endif
