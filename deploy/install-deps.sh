@@ -6,10 +6,14 @@
 # that has everything never touches the network.
 set -eu
 
+# libclang-rt-14-dev holds libFuzzer and clang's sanitizer runtimes, which
+# `make fuzz` links; the clang package only recommends it, and the install
+# below skips recommendations, so it is named here.
 PACKAGES="
 cmake
 gcc
 clang
+libclang-rt-14-dev
 pkg-config
 libuv1-dev
 liburing-dev

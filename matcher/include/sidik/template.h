@@ -84,30 +84,50 @@ const char *sidik_fmr_format_name(sidik_fmr_format f);
 
 /**
  * Decodes one finger minutiae record of exactly n bytes (ISO/IEC 19794-2:2005
- * or :2011, ANSI/INCITS 378-2004 or -2009), telling the version from the
- * header's version and length fields, into *out (caller's storage).
+ * or :2011, ANSI/INCITS 378-2004), telling the version from the header's
+ * version and length fields, into *out (caller's storage). ANSI/INCITS
+ * 378-2009 shares ISO 2011's version bytes and is refused (matcher/README.md,
+ * "Template formats", says why). p may be NULL when n is 0; why may be NULL.
  *
- * Returns 0, or one of these with *why pointing at a static sentence that
- * names the offending field:
- *   SIDIK_ETRUNCATED  the input ends before a field or declared length;
- *   SIDIK_EFORMAT     wrong magic, a length field that disagrees with the
- *                     structure or with n, reserved values, a zero resolution;
- *   SIDIK_EVERSION    a known magic with a version this decoder does not read;
+ * Returns 0 with *why set to NULL, or one of these with *why pointing at a
+ * static sentence that names the offending field:
+ *   SIDIK_ETRUNCATED  n ends before the record header, or before the record
+ *                     length the header declares;
+ *   SIDIK_ETRAILING   n goes past the record length the header declares;
+ *   SIDIK_EFORMAT     wrong magic; a record length below the header size; a
+ *                     record whose length matches n but whose contents do
+ *                     not fill it exactly (a view, minutia list, extended
+ *                     data block or representation running past its
+ *                     enclosing length, or bytes left over); reserved bits or
+ *                     bytes that are not zero; zero image size or resolution;
+ *                     a certification flag or minutia field length the
+ *                     standard does not define;
+ *   SIDIK_EVERSION    a version this decoder does not read ("035", anything
+ *                     unknown, or a "030" record that is not ISO 2011);
  *   SIDIK_ERANGE      a value outside its domain: minutia outside the image,
- *                     bad type or angle, more than SIDIK_TMPL_MAX_MINUTIAE
- *                     minutiae or SIDIK_FMR_MAX_VIEWS views, finger position
- *                     above 10, normalised size beyond 16 bits;
- *   SIDIK_ETRAILING   bytes after the record's declared end.
- * On error *out is unspecified. Thread-safe; no allocation.
+ *                     type 3, ANSI angle above 179, quality above 100, more
+ *                     than SIDIK_TMPL_MAX_MINUTIAE minutiae, no views or more
+ *                     than SIDIK_FMR_MAX_VIEWS, more than 16 views of one
+ *                     finger position, finger position above 10, impression
+ *                     type above 15, a normalised size beyond 16 bits or
+ *                     coordinate beyond 14 bits;
+ *   SIDIK_EINVAL      out is NULL, or p is NULL with n > 0.
+ * Every template that decodes can be re-encoded by sidik_fmr_encode_iso2005
+ * (unless its views differ in image size, see there). On error *out is
+ * unspecified. Thread-safe; no allocation.
  */
 int sidik_fmr_decode(const uint8_t *p, size_t n, sidik_fmr *out, const char **why);
 
 /**
  * Encodes in as an ISO/IEC 19794-2:2005 record at 197 px/cm (500 dpi), so
- * decode(encode(x)) == x. Writes at most cap bytes to buf and the record's
- * size to *len. Returns 0; SIDIK_ETOOBIG when cap is too
- * small (*len then holds the size needed); SIDIK_ERANGE when in holds no
- * views or more than SIDIK_FMR_MAX_VIEWS.
+ * decode(encode(x)) == x for every view (in->format is not written; the
+ * decoded record says SIDIK_FMR_ISO_2005). Views of the same finger position
+ * are numbered 0, 1, ... in order. Writes at most cap bytes to buf and the
+ * record's size to *len. Returns 0; SIDIK_ETOOBIG when cap is too small
+ * (*len then holds the size needed); SIDIK_ERANGE when in holds no views or
+ * more than SIDIK_FMR_MAX_VIEWS, views of different image sizes (ISO 2005
+ * has one per record), or anything sidik_fmr_decode would refuse;
+ * SIDIK_EINVAL for NULL in or len, or NULL buf with cap > 0.
  */
 int sidik_fmr_encode_iso2005(const sidik_fmr *in, uint8_t *buf, size_t cap, size_t *len);
 
