@@ -9,5 +9,6 @@
 #define SIDIK_CLI_EXIT_USAGE 2
 
 int sidik_cmd_version(int argc, char **argv);
+int sidik_cmd_eval(int argc, char **argv);
 
 #endif

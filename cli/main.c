@@ -16,6 +16,7 @@ struct command {
 
 static const struct command commands[] = {
     {"version", sidik_cmd_version, "print versions of sidik, its libraries and the SIMD level"},
+    {"eval", sidik_cmd_eval, "measure matcher accuracy on a folder of templates (FVC protocol)"},
 };
 
 static void usage(FILE *f)
