@@ -1,39 +1,59 @@
-/* PLACEHOLDER until the real matcher lands: counts minutiae pairs that agree
- * in position and angle without any alignment. Not for accuracy work. */
-#include "sidik/matcher.h"
+/*
+ * 1:1 matching: Minutia Cylinder-Code local similarities, consolidated by
+ * relaxation (MCC's LSS-R) under three anisotropy hypotheses, then checked
+ * globally by counting paired minutiae inside the two fingers' overlap.
+ *
+ *   1. local: every pair of usable cylinders whose directions differ by at
+ *      most 90 degrees gets 1 - sqrt|a^b| / (sqrt|a| + sqrt|b|) (the SIMD
+ *      kernel counts the bits);
+ *   2. selection: the n_R best pairs, each minutia used once (greedy);
+ *   3. relaxation: each pair's similarity is reinforced by the pairs whose
+ *      relative geometry agrees with it (distance, direction, and bearing);
+ *      the pairs that gained most are averaged (LSS-R);
+ *   4. consolidation: the two strongest pairs anchor a rigid alignment; the
+ *      score is multiplied by sqrt(M^2 / (overlap_A * overlap_B)), M being
+ *      the minutiae paired under that alignment and overlap_X the minutiae of
+ *      X that fall where the other finger has ridges.
+ * Steps 3 and 4 run with both fingers stretched by each hypothesis (x and y
+ * scaled apart, area kept): templates from scanners whose pixels are not
+ * square, or images resized to another aspect ratio, turn rotation into
+ * shear, and only the relaxation is sensitive to it. The best hypothesis
+ * counts. matcher/README.md has the measurements behind each step.
+ *
+ * Determinism: integer arithmetic wherever sums are formed; float work is
+ * element-wise with fixed operation order (the matcher is built with
+ * -ffp-contract=off), so every SIMD level gives the same score bit for bit.
+ */
+#include "mcc.h"
 #include "sidik/common.h"
 
+#include <math.h>
 #include <string.h>
 
-struct sidik_finger {
-    sidik_template t;
-};
+#define MAX_N SIDIK_TMPL_MAX_MINUTIAE
+#define ANCHORS 2        /* strongest relaxed pairs tried as alignment anchors */
+#define CONSOLIDATED 2   /* hypotheses (best by relaxed score) consolidated */
+#define PAIR_DIST 15.0f  /* px: a minutia pairs with one this close after alignment */
+#define PAIR_DTHETA 21   /* byte units (about 30 degrees) */
+#define OVERLAP_MIN 8    /* overlap counts below this are raised to it */
 
 struct sidik_matcher {
-    sidik_simd_level level;
+    const sidik__match_kernels *k;
+    uint16_t px[MAX_N * MAX_N]; /* popcount(a_i ^ b_j), row stride b->npad */
+    uint16_t q[MAX_N * MAX_N];  /* local similarity, Q16 */
+    uint32_t keys[MAX_N * MAX_N];
+    uint32_t sorted[MAX_N * MAX_N];
 };
-
-int sidik_finger_create(const sidik_template *t, sidik_finger **out)
-{
-    sidik_finger *f = sidik_trymalloc(sizeof *f);
-    if (f == NULL)
-        return SIDIK_ENOMEM;
-    memcpy(&f->t, t, sizeof *t);
-    *out = f;
-    return 0;
-}
-
-void sidik_finger_destroy(sidik_finger *f)
-{
-    sidik_free(f);
-}
 
 int sidik_matcher_create(sidik_simd_level level, sidik_matcher **out)
 {
+    const sidik__match_kernels *k = sidik__match_kernels_get(level);
+    if (k == NULL)
+        return SIDIK_ENOCPU;
     sidik_matcher *m = sidik_trymalloc(sizeof *m);
     if (m == NULL)
         return SIDIK_ENOMEM;
-    m->level = level;
+    m->k = k;
     *out = m;
     return 0;
 }
@@ -43,17 +63,289 @@ void sidik_matcher_destroy(sidik_matcher *m)
     sidik_free(m);
 }
 
+/* ---- step 2: greedy one-to-one selection ------------------------------------ */
+
+/* A selected correspondence: minutia ia of A with ib of B. */
+typedef struct {
+    uint8_t ia, ib;
+    uint16_t l0; /* local similarity, Q16 */
+} pair;
+
+/* Radix-sorts keys[0..n) descending by their top 16 bits (the similarity),
+ * stable, so equal similarities keep their (ia, ib) order. Returns the
+ * sorted array: keys or tmp. */
+static uint32_t *sort_keys(uint32_t *keys, uint32_t *tmp, int n)
+{
+    uint32_t *src = keys, *dst = tmp;
+    for (int shift = 16; shift <= 24; shift += 8) {
+        uint32_t count[257] = {0};
+        for (int e = 0; e < n; e++)
+            count[(~src[e] >> shift & 0xff) + 1]++;
+        for (int d = 0; d < 256; d++)
+            count[d + 1] += count[d];
+        for (int e = 0; e < n; e++)
+            dst[count[~src[e] >> shift & 0xff]++] = src[e];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    return src;
+}
+
+/* Greedy by descending similarity, ties to the lower (ia, ib): the walk takes
+ * keys (similarity << 16 | ia << 8 | ib) in that order and keeps each whose
+ * minutiae are both still free. Sorting every key would be wasted work (the
+ * walk stops after `want` picks), so keys are split on their top byte: the
+ * best few times `want` are sorted and walked first, the rest only if the
+ * walk runs out. The order, and so the selection, is the same either way. */
+static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
+{
+    uint32_t hist[256] = {0};
+    for (int e = 0; e < na * npad; e++)
+        hist[m->q[e] >> 8] += m->q[e] != 0;
+    int cut = 256, above = 0; /* keys with top byte >= cut */
+    while (cut > 0 && above < 4 * want)
+        above += (int)hist[--cut];
+
+    bool used_a[MAX_N] = {false}, used_b[MAX_N] = {false};
+    int cnt = 0;
+    for (int part = 0; part < 2 && cnt < want; part++) {
+        int n = 0;
+        for (int i = 0; i < na; i++) {
+            const uint16_t *row = m->q + i * npad;
+            for (int j = 0; j < npad; j++) {
+                uint32_t l = row[j];
+                bool in = part == 0 ? (l >> 8) >= (uint32_t)cut : (l != 0 && (l >> 8) < (uint32_t)cut);
+                m->keys[n] = l << 16 | (uint32_t)i << 8 | (uint32_t)j;
+                n += in;
+            }
+        }
+        const uint32_t *k = sort_keys(m->keys, m->sorted, n);
+        for (int e = 0; e < n && cnt < want; e++) {
+            int ia = (k[e] >> 8) & 0xff, ib = k[e] & 0xff;
+            if (used_a[ia] || used_b[ib])
+                continue;
+            used_a[ia] = used_b[ib] = true;
+            out[cnt++] = (pair){(uint8_t)ia, (uint8_t)ib, (uint16_t)(k[e] >> 16)};
+        }
+    }
+    return cnt;
+}
+
+/* ---- steps 3 and 4, per hypothesis ------------------------------------------- */
+
+/* One finger's geometry under a hypothesis. For B the arrays are in order of
+ * y (stretching keeps that order), so neighbours are found by bisection. */
+typedef struct {
+    float x[MAX_N], y[MAX_N];
+    uint8_t angle[MAX_N];
+} stretched;
+
+static void stretch(const sidik__tables *t, int h, const sidik_finger *f, const uint8_t *order,
+                    stretched *s)
+{
+    float sx = t->hyp_sx[h], sy = t->hyp_sy[h];
+    for (int k = 0; k < f->n; k++) {
+        int i = order != NULL ? order[k] : k;
+        s->x[k] = f->x[i] * sx;
+        s->y[k] = f->y[i] * sy;
+        s->angle[k] = t->hyp_angle[h][f->angle[i]];
+    }
+}
+
+/* The relaxed score (LSS-R, Q16) under hypothesis h; lam gets each pair's
+ * relaxed similarity. */
+static uint32_t relaxed_score(const sidik__match_kernels *k, const sidik__tables *t, int h,
+                              const sidik_finger *a, const sidik_finger *b, const pair *p, int cnt,
+                              int np, uint32_t *lam)
+{
+    sidik__relax_geom g;
+    memset(&g, 0, sizeof g); /* the kernel reads all SIDIK__MAX_PAIRS columns */
+    float sx = t->hyp_sx[h], sy = t->hyp_sy[h];
+    for (int u = 0; u < cnt; u++) {
+        uint8_t aa = t->hyp_angle[h][a->angle[p[u].ia]], ba = t->hyp_angle[h][b->angle[p[u].ib]];
+        g.ax[u] = a->x[p[u].ia] * sx, g.ay[u] = a->y[p[u].ia] * sy;
+        g.bx[u] = b->x[p[u].ib] * sx, g.by[u] = b->y[p[u].ib] * sy;
+        g.ac[u] = t->cosb[aa], g.as[u] = t->sinb[aa], g.aang[u] = aa;
+        g.bc[u] = t->cosb[ba], g.bs[u] = t->sinb[ba], g.bang[u] = ba;
+        lam[u] = p[u].l0;
+    }
+    uint16_t rho[SIDIK__MAX_PAIRS][SIDIK__MAX_PAIRS];
+    k->compat(&g, cnt, rho);
+    k->relax(rho, cnt, lam);
+
+    /* Order by efficiency lam / l0 (exact, by cross-multiplying), ties by
+     * index, and average the first np: the pairs the relaxation favoured. */
+    int order[SIDIK__MAX_PAIRS];
+    for (int u = 0; u < cnt; u++) {
+        int j = u;
+        for (; j > 0; j--) {
+            int w = order[j - 1];
+            if ((uint64_t)lam[u] * p[w].l0 <= (uint64_t)lam[w] * p[u].l0)
+                break;
+            order[j] = w;
+        }
+        order[j] = u;
+    }
+    if (np > cnt)
+        np = cnt;
+    uint64_t sum = 0;
+    for (int q = 0; q < np; q++)
+        sum += lam[order[q]];
+    return (uint32_t)(sum / (uint64_t)np);
+}
+
+static bool occupied(const sidik_finger *f, float x, float y)
+{
+    float fx = (x - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
+    float fy = (y - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
+    if (!(fx >= 0 && fy >= 0 && fx < SIDIK__OCC_SIZE && fy < SIDIK__OCC_SIZE))
+        return false;
+    return (f->occ[(int)fy] >> (int)fx) & 1;
+}
+
+/* Step 4 for one anchor: paired^2 / (overlap_A * overlap_B). sb is in order
+ * of y. */
+static float consolidate(const sidik__tables *t, int h, const sidik_finger *a,
+                         const sidik_finger *b, const stretched *sa, const stretched *sb,
+                         int anchor_a, int anchor_b)
+{
+    uint8_t rot = (uint8_t)(sb->angle[anchor_b] - sa->angle[anchor_a]);
+    float c = t->cosb[rot], s = t->sinb[rot];
+    float ax = sa->x[anchor_a], ay = sa->y[anchor_a];
+    float bx = sb->x[anchor_b], by = sb->y[anchor_b];
+    float isx = 1 / t->hyp_sx[h], isy = 1 / t->hyp_sy[h];
+    bool used[MAX_N] = {false};
+    int paired = 0, over_a = 0, over_b = 0;
+    for (int i = 0; i < a->n; i++) {
+        float rx = sa->x[i] - ax, ry = sa->y[i] - ay;
+        float x = bx + c * rx + s * ry, y = by - s * rx + c * ry;
+        if (!occupied(b, x * isx, y * isy))
+            continue;
+        over_a++;
+        uint8_t theta = (uint8_t)(sa->angle[i] + rot);
+        /* lo = first position with y >= y - PAIR_DIST: a branch-free
+         * bisection (the comparisons are unpredictable). */
+        int lo = 0;
+        for (int len = b->n; len > 1;) {
+            int half = len / 2;
+            lo += (sb->y[lo + half - 1] < y - PAIR_DIST) * half;
+            len -= half;
+        }
+        lo += lo < b->n && sb->y[lo] < y - PAIR_DIST;
+        int best = -1;
+        float best_d2 = PAIR_DIST * PAIR_DIST;
+        for (int j = lo; j < b->n && sb->y[j] <= y + PAIR_DIST; j++) {
+            float dx = sb->x[j] - x, dy = sb->y[j] - y, d2 = dx * dx + dy * dy;
+            int dt = (int8_t)(uint8_t)(sb->angle[j] - theta);
+            if (!used[j] && d2 < best_d2 && dt <= PAIR_DTHETA && dt >= -PAIR_DTHETA) {
+                best_d2 = d2;
+                best = j;
+            }
+        }
+        if (best >= 0) {
+            used[best] = true;
+            paired++;
+        }
+    }
+    float isxa = isx, isya = isy;
+    for (int j = 0; j < b->n; j++) {
+        float rx = sb->x[j] - bx, ry = sb->y[j] - by;
+        float x = ax + c * rx - s * ry, y = ay + s * rx + c * ry;
+        over_b += occupied(a, x * isxa, y * isya);
+    }
+    over_a = over_a > OVERLAP_MIN ? over_a : OVERLAP_MIN;
+    over_b = over_b > OVERLAP_MIN ? over_b : OVERLAP_MIN;
+    return (float)(paired * paired) / ((float)over_a * (float)over_b);
+}
+
+/* The best consolidation over the ANCHORS strongest relaxed pairs. */
+static float consolidated(const sidik__tables *t, int h, const sidik_finger *a,
+                          const sidik_finger *b, const pair *p, int cnt, const uint32_t *lam)
+{
+    stretched sa, sb;
+    stretch(t, h, a, NULL, &sa);
+    stretch(t, h, b, b->by_y, &sb);
+    uint8_t pos_in_b[MAX_N]; /* minutia index -> position in y order */
+    for (int k = 0; k < b->n; k++)
+        pos_in_b[b->by_y[k]] = (uint8_t)k;
+    float best = 0;
+    int taken[ANCHORS], ntaken = 0;
+    for (int q = 0; q < ANCHORS && q < cnt; q++) {
+        int bi = -1; /* strongest not yet taken, ties to the lower index */
+        for (int u = 0; u < cnt; u++) {
+            bool skip = false;
+            for (int r = 0; r < ntaken; r++)
+                skip |= taken[r] == u;
+            if (!skip && (bi < 0 || lam[u] > lam[bi]))
+                bi = u;
+        }
+        taken[ntaken++] = bi;
+        float g = consolidate(t, h, a, b, &sa, &sb, p[bi].ia, pos_in_b[p[bi].ib]);
+        best = g > best ? g : best;
+    }
+    return best;
+}
+
+/* ---- the score ----------------------------------------------------------------- */
+
+/* A total order on fingers, so score(a, b) and score(b, a) compute the same
+ * thing: the smaller finger always plays A. */
+static int finger_order(const sidik_finger *a, const sidik_finger *b)
+{
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    int c = memcmp(a->x, b->x, sizeof(float) * a->n);
+    if (c == 0)
+        c = memcmp(a->y, b->y, sizeof(float) * a->n);
+    if (c == 0)
+        c = memcmp(a->angle, b->angle, a->n);
+    return c;
+}
+
 uint32_t sidik_match_score(sidik_matcher *m, const sidik_finger *a, const sidik_finger *b)
 {
-    (void)m;
-    uint32_t hits = 0;
-    for (int i = 0; i < a->t.count; i++)
-        for (int j = 0; j < b->t.count; j++) {
-            int dx = a->t.m[i].x - b->t.m[j].x, dy = a->t.m[i].y - b->t.m[j].y;
-            int da = (int8_t)(uint8_t)(a->t.m[i].angle - b->t.m[j].angle);
-            if (dx * dx + dy * dy < 225 && da > -12 && da < 12)
-                hits++;
-        }
-    uint32_t n = a->t.count + b->t.count;
-    return n == 0 ? 0 : (hits * 2 * SIDIK_MATCH_SCORE_MAX) / n;
+    if (finger_order(a, b) > 0) {
+        const sidik_finger *t = a;
+        a = b;
+        b = t;
+    }
+    if (a->nvalid < 2 || b->nvalid < 2)
+        return 0;
+    const sidik__tables *t = sidik__tables_get();
+    const sidik__match_kernels *k = m->k;
+
+    /* Step 1: local similarities. */
+    k->xor_popcount(a, b, m->px);
+    k->local_sim(a, b, m->px, m->q);
+
+    /* Step 2. */
+    int nmin = a->n < b->n ? a->n : b->n;
+    int want = nmin < SIDIK__MAX_PAIRS ? nmin : SIDIK__MAX_PAIRS;
+    pair p[SIDIK__MAX_PAIRS];
+    int cnt = select_pairs(m, a->n, b->npad, want, p);
+    if (cnt < 2)
+        return 0;
+    int np = t->np_for_count[nmin];
+
+    /* Step 3 under every hypothesis. */
+    uint32_t lss[SIDIK__HYPOTHESES];
+    uint32_t lam[SIDIK__HYPOTHESES][SIDIK__MAX_PAIRS];
+    for (int h = 0; h < SIDIK__HYPOTHESES; h++)
+        lss[h] = relaxed_score(k, t, h, a, b, p, cnt, np, lam[h]);
+
+    /* Step 4 for the CONSOLIDATED best of them (ties to the lower index). */
+    float best = 0;
+    bool done[SIDIK__HYPOTHESES] = {false};
+    for (int q = 0; q < CONSOLIDATED; q++) {
+        int h = -1;
+        for (int x = 0; x < SIDIK__HYPOTHESES; x++)
+            if (!done[x] && (h < 0 || lss[x] > lss[h]))
+                h = x;
+        done[h] = true;
+        float s = (float)lss[h] / 65535.0f * sqrtf(consolidated(t, h, a, b, p, cnt, lam[h]));
+        best = s > best ? s : best;
+    }
+    float score = best * SIDIK_MATCH_SCORE_MAX + 0.5f;
+    return score >= SIDIK_MATCH_SCORE_MAX ? SIDIK_MATCH_SCORE_MAX : (uint32_t)score;
 }

@@ -1,0 +1,104 @@
+/*
+ * The element-wise kernels, written once in plain C and compiled once per
+ * SIMD level: kernel_scalar.c includes this with vectorisation off (the
+ * oracle), kernel_sse42.c, kernel_avx2.c and kernel_avx512.c include it with
+ * their ISA flags and -O3, and the compiler vectorises the inner loops.
+ *
+ * Why that gives identical results: every loop here is element-wise (no
+ * reductions over floats), the matcher is built with -ffp-contract=off (no
+ * fused multiply-add) and without -ffast-math (no reassociation), and the
+ * float operations used (+, -, *, /, sqrt, conversions) are correctly rounded
+ * in scalar and vector form alike. Integer sums are exact in any order. The
+ * tests run every level against the scalar one and compare bit for bit.
+ *
+ * Before including, define KERNEL(name) to give the functions their level
+ * suffix.
+ */
+#include "mcc.h"
+
+#include <math.h>
+
+/* q[i * b->npad + j] = local similarity of cylinder i of a and j of b in Q16,
+ * 0 when either is unusable or their directions differ by more than 90
+ * degrees. */
+void KERNEL(local_sim)(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,
+                       uint16_t *q)
+{
+    const int npad = b->npad;
+    for (int i = 0; i < a->n; i++) {
+        const float sa = a->sqrt_pop[i];
+        const int va = a->valid[i];
+        const int ang = a->angle[i];
+        const uint16_t *row = px + i * npad;
+        uint16_t *out = q + i * npad;
+        for (int j = 0; j < npad; j++) {
+            /* Written without branches so every level vectorises it: an
+             * unusable pair computes a harmless value and is masked to 0. */
+            float den = sa + b->sqrt_pop[j] + 1e-30f;
+            float l = 1.0f - sqrtf((float)row[j]) / den;
+            int dt = (ang - (int)b->angle[j]) & 255;
+            dt = dt > 128 ? 256 - dt : dt;
+            int ok = va & b->valid[j] & (dt <= SIDIK__LOCAL_DTHETA_MAX) & (den > 1e-29f);
+            out[j] = (uint16_t)((int)(l * 65535.0f) & -ok);
+        }
+    }
+}
+
+/* rho[u][v]: how well correspondence v agrees with u, in Q8 (MCC's rho with
+ * its sigmoids linearised to ramps): same distance (1 below 3 px difference,
+ * 0 above 7), same bearing of v seen from u's frame (cos of the difference
+ * from 0.9563 to 0.9744: 17 to 13 degrees), same relative direction (0.32 to
+ * 0.20 rad). Rows u < cnt are filled across all SIDIK__MAX_PAIRS columns
+ * (a fixed trip count vectorises without a scalar tail); columns v >= cnt and
+ * the diagonal are 0. g's arrays must be filled (zeros) beyond cnt. */
+void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS])
+{
+    for (int u = 0; u < cnt; u++) {
+        const float ax = g->ax[u], ay = g->ay[u], ca = g->ac[u], sa = g->as[u];
+        const float bx = g->bx[u], by = g->by[u], cb = g->bc[u], sb = g->bs[u];
+        const int aang = g->aang[u], bang = g->bang[u];
+        uint16_t *out = rho[u];
+        for (int v = 0; v < SIDIK__MAX_PAIRS; v++) {
+            float dxa = g->ax[v] - ax, dya = g->ay[v] - ay;
+            float dxb = g->bx[v] - bx, dyb = g->by[v] - by;
+            float uax = ca * dxa - sa * dya, uay = sa * dxa + ca * dya;
+            float ubx = cb * dxb - sb * dyb, uby = sb * dxb + cb * dyb;
+            float da = sqrtf(dxa * dxa + dya * dya), db = sqrtf(dxb * dxb + dyb * dyb);
+            float r1 = 1.0f - (fabsf(da - db) - 3.0f) * 0.25f;
+            r1 = r1 < 0.0f ? 0.0f : r1 > 1.0f ? 1.0f : r1;
+            float cosb = (uax * ubx + uay * uby) / (da * db + 1e-6f);
+            float r3 = (cosb - 0.9563f) * (1.0f / (0.9744f - 0.9563f));
+            r3 = r3 < 0.0f ? 0.0f : r3 > 1.0f ? 1.0f : r3;
+            int d2 = ((g->aang[v] - aang) - (g->bang[v] - bang)) & 255;
+            d2 = d2 > 128 ? 256 - d2 : d2;
+            float rad = (float)d2 * (6.28318530718f / 256.0f);
+            float r2 = 1.0f - (rad - 0.20f) * (1.0f / 0.12f);
+            r2 = r2 < 0.0f ? 0.0f : r2 > 1.0f ? 1.0f : r2;
+            int keep = (v < cnt) & (v != u);
+            out[v] = (uint16_t)((int)(r1 * r2 * r3 * 256.0f + 0.5f) & -keep);
+        }
+    }
+}
+
+/* LSS-R's relaxation, in integers: lambda' = (lambda + sum_v rho lambda_v /
+ * (256 (n - 1))) / 2, SIDIK__RELAX_ITER times. rho's columns beyond cnt are
+ * 0 (see compat), so the sums run over all SIDIK__MAX_PAIRS. */
+void KERNEL(relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam)
+{
+    uint32_t cur[SIDIK__MAX_PAIRS] = {0}, next[SIDIK__MAX_PAIRS];
+    for (int u = 0; u < cnt; u++)
+        cur[u] = lam[u];
+    const uint32_t div = 256u * (uint32_t)(cnt - 1);
+    for (int it = 0; it < SIDIK__RELAX_ITER; it++) {
+        for (int u = 0; u < cnt; u++) {
+            uint32_t s = 0;
+            for (int v = 0; v < SIDIK__MAX_PAIRS; v++)
+                s += (uint32_t)rho[u][v] * cur[v];
+            next[u] = (cur[u] + s / div) / 2;
+        }
+        for (int u = 0; u < cnt; u++)
+            cur[u] = next[u];
+    }
+    for (int u = 0; u < cnt; u++)
+        lam[u] = cur[u];
+}

@@ -1,0 +1,25 @@
+/* Which kernels each SIMD level uses. The tables are constant; the level is
+ * chosen once at start-up by whoever creates a sidik_matcher. */
+#include "mcc.h"
+
+#define LEVEL(lvl, sfx)                                                                            \
+    {lvl, sidik__xor_popcount_##sfx, sidik__local_sim_##sfx, sidik__compat_##sfx,                  \
+     sidik__relax_##sfx}
+
+static const sidik__match_kernels tables[SIDIK_SIMD_LEVEL_COUNT] = {
+    LEVEL(SIDIK_SIMD_SCALAR, scalar),
+    LEVEL(SIDIK_SIMD_SSE42, sse42),
+    LEVEL(SIDIK_SIMD_AVX2, avx2),
+    LEVEL(SIDIK_SIMD_AVX512, avx512),
+};
+
+const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level)
+{
+    if ((unsigned)level >= SIDIK_SIMD_LEVEL_COUNT)
+        return NULL;
+    sidik_cpu_features f;
+    sidik_cpu_detect(&f);
+    if (level > sidik_cpu_best_level(&f))
+        return NULL;
+    return &tables[level];
+}

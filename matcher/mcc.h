@@ -1,0 +1,136 @@
+/*
+ * Private to matcher/: the prepared finger, its constants, and the kernel
+ * table the SIMD levels fill.
+ *
+ * The local descriptor is the Minutia Cylinder-Code (Cappelli, Ferrara,
+ * Maltoni, "Minutia Cylinder-Code: a new representation and matching
+ * technique for fingerprint recognition", IEEE TPAMI 32(12), 2010), bit
+ * version, 12 x 12 cells x 5 angular sections. Only the cells inside the
+ * cylinder's circle are stored (they are the only ones that can be set), so a
+ * cylinder is SIDIK__MCC_BITS bits in SIDIK__MCC_WORDS 64-bit words. The
+ * reasons for every choice, and the measurements behind them, are in
+ * matcher/README.md.
+ */
+#ifndef SIDIK_MATCHER_MCC_H
+#define SIDIK_MATCHER_MCC_H
+
+#include <stdint.h>
+
+#include "sidik/cpu.h"
+#include "sidik/matcher.h"
+
+/* Cylinder geometry (500 dpi pixels, radians). */
+#define SIDIK__MCC_NS 12               /* cells along the diameter */
+#define SIDIK__MCC_ND 5                /* angular sections */
+#define SIDIK__MCC_R 70.0f             /* radius */
+#define SIDIK__MCC_SIGMA_S (28.0f / 3) /* spatial Gaussian */
+#define SIDIK__MCC_SIGMA_D (2.0f * 3.14159265358979f / 9)
+#define SIDIK__MCC_MU_PSI 0.01f   /* a cell's bit is set above this */
+#define SIDIK__MCC_OMEGA 50.0f    /* hull enlargement for valid cells */
+#define SIDIK__MCC_MIN_VC 0.75f   /* valid cells a usable cylinder needs */
+#define SIDIK__MCC_MIN_M 2        /* neighbours a usable cylinder needs */
+#define SIDIK__MCC_CELLS 112      /* cells of the 12x12 grid inside the circle */
+#define SIDIK__MCC_BITS (SIDIK__MCC_CELLS * SIDIK__MCC_ND) /* 560 */
+#define SIDIK__MCC_WORDS 9        /* 576 bits */
+
+_Static_assert(SIDIK__MCC_BITS <= SIDIK__MCC_WORDS * 64, "cylinder fits its words");
+
+/* Occupancy grid: which 16-pixel cells lie within 30 px of a minutia. It
+ * covers x and y from -64 to 960 pixels (an 1.9-inch rolled print fits). */
+#define SIDIK__OCC_CELL 16
+#define SIDIK__OCC_ORIGIN (-64)
+#define SIDIK__OCC_SIZE 64
+#define SIDIK__OCC_RADIUS 30.0f
+
+/* Cylinders are stored word-major (all cylinders' word 0, then word 1, ...)
+ * with the cylinder count padded to a multiple of this, so a SIMD kernel
+ * loads the same word of 8 cylinders at once. */
+#define SIDIK__CYL_PAD 8
+
+/*
+ * A prepared finger: one allocation, laid out as
+ *   struct sidik_finger | cyl[SIDIK__MCC_WORDS][npad] (uint64_t)
+ * Every array below is indexed by minutia. x and y are 500 dpi pixels as
+ * floats; angle is the template's byte angle. Entries from n to npad are
+ * zero (valid 0), so kernels may run over whole blocks of SIDIK__CYL_PAD.
+ */
+struct sidik_finger {
+    uint16_t n;     /* minutiae, and cylinders */
+    uint16_t npad;  /* n rounded up to SIDIK__CYL_PAD */
+    uint16_t nvalid; /* usable cylinders */
+    uint16_t reserved;
+    float x[SIDIK_TMPL_MAX_MINUTIAE];
+    float y[SIDIK_TMPL_MAX_MINUTIAE];
+    uint8_t angle[SIDIK_TMPL_MAX_MINUTIAE];
+    uint8_t valid[SIDIK_TMPL_MAX_MINUTIAE];  /* 1 when the cylinder is usable */
+    uint8_t by_y[SIDIK_TMPL_MAX_MINUTIAE];   /* minutia indices in order of y */
+    float sqrt_pop[SIDIK_TMPL_MAX_MINUTIAE]; /* sqrt of each cylinder's set bits */
+    uint64_t occ[SIDIK__OCC_SIZE];          /* row y, bit x */
+    uint64_t cyl[];                         /* [SIDIK__MCC_WORDS][npad] */
+};
+
+/* Anisotropy hypotheses: the relaxation and consolidation run once per
+ * hypothesis, with both fingers' geometry stretched by (sx, sy) = (1/sqrt k,
+ * sqrt k), k in {1/1.3, 1, 1.3}; the best result counts. See README.md. */
+#define SIDIK__HYPOTHESES 3
+
+/* Matching constants (see match.c and README.md). */
+#define SIDIK__LOCAL_DTHETA_MAX 64 /* byte units: cylinder pairs beyond 90 degrees are refused */
+#define SIDIK__MAX_PAIRS 32        /* n_R cap: the relaxation is quadratic in it */
+#define SIDIK__RELAX_ITER 5
+
+/* The selected correspondences' geometry under one hypothesis, as arrays
+ * the relaxation kernel walks element by element. */
+typedef struct sidik__relax_geom {
+    float ax[SIDIK__MAX_PAIRS], ay[SIDIK__MAX_PAIRS], ac[SIDIK__MAX_PAIRS], as[SIDIK__MAX_PAIRS];
+    float bx[SIDIK__MAX_PAIRS], by[SIDIK__MAX_PAIRS], bc[SIDIK__MAX_PAIRS], bs[SIDIK__MAX_PAIRS];
+    int32_t aang[SIDIK__MAX_PAIRS], bang[SIDIK__MAX_PAIRS]; /* byte angles */
+} sidik__relax_geom;
+
+/* Tables built once per process (pthread_once) and read-only after. */
+typedef struct sidik__tables {
+    float cell_dx[SIDIK__MCC_CELLS]; /* cell centres in the minutia's frame */
+    float cell_dy[SIDIK__MCC_CELLS];
+    float gs[3137];                  /* spatial Gaussian by d^2, 1/4 px^2 steps */
+    float cd[SIDIK__MCC_ND][256];    /* directional term by byte angle difference */
+    float cosb[256], sinb[256];      /* of byte angles */
+    float hyp_sx[SIDIK__HYPOTHESES], hyp_sy[SIDIK__HYPOTHESES];
+    uint8_t hyp_angle[SIDIK__HYPOTHESES][256]; /* a byte angle under each stretch */
+    uint8_t np_for_count[SIDIK_TMPL_MAX_MINUTIAE + 1]; /* LSS pairs to average */
+} sidik__tables;
+
+const sidik__tables *sidik__tables_get(void);
+
+/*
+ * The kernels one SIMD level provides. Each has a portable scalar twin, and
+ * every level returns bit-identical results (integer popcounts; float work is
+ * lane-wise with no reassociation and no FMA, so it rounds identically).
+ */
+typedef struct sidik__match_kernels {
+    sidik_simd_level level;
+    /* out[i * b->npad + j] = popcount(a.cyl_i XOR b.cyl_j) for i < a->n and
+     * every j < b->npad (padding columns are computed too, and ignored). */
+    void (*xor_popcount)(const sidik_finger *a, const sidik_finger *b, uint16_t *out);
+    /* Local similarities (Q16) from those counts; see kernel_impl.h. */
+    void (*local_sim)(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,
+                      uint16_t *q);
+    void (*compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS]);
+    void (*relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
+} sidik__match_kernels;
+
+/* The table for level; NULL when this CPU lacks it. */
+const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level);
+
+#define SIDIK__DECLARE_KERNELS(sfx)                                                                \
+    void sidik__xor_popcount_##sfx(const sidik_finger *a, const sidik_finger *b, uint16_t *out);  \
+    void sidik__local_sim_##sfx(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,  \
+                                uint16_t *q);                                                      \
+    void sidik__compat_##sfx(const sidik__relax_geom *g, int cnt,                                  \
+                             uint16_t rho[][SIDIK__MAX_PAIRS]);                                    \
+    void sidik__relax_##sfx(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
+SIDIK__DECLARE_KERNELS(scalar)
+SIDIK__DECLARE_KERNELS(sse42)
+SIDIK__DECLARE_KERNELS(avx2)
+SIDIK__DECLARE_KERNELS(avx512)
+
+#endif
