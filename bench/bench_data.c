@@ -46,8 +46,8 @@ static char **list_dir(const char *dir, size_t *n)
     return v;
 }
 
-static void load_file(const char *path, int db, const char *name, bench_template **out,
-                      size_t *n, size_t *cap, size_t *bad)
+static void load_file(const char *path, int db, const char *name, bench_template **out, size_t *n,
+                      size_t *cap, size_t *bad)
 {
     size_t len = strlen(name);
     if (len < 5 || strcmp(name + len - 4, ".iso") != 0)

@@ -79,8 +79,7 @@ int main(int argc, char **argv)
     sidik_cpu_features f;
     sidik_cpu_detect(&f);
     sidik_simd_level best = sidik_cpu_best_level(&f);
-    printf("(a) 1:1 full matches, %zu probes of 30-40 minutiae x %zu templates, 1 thread\n", np,
-           n);
+    printf("(a) 1:1 full matches, %zu probes of 30-40 minutiae x %zu templates, 1 thread\n", np, n);
     double scalar = 0;
     uint64_t first = 0;
     sidik_simd_level only;

@@ -200,6 +200,12 @@ int sidik_finger_create(const sidik_template *t, sidik_finger **out)
         }
         f->by_y[j] = (uint8_t)i;
     }
+    for (int r = 0, k = 0; r <= SIDIK__OCC_SIZE; r++) {
+        float top = SIDIK__OCC_ORIGIN + (float)r * SIDIK__OCC_CELL;
+        while (k < n && f->y[f->by_y[k]] < top)
+            k++;
+        f->row_start[r] = (uint8_t)k;
+    }
     *out = f;
     return 0;
 }

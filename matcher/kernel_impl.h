@@ -44,6 +44,25 @@ void KERNEL(local_sim)(const sidik_finger *a, const sidik_finger *b, const uint1
     }
 }
 
+/* Gathers, in row-major (ia, ib) order, the keys q << 16 | i << 8 | j of the
+ * local similarities with lo <= q < hi; returns how many. Written branch-free
+ * (the AVX-512 level replaces it with a compress; see kernel_avx512.c). */
+#ifndef SIDIK__HAVE_COLLECT
+int KERNEL(collect)(const uint16_t *q, int na, int npad, uint32_t lo, uint32_t hi, uint32_t *keys)
+{
+    int n = 0;
+    for (int i = 0; i < na; i++) {
+        const uint16_t *row = q + i * npad;
+        for (int j = 0; j < npad; j++) {
+            uint32_t l = row[j];
+            keys[n] = l << 16 | (uint32_t)i << 8 | (uint32_t)j;
+            n += (l >= lo) & (l < hi);
+        }
+    }
+    return n;
+}
+#endif
+
 /* rho[u][v]: how well correspondence v agrees with u, in Q8 (MCC's rho with
  * its sigmoids linearised to ramps): same distance (1 below 3 px difference,
  * 0 above 7), same bearing of v seen from u's frame (cos of the difference

@@ -20,26 +20,26 @@
 #include "sidik/matcher.h"
 
 /* Cylinder geometry (500 dpi pixels, radians). */
-#define SIDIK__MCC_NS 12               /* cells along the diameter */
-#define SIDIK__MCC_ND 5                /* angular sections */
-#define SIDIK__MCC_R 70.0f             /* radius */
+#define SIDIK__MCC_NS      12          /* cells along the diameter */
+#define SIDIK__MCC_ND      5           /* angular sections */
+#define SIDIK__MCC_R       70.0f       /* radius */
 #define SIDIK__MCC_SIGMA_S (28.0f / 3) /* spatial Gaussian */
 #define SIDIK__MCC_SIGMA_D (2.0f * 3.14159265358979f / 9)
-#define SIDIK__MCC_MU_PSI 0.01f   /* a cell's bit is set above this */
-#define SIDIK__MCC_OMEGA 50.0f    /* hull enlargement for valid cells */
-#define SIDIK__MCC_MIN_VC 0.75f   /* valid cells a usable cylinder needs */
-#define SIDIK__MCC_MIN_M 2        /* neighbours a usable cylinder needs */
-#define SIDIK__MCC_CELLS 112      /* cells of the 12x12 grid inside the circle */
-#define SIDIK__MCC_BITS (SIDIK__MCC_CELLS * SIDIK__MCC_ND) /* 560 */
-#define SIDIK__MCC_WORDS 9        /* 576 bits */
+#define SIDIK__MCC_MU_PSI  0.01f /* a cell's bit is set above this */
+#define SIDIK__MCC_OMEGA   50.0f /* hull enlargement for valid cells */
+#define SIDIK__MCC_MIN_VC  0.75f /* valid cells a usable cylinder needs */
+#define SIDIK__MCC_MIN_M   2     /* neighbours a usable cylinder needs */
+#define SIDIK__MCC_CELLS   112   /* cells of the 12x12 grid inside the circle */
+#define SIDIK__MCC_BITS    (SIDIK__MCC_CELLS * SIDIK__MCC_ND) /* 560 */
+#define SIDIK__MCC_WORDS   9                                  /* 576 bits */
 
 _Static_assert(SIDIK__MCC_BITS <= SIDIK__MCC_WORDS * 64, "cylinder fits its words");
 
 /* Occupancy grid: which 16-pixel cells lie within 30 px of a minutia. It
  * covers x and y from -64 to 960 pixels (an 1.9-inch rolled print fits). */
-#define SIDIK__OCC_CELL 16
+#define SIDIK__OCC_CELL   16
 #define SIDIK__OCC_ORIGIN (-64)
-#define SIDIK__OCC_SIZE 64
+#define SIDIK__OCC_SIZE   64
 #define SIDIK__OCC_RADIUS 30.0f
 
 /* Cylinders are stored word-major (all cylinders' word 0, then word 1, ...)
@@ -55,8 +55,8 @@ _Static_assert(SIDIK__MCC_BITS <= SIDIK__MCC_WORDS * 64, "cylinder fits its word
  * zero (valid 0), so kernels may run over whole blocks of SIDIK__CYL_PAD.
  */
 struct sidik_finger {
-    uint16_t n;     /* minutiae, and cylinders */
-    uint16_t npad;  /* n rounded up to SIDIK__CYL_PAD */
+    uint16_t n;      /* minutiae, and cylinders */
+    uint16_t npad;   /* n rounded up to SIDIK__CYL_PAD */
     uint16_t nvalid; /* usable cylinders */
     uint16_t reserved;
     float x[SIDIK_TMPL_MAX_MINUTIAE];
@@ -65,8 +65,11 @@ struct sidik_finger {
     uint8_t valid[SIDIK_TMPL_MAX_MINUTIAE];  /* 1 when the cylinder is usable */
     uint8_t by_y[SIDIK_TMPL_MAX_MINUTIAE];   /* minutia indices in order of y */
     float sqrt_pop[SIDIK_TMPL_MAX_MINUTIAE]; /* sqrt of each cylinder's set bits */
-    uint64_t occ[SIDIK__OCC_SIZE];          /* row y, bit x */
-    uint64_t cyl[];                         /* [SIDIK__MCC_WORDS][npad] */
+    uint64_t occ[SIDIK__OCC_SIZE];           /* row y, bit x */
+    /* row_start[r]: first position in by_y whose y lies in occupancy row r
+     * or below it (r = SIDIK__OCC_SIZE: n). */
+    uint8_t row_start[SIDIK__OCC_SIZE + 1];
+    uint64_t cyl[]; /* [SIDIK__MCC_WORDS][npad] */
 };
 
 /* Anisotropy hypotheses: the relaxation and consolidation run once per
@@ -76,8 +79,8 @@ struct sidik_finger {
 
 /* Matching constants (see match.c and README.md). */
 #define SIDIK__LOCAL_DTHETA_MAX 64 /* byte units: cylinder pairs beyond 90 degrees are refused */
-#define SIDIK__MAX_PAIRS 32        /* n_R cap: the relaxation is quadratic in it */
-#define SIDIK__RELAX_ITER 5
+#define SIDIK__MAX_PAIRS        32 /* n_R cap: the relaxation is quadratic in it */
+#define SIDIK__RELAX_ITER       5
 
 /* The selected correspondences' geometry under one hypothesis, as arrays
  * the relaxation kernel walks element by element. */
@@ -91,11 +94,11 @@ typedef struct sidik__relax_geom {
 typedef struct sidik__tables {
     float cell_dx[SIDIK__MCC_CELLS]; /* cell centres in the minutia's frame */
     float cell_dy[SIDIK__MCC_CELLS];
-    float gs[3137];                  /* spatial Gaussian by d^2, 1/4 px^2 steps */
-    float cd[SIDIK__MCC_ND][256];    /* directional term by byte angle difference */
-    float cosb[256], sinb[256];      /* of byte angles */
+    float gs[3137];               /* spatial Gaussian by d^2, 1/4 px^2 steps */
+    float cd[SIDIK__MCC_ND][256]; /* directional term by byte angle difference */
+    float cosb[256], sinb[256];   /* of byte angles */
     float hyp_sx[SIDIK__HYPOTHESES], hyp_sy[SIDIK__HYPOTHESES];
-    uint8_t hyp_angle[SIDIK__HYPOTHESES][256]; /* a byte angle under each stretch */
+    uint8_t hyp_angle[SIDIK__HYPOTHESES][256];         /* a byte angle under each stretch */
     uint8_t np_for_count[SIDIK_TMPL_MAX_MINUTIAE + 1]; /* LSS pairs to average */
 } sidik__tables;
 
@@ -114,6 +117,8 @@ typedef struct sidik__match_kernels {
     /* Local similarities (Q16) from those counts; see kernel_impl.h. */
     void (*local_sim)(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,
                       uint16_t *q);
+    /* Keys q << 16 | i << 8 | j of the similarities lo <= q < hi, row-major. */
+    int (*collect)(const uint16_t *q, int na, int npad, uint32_t lo, uint32_t hi, uint32_t *keys);
     void (*compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS]);
     void (*relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
 } sidik__match_kernels;
@@ -121,12 +126,14 @@ typedef struct sidik__match_kernels {
 /* The table for level; NULL when this CPU lacks it. */
 const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level);
 
-#define SIDIK__DECLARE_KERNELS(sfx)                                                                \
+#define SIDIK__DECLARE_KERNELS(sfx)                                                               \
     void sidik__xor_popcount_##sfx(const sidik_finger *a, const sidik_finger *b, uint16_t *out);  \
-    void sidik__local_sim_##sfx(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,  \
-                                uint16_t *q);                                                      \
-    void sidik__compat_##sfx(const sidik__relax_geom *g, int cnt,                                  \
-                             uint16_t rho[][SIDIK__MAX_PAIRS]);                                    \
+    void sidik__local_sim_##sfx(const sidik_finger *a, const sidik_finger *b, const uint16_t *px, \
+                                uint16_t *q);                                                     \
+    int sidik__collect_##sfx(const uint16_t *q, int na, int npad, uint32_t lo, uint32_t hi,       \
+                             uint32_t *keys);                                                     \
+    void sidik__compat_##sfx(const sidik__relax_geom *g, int cnt,                                 \
+                             uint16_t rho[][SIDIK__MAX_PAIRS]);                                   \
     void sidik__relax_##sfx(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
 SIDIK__DECLARE_KERNELS(scalar)
 SIDIK__DECLARE_KERNELS(sse42)

@@ -109,7 +109,8 @@ static uint32_t score_at(sidik_simd_level l, const sidik_template *a, const sidi
 
 /* ---- SIMD levels against the scalar oracle --------------------------------- */
 
-static const int edge_counts[] = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 120, 191, 192};
+static const int edge_counts[] = {0,  1,  2,  3,  7,  8,  9,   15,  16, 17,
+                                  31, 32, 33, 63, 64, 65, 120, 191, 192};
 
 static void test_matcher_kernels_match_scalar(void **state)
 {
@@ -151,8 +152,10 @@ static void test_matcher_kernels_match_scalar(void **state)
             g.by[u] = g.ay[u] - (float)(sidik_test_rand(&seed) % 100) / 10;
             g.aang[u] = (int32_t)(sidik_test_rand(&seed) % 256);
             g.bang[u] = (g.aang[u] + (int32_t)(sidik_test_rand(&seed) % 9)) & 255;
-            g.ac[u] = cosf((float)g.aang[u] * 0.0245437f), g.as[u] = sinf((float)g.aang[u] * 0.0245437f);
-            g.bc[u] = cosf((float)g.bang[u] * 0.0245437f), g.bs[u] = sinf((float)g.bang[u] * 0.0245437f);
+            g.ac[u] = cosf((float)g.aang[u] * 0.0245437f),
+            g.as[u] = sinf((float)g.aang[u] * 0.0245437f);
+            g.bc[u] = cosf((float)g.bang[u] * 0.0245437f),
+            g.bs[u] = sinf((float)g.bang[u] * 0.0245437f);
         }
         uint16_t rk[SIDIK__MAX_PAIRS][SIDIK__MAX_PAIRS], rs[SIDIK__MAX_PAIRS][SIDIK__MAX_PAIRS];
         k->compat(&g, cnt, rk);
@@ -295,9 +298,9 @@ static void test_matcher_tolerates_pose(void **state)
     struct {
         double deg, scale, dx, dy, keep; /* keep: fraction of the width kept */
     } pose[] = {
-        {0, 1, 0, 0, 1},    {45, 1, 0, 0, 1},      {-45, 1, 0, 0, 1},   {30, 1, 60, -40, 1},
-        {-20, 1, -80, 35, 1}, {0, 0.92, 0, 0, 1},  {0, 1.08, 0, 0, 1},  {10, 1.05, 20, 20, 1},
-        {0, 1, 0, 0, 0.65}, {25, 1, 10, 10, 0.7},
+        {0, 1, 0, 0, 1},      {45, 1, 0, 0, 1},     {-45, 1, 0, 0, 1},  {30, 1, 60, -40, 1},
+        {-20, 1, -80, 35, 1}, {0, 0.92, 0, 0, 1},   {0, 1.08, 0, 0, 1}, {10, 1.05, 20, 20, 1},
+        {0, 1, 0, 0, 0.65},   {25, 1, 10, 10, 0.7},
     };
     int tested = 0;
     for (int i = 0; i < n; i++) {
