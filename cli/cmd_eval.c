@@ -58,9 +58,16 @@ struct db {
     sidik_fvc_rates std, ext;
 };
 
+/* FMR targets of the pooled threshold table: how a score threshold maps to
+ * a false match rate, the figure an operator sets the server's decision by. */
+static const double pooled_targets[] = {1e-2, 1e-3, 1e-4};
+#define NPOOLED (sizeof pooled_targets / sizeof pooled_targets[0])
+
 struct eval {
     struct db *db; /* sorted by name */
     size_t ndb;
+    size_t pooled_gen, pooled_imp; /* genuine and extended impostor scores of all DBs */
+    sidik_fvc_point pooled[NPOOLED];
     size_t probes, hits; /* rank-1 */
     uint64_t comparisons;
 };
@@ -541,6 +548,45 @@ out:
     return rc;
 }
 
+/* Pools the genuine and extended impostor scores of every DB and finds the
+ * lowest threshold meeting each FMR target in pooled_targets. */
+static int pooled_thresholds(struct eval *ev)
+{
+    size_t cap = 1;
+    for (size_t d = 0; d < ev->ndb; d++)
+        cap += ev->db[d].n * ev->db[d].n / 2;
+    uint32_t *gen = sidik_trymalloc(cap * sizeof *gen), *imp = sidik_trymalloc(cap * sizeof *imp);
+    int rc = 0;
+    if (gen == NULL || imp == NULL) {
+        rc = fail(SIDIK_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t ng = 0, ni = 0;
+    for (size_t d = 0; d < ev->ndb; d++) {
+        const struct db *db = &ev->db[d];
+        for (size_t a = 0; a < db->n; a++) {
+            for (size_t b = a + 1; b < db->n; b++) {
+                uint32_t sc = db->score[a * db->n + b];
+                if (db->s[a].finger == db->s[b].finger)
+                    gen[ng++] = sc;
+                else
+                    imp[ni++] = sc;
+            }
+        }
+    }
+    ev->pooled_gen = ng;
+    ev->pooled_imp = ni;
+    for (size_t k = 0; k < NPOOLED && rc == 0; k++) {
+        rc = sidik_fvc_threshold_for_fmr(gen, ng, imp, ni, pooled_targets[k], &ev->pooled[k]);
+        if (rc != 0)
+            rc = fail(rc, "pooled thresholds: %s", sidik_strerror(rc));
+    }
+out:
+    sidik_free(gen);
+    sidik_free(imp);
+    return rc;
+}
+
 /* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, no
  * surrogates, nothing above U+10FFFF), or 0. */
 static size_t utf8_len(const unsigned char *p)
@@ -613,7 +659,12 @@ static void print_json(const struct eval *ev)
                db->std.fmr1000, db->std.zerofmr, db->ext.eer, db->ext.fmr100, db->ext.fmr1000,
                db->ext.zerofmr);
     }
-    printf("],\"rank1\":%.6g}\n", rank1(ev));
+    printf("],\"rank1\":%.6g,\"thresholds\":[", rank1(ev));
+    for (size_t k = 0; k < NPOOLED; k++)
+        printf("%s{\"target_fmr\":%.6g,\"threshold\":%llu,\"fmr\":%.6g,\"fnmr\":%.6g}",
+               k ? "," : "", pooled_targets[k], (unsigned long long)ev->pooled[k].threshold,
+               ev->pooled[k].fmr, ev->pooled[k].fnmr);
+    printf("]}\n");
 }
 
 static void print_table(const struct eval *ev)
@@ -641,6 +692,12 @@ static void print_table(const struct eval *ev)
     }
     printf("rank-1 identification: %.2f%% (%zu of %zu probes, %zu DB%s)\n", 100 * rank1(ev),
            ev->hits, ev->probes, ev->ndb, ev->ndb == 1 ? "" : "s");
+    printf("score thresholds, extended impostors pooled (%zu genuine, %zu impostor):\n",
+           ev->pooled_gen, ev->pooled_imp);
+    for (size_t k = 0; k < NPOOLED; k++)
+        printf("  FMR <= %-7g threshold %5llu   FMR %.4f%%   FNMR %.2f%%\n", pooled_targets[k],
+               (unsigned long long)ev->pooled[k].threshold, 100 * ev->pooled[k].fmr,
+               100 * ev->pooled[k].fnmr);
 }
 
 static void eval_free(struct eval *ev)
@@ -667,63 +724,69 @@ static void usage(FILE *f)
 static void help(void)
 {
     usage(stdout);
-    fputs("\n"
-          "Measures the matcher's accuracy on finger minutiae records by the protocol of\n"
-          "the Fingerprint Verification Competitions (FVC2000/FVC2002, Maio et al.).\n"
-          "\n"
-          "PATH is one DB folder holding files named FINGER_IMPRESSION.iso (101_1.iso,\n"
-          "101_2.iso, ...: finger number, underscore, impression number, each up to 9\n"
-          "digits), or a folder of such DB folders (other files there, such as a README,\n"
-          "are ignored). Same finger = same DB and same FINGER number; different DBs are\n"
-          "different people. Names starting with '.' are skipped; any other name that\n"
-          "does not fit is refused, as is a file that does not decode, since either would\n"
-          "change the attempt counts. Each file is decoded (ISO/IEC 19794-2, ANSI/INCITS\n"
-          "378) and view 0 of the record is matched.\n"
-          "\n"
-          "Attempts, per DB (each unordered pair scored once, symmetric ones not repeated):\n"
-          "  genuine             every pair of impressions of the same finger\n"
-          "                      (FVC2002 B set: 10 fingers x 8*7/2 = 280)\n"
-          "  impostor, standard  the first (lowest-numbered) impression of each finger\n"
-          "                      against that of every other finger (10*9/2 = 45)\n"
-          "  impostor, extended  every pair of impressions of different fingers (2,880);\n"
-          "                      45 attempts cannot resolve an FMR below 2.2%\n"
-          "\n"
-          "Rates, for a threshold t (a comparison matches when score >= t), computed\n"
-          "with each impostor set against the genuine set:\n"
-          "  FMR(t)    false match rate: fraction of impostor scores >= t\n"
-          "  FNMR(t)   false non-match rate: fraction of genuine scores < t\n"
-          "  EER       equal error rate, as FVC computes it: the curves are steps, so\n"
-          "            over t = every score and one above them all, t1 is the largest\n"
-          "            t with FNMR <= FMR and t2 the smallest with FNMR >= FMR; the\n"
-          "            interval is [FNMR(t1), FMR(t1)] if FNMR(t1)+FMR(t1) <=\n"
-          "            FMR(t2)+FNMR(t2), else [FMR(t2), FNMR(t2)]; EER is its midpoint\n"
-          "            (0 when every genuine score is above every impostor score)\n"
-          "  FMR100    lowest FNMR at any t with FMR <= 1% (with 45 impostor attempts,\n"
-          "            none may be accepted)\n"
-          "  FMR1000   lowest FNMR at any t with FMR <= 0.1%\n"
-          "  ZeroFMR   lowest FNMR at any t with FMR = 0\n"
-          "\n"
-          "Rank-1 identification, over every template given, across all DBs: each\n"
-          "template that has another impression of its finger is a probe against all\n"
-          "other templates; it is a hit when its best genuine score is strictly above\n"
-          "every impostor score. A tie with an impostor is a miss.\n"
-          "\n"
-          "Output: a table (rates in percent) on stdout, or with --json exactly one\n"
-          "object: {\"dbs\":[{\"name\",\"genuine\",\"impostor\",\"impostor_ext\",\"eer\",\n"
-          "\"fmr100\",\"fmr1000\",\"zerofmr\",\"eer_ext\",\"fmr100_ext\",\"fmr1000_ext\",\n"
-          "\"zerofmr_ext\"}, ...],\"rank1\"} with rates as fractions in [0, 1]. The number\n"
-          "of comparisons and the time taken go to stderr.\n"
-          "\n"
-          "Options:\n"
-          "  --json          print the JSON object instead of the table\n"
-          "  --simd LEVEL    scalar, sse42, avx2 or avx512 (default: $SIDIK_SIMD, else\n"
-          "                  the best this CPU has); scores are identical at every level\n"
-          "  -h, --help      this text\n"
-          "\n"
-          "Exit codes: 0 success; 1 the evaluation failed (missing, unreadable or\n"
-          "undecodable file, misnamed file, no genuine or impostor attempts, SIMD level\n"
-          "this CPU lacks); 2 the command line was wrong.\n",
-          stdout);
+    fputs(
+        "\n"
+        "Measures the matcher's accuracy on finger minutiae records by the protocol of\n"
+        "the Fingerprint Verification Competitions (FVC2000/FVC2002, Maio et al.).\n"
+        "\n"
+        "PATH is one DB folder holding files named FINGER_IMPRESSION.iso (101_1.iso,\n"
+        "101_2.iso, ...: finger number, underscore, impression number, each up to 9\n"
+        "digits), or a folder of such DB folders (other files there, such as a README,\n"
+        "are ignored). Same finger = same DB and same FINGER number; different DBs are\n"
+        "different people. Names starting with '.' are skipped; any other name that\n"
+        "does not fit is refused, as is a file that does not decode, since either would\n"
+        "change the attempt counts. Each file is decoded (ISO/IEC 19794-2, ANSI/INCITS\n"
+        "378) and view 0 of the record is matched.\n"
+        "\n"
+        "Attempts, per DB (each unordered pair scored once, symmetric ones not repeated):\n"
+        "  genuine             every pair of impressions of the same finger\n"
+        "                      (FVC2002 B set: 10 fingers x 8*7/2 = 280)\n"
+        "  impostor, standard  the first (lowest-numbered) impression of each finger\n"
+        "                      against that of every other finger (10*9/2 = 45)\n"
+        "  impostor, extended  every pair of impressions of different fingers (2,880);\n"
+        "                      45 attempts cannot resolve an FMR below 2.2%\n"
+        "\n"
+        "Rates, for a threshold t (a comparison matches when score >= t), computed\n"
+        "with each impostor set against the genuine set:\n"
+        "  FMR(t)    false match rate: fraction of impostor scores >= t\n"
+        "  FNMR(t)   false non-match rate: fraction of genuine scores < t\n"
+        "  EER       equal error rate, as FVC computes it: the curves are steps, so\n"
+        "            over t = every score and one above them all, t1 is the largest\n"
+        "            t with FNMR <= FMR and t2 the smallest with FNMR >= FMR; the\n"
+        "            interval is [FNMR(t1), FMR(t1)] if FNMR(t1)+FMR(t1) <=\n"
+        "            FMR(t2)+FNMR(t2), else [FMR(t2), FNMR(t2)]; EER is its midpoint\n"
+        "            (0 when every genuine score is above every impostor score)\n"
+        "  FMR100    lowest FNMR at any t with FMR <= 1% (with 45 impostor attempts,\n"
+        "            none may be accepted)\n"
+        "  FMR1000   lowest FNMR at any t with FMR <= 0.1%\n"
+        "  ZeroFMR   lowest FNMR at any t with FMR = 0\n"
+        "\n"
+        "Rank-1 identification, over every template given, across all DBs: each\n"
+        "template that has another impression of its finger is a probe against all\n"
+        "other templates; it is a hit when its best genuine score is strictly above\n"
+        "every impostor score. A tie with an impostor is a miss.\n"
+        "\n"
+        "Thresholds: the genuine and extended impostor scores of all DBs pooled; for\n"
+        "FMR targets 1%, 0.1% and 0.01%, the lowest score threshold meeting the\n"
+        "target, with the FMR and FNMR measured there.\n"
+        "\n"
+        "Output: a table (rates in percent) on stdout, or with --json exactly one\n"
+        "object: {\"dbs\":[{\"name\",\"genuine\",\"impostor\",\"impostor_ext\",\"eer\",\n"
+        "\"fmr100\",\"fmr1000\",\"zerofmr\",\"eer_ext\",\"fmr100_ext\",\"fmr1000_ext\",\n"
+        "\"zerofmr_ext\"}, ...],\"rank1\",\"thresholds\":[{\"target_fmr\",\"threshold\",\"fmr\",\n"
+        "\"fnmr\"}, ...]} with rates as fractions in [0, 1]. The number\n"
+        "of comparisons and the time taken go to stderr.\n"
+        "\n"
+        "Options:\n"
+        "  --json          print the JSON object instead of the table\n"
+        "  --simd LEVEL    scalar, sse42, avx2 or avx512 (default: $SIDIK_SIMD, else\n"
+        "                  the best this CPU has); scores are identical at every level\n"
+        "  -h, --help      this text\n"
+        "\n"
+        "Exit codes: 0 success; 1 the evaluation failed (missing, unreadable or\n"
+        "undecodable file, misnamed file, no genuine or impostor attempts, SIMD level\n"
+        "this CPU lacks); 2 the command line was wrong.\n",
+        stdout);
 }
 
 static double now_s(void)
@@ -815,6 +878,8 @@ int sidik_cmd_eval(int argc, char **argv)
         rc = score_all(&ev, m);
     for (size_t d = 0; d < ev.ndb && rc == 0; d++)
         rc = rates_for_db(&ev.db[d]);
+    if (rc == 0)
+        rc = pooled_thresholds(&ev);
     if (rc == 0) {
         size_t templates = 0;
         for (size_t d = 0; d < ev.ndb; d++)

@@ -335,6 +335,9 @@ uint32_t sidik_match_score(sidik_matcher *m, const sidik_finger *a, const sidik_
     for (int x = 1; x < SIDIK__HYPOTHESES; x++)
         h = lss[x] > lss[h] ? x : h;
     float best = (float)lss[h] / 65535.0f * sqrtf(consolidated(t, h, a, b, p, cnt, lam[h]));
-    float score = best * SIDIK_MATCH_SCORE_MAX + 0.5f;
+    /* Relaxed similarities are small (impostors score about 0.001, genuine
+     * pairs 0.01 to 0.3): the square root spreads them over the integer range
+     * so decision thresholds fall on a fine grid. Monotonic: no rate changes. */
+    float score = sqrtf(best) * SIDIK_MATCH_SCORE_MAX + 0.5f;
     return score >= SIDIK_MATCH_SCORE_MAX ? SIDIK_MATCH_SCORE_MAX : (uint32_t)score;
 }

@@ -173,7 +173,11 @@ run --json "$tmp/small"
 printf "%s\n" "$out" | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert list(d) == ["dbs", "rank1"], list(d)
+assert list(d) == ["dbs", "rank1", "thresholds"], list(d)
+assert [t["target_fmr"] for t in d["thresholds"]] == [0.01, 0.001, 0.0001], d["thresholds"]
+for t in d["thresholds"]:
+    assert t["fmr"] <= t["target_fmr"] and 0 <= t["fnmr"] <= 1 and t["threshold"] >= 0, t
+assert d["thresholds"][0]["threshold"] <= d["thresholds"][1]["threshold"] <= d["thresholds"][2]["threshold"]
 (x,) = d["dbs"]
 assert x["name"] == "small", x
 assert (x["genuine"], x["impostor"], x["impostor_ext"]) == (9, 3, 27), x
@@ -189,7 +193,9 @@ check "small DB: comparisons and time on stderr ($err)" $?
 
 run --simd=scalar "$tmp/small"
 [ "$rc" -eq 0 ]; check "small DB table, --simd=scalar: exits 0 (got $rc; $err)" $?
-[ "$(printf "%s\n" "$out" | wc -l)" -eq 4 ]; check "table: header, 2 rows, rank-1 line" $?
+[ "$(printf "%s\n" "$out" | wc -l)" -eq 8 ]; check "table: header, 2 rows, rank-1 line, 4 threshold lines" $?
+printf "%s\n" "$out" | grep -qE "^  FMR <= 0.001 +threshold +[0-9]+   FMR [0-9.]+%   FNMR [0-9.]+%$"
+check "table: threshold line for FMR 0.1%" $?
 printf "%s\n" "$out" | head -1 | grep -qE "^DB +impostors +genuine +impostor +EER +FMR100 +FMR1000 +ZeroFMR$"
 check "table: header ($(printf "%s\n" "$out" | head -1))" $?
 printf "%s\n" "$out" | grep -qE "^small +standard +9 +3 +[0-9]+\.[0-9]{2}% "
@@ -241,7 +247,11 @@ run --json "$data"
 printf "%s\n" "$out" | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert list(d) == ["dbs", "rank1"], list(d)
+assert list(d) == ["dbs", "rank1", "thresholds"], list(d)
+assert [t["target_fmr"] for t in d["thresholds"]] == [0.01, 0.001, 0.0001], d["thresholds"]
+for t in d["thresholds"]:
+    assert t["fmr"] <= t["target_fmr"] and 0 <= t["fnmr"] <= 1 and t["threshold"] >= 0, t
+assert d["thresholds"][0]["threshold"] <= d["thresholds"][1]["threshold"] <= d["thresholds"][2]["threshold"]
 assert [x["name"] for x in d["dbs"]] == ["DB1_B", "DB2_B", "DB3_B", "DB4_B"], d["dbs"]
 for x in d["dbs"]:
     assert (x["genuine"], x["impostor"], x["impostor_ext"]) == (280, 45, 2880), x
