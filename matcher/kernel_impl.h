@@ -63,7 +63,8 @@ int KERNEL(collect)(const uint16_t *q, int na, int npad, uint32_t lo, uint32_t h
 }
 #endif
 
-/* rho[u][v]: how well correspondence v agrees with u, in Q8 (MCC's rho with
+/* rho[u][v]: how well correspondence v agrees with u, scaled by
+ * 32768 / (cnt - 1) so the relaxation needs no division (MCC's rho with
  * its sigmoids linearised to ramps): same distance (1 below 3 px difference,
  * 0 above 7), same bearing of v seen from u's frame (cos of the difference
  * from 0.9563 to 0.9744: 17 to 13 degrees), same relative direction (0.32 to
@@ -72,6 +73,7 @@ int KERNEL(collect)(const uint16_t *q, int na, int npad, uint32_t lo, uint32_t h
  * the diagonal are 0. g's arrays must be filled (zeros) beyond cnt. */
 void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS])
 {
+    const float scale = 32768.0f / (float)(cnt - 1);
     for (int u = 0; u < cnt; u++) {
         const float ax = g->ax[u], ay = g->ay[u], ca = g->ac[u], sa = g->as[u];
         const float bx = g->bx[u], by = g->by[u], cb = g->bc[u], sb = g->bs[u];
@@ -84,36 +86,40 @@ void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__M
             float ubx = cb * dxb - sb * dyb, uby = sb * dxb + cb * dyb;
             float da = sqrtf(dxa * dxa + dya * dya), db = sqrtf(dxb * dxb + dyb * dyb);
             float r1 = 1.0f - (fabsf(da - db) - 3.0f) * 0.25f;
-            r1 = r1 < 0.0f ? 0.0f : r1 > 1.0f ? 1.0f : r1;
+            r1 = r1 > 0.0f ? r1 : 0.0f; /* clamps as max/min, so every ISA vectorises */
+            r1 = r1 < 1.0f ? r1 : 1.0f;
             float cosb = (uax * ubx + uay * uby) / (da * db + 1e-6f);
             float r3 = (cosb - 0.9563f) * (1.0f / (0.9744f - 0.9563f));
-            r3 = r3 < 0.0f ? 0.0f : r3 > 1.0f ? 1.0f : r3;
+            r3 = r3 > 0.0f ? r3 : 0.0f;
+            r3 = r3 < 1.0f ? r3 : 1.0f;
             int d2 = ((g->aang[v] - aang) - (g->bang[v] - bang)) & 255;
             d2 = d2 > 128 ? 256 - d2 : d2;
             float rad = (float)d2 * (6.28318530718f / 256.0f);
             float r2 = 1.0f - (rad - 0.20f) * (1.0f / 0.12f);
-            r2 = r2 < 0.0f ? 0.0f : r2 > 1.0f ? 1.0f : r2;
+            r2 = r2 > 0.0f ? r2 : 0.0f;
+            r2 = r2 < 1.0f ? r2 : 1.0f;
             int keep = (v < cnt) & (v != u);
-            out[v] = (uint16_t)((int)(r1 * r2 * r3 * 256.0f + 0.5f) & -keep);
+            out[v] = (uint16_t)((int)(r1 * r2 * r3 * scale + 0.5f) & -keep);
         }
     }
 }
 
-/* LSS-R's relaxation, in integers: lambda' = (lambda + sum_v rho lambda_v /
- * (256 (n - 1))) / 2, SIDIK__RELAX_ITER times. rho's columns beyond cnt are
- * 0 (see compat), so the sums run over all SIDIK__MAX_PAIRS. */
+/* LSS-R's relaxation, in integers: lambda' = (lambda + sum_v rho lambda_v) / 2
+ * with rho already divided by (n - 1) and scaled by 2^15 (see compat),
+ * SIDIK__RELAX_ITER times. The sums stay below 2^31: rho <= 2^15 / (n - 1)
+ * over n - 1 terms, lambda < 2^16. rho's columns beyond cnt are 0, so the
+ * sums run over all SIDIK__MAX_PAIRS. */
 void KERNEL(relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam)
 {
     uint32_t cur[SIDIK__MAX_PAIRS] = {0}, next[SIDIK__MAX_PAIRS];
     for (int u = 0; u < cnt; u++)
         cur[u] = lam[u];
-    const uint32_t div = 256u * (uint32_t)(cnt - 1);
     for (int it = 0; it < SIDIK__RELAX_ITER; it++) {
         for (int u = 0; u < cnt; u++) {
             uint32_t s = 0;
             for (int v = 0; v < SIDIK__MAX_PAIRS; v++)
                 s += (uint32_t)rho[u][v] * cur[v];
-            next[u] = (cur[u] + s / div) / 2;
+            next[u] = (cur[u] + (s >> 15)) >> 1;
         }
         for (int u = 0; u < cnt; u++)
             cur[u] = next[u];

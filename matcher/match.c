@@ -92,6 +92,32 @@ static uint32_t *sort_keys(uint32_t *keys, uint32_t *tmp, int n)
     return src;
 }
 
+/* The same order as sort_keys for keys whose top byte is at least cut (a
+ * few hundred at most): a counting sort on the top byte over the buckets in
+ * use, then insertion sort inside each (by similarity, then lower ia, ib). */
+static uint32_t *sort_top(uint32_t *keys, uint32_t *out, int n, uint32_t cut)
+{
+    uint32_t start[257] = {0};
+    for (int e = 0; e < n; e++)
+        start[(255 - (keys[e] >> 24)) + 1]++;
+    for (uint32_t d = 0; d < 256 - cut; d++)
+        start[d + 1] += start[d];
+    uint32_t fill[256];
+    memcpy(fill, start, sizeof(uint32_t) * (256 - cut));
+    for (int e = 0; e < n; e++)
+        out[fill[255 - (keys[e] >> 24)]++] = keys[e];
+    for (uint32_t d = 0; d < 256 - cut; d++) {
+        for (uint32_t x = start[d] + 1; x < start[d + 1]; x++) {
+            uint32_t v = out[x], rank = v ^ 0xffff; /* low half flipped: lower ia, ib first */
+            uint32_t y = x;
+            for (; y > start[d] && (out[y - 1] ^ 0xffff) < rank; y--)
+                out[y] = out[y - 1];
+            out[y] = v;
+        }
+    }
+    return out;
+}
+
 /* Greedy by descending similarity, ties to the lower (ia, ib): the walk takes
  * keys (similarity << 16 | ia << 8 | ib) in that order and keeps each whose
  * minutiae are both still free. Sorting every key would be wasted work (the
@@ -114,7 +140,8 @@ static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
     for (int part = 0; part < 2 && cnt < want; part++) {
         uint32_t lo = part == 0 ? cut << 8 : 1, hi = part == 0 ? 65536 : cut << 8;
         int n = m->k->collect(m->q, na, npad, lo, hi, m->keys);
-        const uint32_t *k = sort_keys(m->keys, m->sorted, n);
+        const uint32_t *k =
+            part == 0 ? sort_top(m->keys, m->sorted, n, cut) : sort_keys(m->keys, m->sorted, n);
         for (int e = 0; e < n && cnt < want; e++) {
             int ia = (k[e] >> 8) & 0xff, ib = k[e] & 0xff;
             if (used_a[ia] || used_b[ib])
@@ -168,17 +195,15 @@ static uint32_t relaxed_score(const sidik__match_kernels *k, const sidik__tables
     k->compat(&g, cnt, rho);
     k->relax(rho, cnt, lam);
 
-    /* Order by efficiency lam / l0 (exact, by cross-multiplying), ties by
-     * index, and average the first np: the pairs the relaxation favoured. */
+    /* Order by efficiency lam / l0, ties by index, and average the first
+     * np: the pairs the relaxation favoured. */
+    float eff[SIDIK__MAX_PAIRS];
     int order[SIDIK__MAX_PAIRS];
     for (int u = 0; u < cnt; u++) {
+        eff[u] = (float)lam[u] / (float)p[u].l0;
         int j = u;
-        for (; j > 0; j--) {
-            int w = order[j - 1];
-            if ((uint64_t)lam[u] * p[w].l0 <= (uint64_t)lam[w] * p[u].l0)
-                break;
-            order[j] = w;
-        }
+        for (; j > 0 && eff[order[j - 1]] < eff[u]; j--)
+            order[j] = order[j - 1];
         order[j] = u;
     }
     if (np > cnt)
