@@ -44,24 +44,47 @@ void KERNEL(local_sim)(const sidik_finger *a, const sidik_finger *b, const uint1
     }
 }
 
-/* Gathers, in row-major (ia, ib) order, the keys q << 16 | i << 8 | j of the
- * local similarities with lo <= q < hi; returns how many. Written branch-free
- * (the AVX-512 level replaces it with a compress; see kernel_avx512.c). */
-#ifndef SIDIK__HAVE_COLLECT
-int KERNEL(collect)(const uint16_t *q, int na, int npad, uint32_t lo, uint32_t hi, uint32_t *keys)
+/* The candidate correspondences for the greedy selection: each row's two
+ * best and each column's two best local similarities, as keys
+ * q << 16 | (255 - i) << 8 | (255 - j): unique per pair, larger = earlier in
+ * the greedy order (higher similarity, then lower i, then lower j). Returns
+ * how many (duplicates possible: a pair can be best in its row and column).
+ * Integer max/min only, so every level vectorises it and agrees exactly. */
+int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *keys)
 {
+    uint32_t c1[SIDIK_TMPL_MAX_MINUTIAE] = {0}, c2[SIDIK_TMPL_MAX_MINUTIAE] = {0};
     int n = 0;
     for (int i = 0; i < na; i++) {
         const uint16_t *row = q + i * npad;
+        const uint32_t ib = (uint32_t)(255 - i) << 8;
+        uint32_t r1 = 0, r2 = 0;
         for (int j = 0; j < npad; j++) {
-            uint32_t l = row[j];
-            keys[n] = l << 16 | (uint32_t)i << 8 | (uint32_t)j;
-            n += (l >= lo) & (l < hi);
+            uint32_t k =
+                ((uint32_t)row[j] << 16 | ib | (uint32_t)(255 - j)) & -(uint32_t)(row[j] != 0);
+            r1 = k > r1 ? k : r1;
+            uint32_t lo = k < c1[j] ? k : c1[j];
+            c1[j] = k > c1[j] ? k : c1[j];
+            c2[j] = lo > c2[j] ? lo : c2[j];
         }
+        for (int j = 0; j < npad; j++) {
+            uint32_t k =
+                ((uint32_t)row[j] << 16 | ib | (uint32_t)(255 - j)) & -(uint32_t)(row[j] != 0);
+            k = k < r1 ? k : 0;
+            r2 = k > r2 ? k : r2;
+        }
+        keys[n] = r1;
+        n += r1 != 0;
+        keys[n] = r2;
+        n += r2 != 0;
+    }
+    for (int j = 0; j < npad; j++) {
+        keys[n] = c1[j];
+        n += c1[j] != 0;
+        keys[n] = c2[j];
+        n += c2[j] != 0;
     }
     return n;
 }
-#endif
 
 /* rho[u][v]: how well correspondence v agrees with u, scaled by
  * 32768 / (cnt - 1) so the relaxation needs no division (MCC's rho with

@@ -2,10 +2,10 @@
  * chosen once at start-up by whoever creates a sidik_matcher. */
 #include "mcc.h"
 
-#define LEVEL(lvl, sfx)                                                               \
-    {                                                                                 \
-        lvl, sidik__xor_popcount_##sfx, sidik__local_sim_##sfx, sidik__collect_##sfx, \
-            sidik__compat_##sfx, sidik__relax_##sfx                                   \
+#define LEVEL(lvl, sfx)                                                                  \
+    {                                                                                    \
+        lvl, sidik__xor_popcount_##sfx, sidik__local_sim_##sfx, sidik__candidates_##sfx, \
+            sidik__compat_##sfx, sidik__relax_##sfx                                      \
     }
 
 static const sidik__match_kernels tables[SIDIK_SIMD_LEVEL_COUNT] = {

@@ -117,8 +117,8 @@ typedef struct sidik__match_kernels {
     /* Local similarities (Q16) from those counts; see kernel_impl.h. */
     void (*local_sim)(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,
                       uint16_t *q);
-    /* Keys q << 16 | i << 8 | j of the similarities lo <= q < hi, row-major. */
-    int (*collect)(const uint16_t *q, int na, int npad, uint32_t lo, uint32_t hi, uint32_t *keys);
+    /* Each row's and column's two best similarities as greedy-order keys. */
+    int (*candidates)(const uint16_t *q, int na, int npad, uint32_t *keys);
     void (*compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS]);
     void (*relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
 } sidik__match_kernels;
@@ -130,8 +130,7 @@ const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level);
     void sidik__xor_popcount_##sfx(const sidik_finger *a, const sidik_finger *b, uint16_t *out);  \
     void sidik__local_sim_##sfx(const sidik_finger *a, const sidik_finger *b, const uint16_t *px, \
                                 uint16_t *q);                                                     \
-    int sidik__collect_##sfx(const uint16_t *q, int na, int npad, uint32_t lo, uint32_t hi,       \
-                             uint32_t *keys);                                                     \
+    int sidik__candidates_##sfx(const uint16_t *q, int na, int npad, uint32_t *keys);             \
     void sidik__compat_##sfx(const sidik__relax_geom *g, int cnt,                                 \
                              uint16_t rho[][SIDIK__MAX_PAIRS]);                                   \
     void sidik__relax_##sfx(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);

@@ -135,6 +135,12 @@ static void test_matcher_kernels_match_scalar(void **state)
                 assert_memory_equal(px_k, px_s, cells * sizeof px_k[0]);
                 assert_memory_equal(q_k, q_s, cells * sizeof q_k[0]);
             }
+            static uint32_t keys_k[4 * 192], keys_s[4 * 192];
+            int nk = k->candidates(q_s, fa->n, fb->npad, keys_k);
+            int ns = s->candidates(q_s, fa->n, fb->npad, keys_s);
+            assert_int_equal(nk, ns);
+            if (ns > 0)
+                assert_memory_equal(keys_k, keys_s, sizeof(uint32_t) * (size_t)ns);
             sidik_finger_destroy(fa);
             sidik_finger_destroy(fb);
         }
