@@ -69,22 +69,51 @@ static float segment_distance(point p, point a, point b)
     return sqrtf(qx * qx + qy * qy);
 }
 
-/* Inside the hull enlarged by omega: MCC's test for a cell on the finger. */
-static bool in_enlarged_hull(point p, const point *hull, int k, float omega)
+/* The hull's edges as unit vectors: the signed distance of p beyond edge e
+ * (positive outside) is ey (p.x - ax) - ex (p.y - ay). */
+typedef struct {
+    int k;
+    point v[SIDIK_TMPL_MAX_MINUTIAE + 1];
+    float ex[SIDIK_TMPL_MAX_MINUTIAE], ey[SIDIK_TMPL_MAX_MINUTIAE];
+} hull_edges;
+
+static void hull_prepare(const point *hull, int k, hull_edges *h)
 {
-    if (k >= 3) {
-        bool inside = true;
-        for (int i = 0; i < k && inside; i++)
-            inside = cross(hull[i], hull[(i + 1) % k], p) >= 0;
-        if (inside)
+    h->k = k;
+    for (int e = 0; e < k; e++) {
+        h->v[e] = hull[e];
+        point b = hull[(e + 1) % k];
+        float dx = b.x - hull[e].x, dy = b.y - hull[e].y, len = sqrtf(dx * dx + dy * dy);
+        h->ex[e] = len > 0 ? dx / len : 0;
+        h->ey[e] = len > 0 ? dy / len : 0;
+    }
+    if (k > 0)
+        h->v[k] = hull[0];
+}
+
+/* Inside the hull enlarged by omega: MCC's test for a cell on the finger.
+ * The signed edge distances settle most points at once: all <= 0 is
+ * inside, one > omega is farther than omega from the hull; only the band
+ * between needs the exact distance to the nearest edge segment. */
+static bool in_enlarged_hull(point p, const hull_edges *h, float omega)
+{
+    if (h->k >= 3) {
+        bool outside = false;
+        for (int e = 0; e < h->k; e++) {
+            float d = h->ey[e] * (p.x - h->v[e].x) - h->ex[e] * (p.y - h->v[e].y);
+            if (d > omega)
+                return false;
+            outside |= d > 0;
+        }
+        if (!outside)
             return true;
-        for (int i = 0; i < k; i++)
-            if (segment_distance(p, hull[i], hull[(i + 1) % k]) <= omega)
+        for (int e = 0; e < h->k; e++)
+            if (segment_distance(p, h->v[e], h->v[e + 1]) <= omega)
                 return true;
         return false;
     }
-    for (int i = 0; i < k; i++) {
-        float dx = p.x - hull[i].x, dy = p.y - hull[i].y;
+    for (int e = 0; e < h->k; e++) {
+        float dx = p.x - h->v[e].x, dy = p.y - h->v[e].y;
         if (dx * dx + dy * dy <= omega * omega)
             return true;
     }
@@ -93,47 +122,71 @@ static bool in_enlarged_hull(point p, const point *hull, int k, float omega)
 
 /* ---- cylinders ----------------------------------------------------------- */
 
-static void build_cylinder(const sidik__tables *tab, sidik_finger *f, int i, const point *hull,
-                           int nhull)
+static void build_cylinder(const sidik__tables *tab, sidik_finger *f, int i, const hull_edges *hull)
 {
+    const float step = 2 * SIDIK__MCC_R / SIDIK__MCC_NS;
     const float reach = SIDIK__MCC_R + 3 * SIDIK__MCC_SIGMA_S;
-    const float near2 = 9 * SIDIK__MCC_SIGMA_S * SIDIK__MCC_SIGMA_S;
-    int nb[SIDIK_TMPL_MAX_MINUTIAE], nn = 0;
-    for (int t = 0; t < f->n; t++) {
-        float dx = f->x[t] - f->x[i], dy = f->y[t] - f->y[i];
-        if (t != i && dx * dx + dy * dy <= reach * reach)
-            nb[nn++] = t;
-    }
+    const float near = 3 * SIDIK__MCC_SIGMA_S, near2 = near * near;
     float ca = tab->cosb[f->angle[i]], sa = tab->sinb[f->angle[i]];
-    uint64_t bits[SIDIK__MCC_WORDS] = {0};
+
+    /* Which cells lie on the finger. The cell grid turns with the minutia:
+     * with y down and angles counter-clockwise its direction is (cos, -sin). */
+    bool valid[SIDIK__MCC_CELLS];
     int valid_cells = 0;
     for (int c = 0; c < SIDIK__MCC_CELLS; c++) {
-        /* The cell grid turns with the minutia. With y down and angles
-         * counter-clockwise, the minutia's direction is (cos, -sin). */
         point p = {f->x[i] + ca * tab->cell_dx[c] + sa * tab->cell_dy[c],
                    f->y[i] - sa * tab->cell_dx[c] + ca * tab->cell_dy[c]};
-        if (!in_enlarged_hull(p, hull, nhull, SIDIK__MCC_OMEGA))
+        valid[c] = in_enlarged_hull(p, hull, SIDIK__MCC_OMEGA);
+        valid_cells += valid[c];
+    }
+
+    /* Each neighbour adds to the cells within 3 sigma of it, found from its
+     * position in the cylinder's own frame: a few dozen cells rather than
+     * all 112. Neighbours are taken in index order, so every cell sums its
+     * contributions in that order. */
+    float sum[SIDIK__MCC_CELLS][SIDIK__MCC_ND];
+    memset(sum, 0, sizeof sum);
+    int neighbours = 0;
+    for (int t = 0; t < f->n; t++) {
+        float rx = f->x[t] - f->x[i], ry = f->y[t] - f->y[i];
+        if (t == i || rx * rx + ry * ry > reach * reach)
             continue;
-        valid_cells++;
-        float sum[SIDIK__MCC_ND] = {0};
-        for (int q = 0; q < nn; q++) {
-            int t = nb[q];
-            float dx = f->x[t] - p.x, dy = f->y[t] - p.y, d2 = dx * dx + dy * dy;
-            if (d2 > near2)
-                continue;
-            float g = tab->gs[(int)(d2 * 4)];
-            uint8_t dtheta = (uint8_t)(f->angle[i] - f->angle[t]);
-            for (int k = 0; k < SIDIK__MCC_ND; k++)
-                sum[k] += g * tab->cd[k][dtheta];
-        }
-        for (int k = 0; k < SIDIK__MCC_ND; k++) {
-            if (sum[k] > SIDIK__MCC_MU_PSI) {
-                int bit = c * SIDIK__MCC_ND + k;
-                bits[bit >> 6] |= 1ull << (bit & 63);
+        neighbours++;
+        float u = ca * rx - sa * ry, v = sa * rx + ca * ry; /* in the cylinder's frame */
+        const float *cd[SIDIK__MCC_ND];
+        uint8_t dtheta = (uint8_t)(f->angle[i] - f->angle[t]);
+        for (int k = 0; k < SIDIK__MCC_ND; k++)
+            cd[k] = &tab->cd[k][dtheta];
+        const float mid = (SIDIK__MCC_NS - 1) / 2.0f;
+        int a0 = (int)ceilf((u - near) / step + mid), a1 = (int)floorf((u + near) / step + mid);
+        int b0 = (int)ceilf((v - near) / step + mid), b1 = (int)floorf((v + near) / step + mid);
+        a0 = a0 < 0 ? 0 : a0, b0 = b0 < 0 ? 0 : b0;
+        a1 = a1 >= SIDIK__MCC_NS ? SIDIK__MCC_NS - 1 : a1;
+        b1 = b1 >= SIDIK__MCC_NS ? SIDIK__MCC_NS - 1 : b1;
+        for (int a = a0; a <= a1; a++) {
+            for (int b = b0; b <= b1; b++) {
+                int c = tab->cell_at[a][b];
+                if (c < 0 || !valid[c])
+                    continue;
+                float du = tab->cell_dx[c] - u, dv = tab->cell_dy[c] - v, d2 = du * du + dv * dv;
+                if (d2 > near2)
+                    continue;
+                float g = tab->gs[(int)(d2 * 4)];
+                for (int k = 0; k < SIDIK__MCC_ND; k++)
+                    sum[c][k] += g * *cd[k];
             }
         }
     }
-    f->valid[i] = valid_cells >= SIDIK__MCC_MIN_VC * SIDIK__MCC_CELLS && nn >= SIDIK__MCC_MIN_M;
+
+    uint64_t bits[SIDIK__MCC_WORDS] = {0};
+    for (int c = 0; c < SIDIK__MCC_CELLS; c++) {
+        for (int k = 0; k < SIDIK__MCC_ND; k++) {
+            int bit = c * SIDIK__MCC_ND + k;
+            bits[bit >> 6] |= (uint64_t)(sum[c][k] > SIDIK__MCC_MU_PSI) << (bit & 63);
+        }
+    }
+    f->valid[i] =
+        valid_cells >= SIDIK__MCC_MIN_VC * SIDIK__MCC_CELLS && neighbours >= SIDIK__MCC_MIN_M;
     int pop = 0;
     for (int w = 0; w < SIDIK__MCC_WORDS; w++) {
         f->cyl[w * f->npad + i] = bits[w];
@@ -184,9 +237,10 @@ int sidik_finger_create(const sidik_template *t, sidik_finger **out)
         f->angle[i] = t->m[i].angle;
     }
     point hull[SIDIK_TMPL_MAX_MINUTIAE + 1];
-    int nhull = convex_hull(f, hull);
+    hull_edges edges;
+    hull_prepare(hull, convex_hull(f, hull), &edges);
     for (int i = 0; i < n; i++) {
-        build_cylinder(tab, f, i, hull, nhull);
+        build_cylinder(tab, f, i, &edges);
         f->nvalid += f->valid[i];
     }
     build_occupancy(f);

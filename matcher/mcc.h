@@ -94,9 +94,10 @@ typedef struct sidik__relax_geom {
 typedef struct sidik__tables {
     float cell_dx[SIDIK__MCC_CELLS]; /* cell centres in the minutia's frame */
     float cell_dy[SIDIK__MCC_CELLS];
-    float gs[3137];               /* spatial Gaussian by d^2, 1/4 px^2 steps */
-    float cd[SIDIK__MCC_ND][256]; /* directional term by byte angle difference */
-    float cosb[256], sinb[256];   /* of byte angles */
+    int8_t cell_at[SIDIK__MCC_NS][SIDIK__MCC_NS]; /* grid position -> cell, -1 outside */
+    float gs[3137];                               /* spatial Gaussian by d^2, 1/4 px^2 steps */
+    float cd[SIDIK__MCC_ND][256];                 /* directional term by byte angle difference */
+    float cosb[256], sinb[256];                   /* of byte angles */
     float hyp_sx[SIDIK__HYPOTHESES], hyp_sy[SIDIK__HYPOTHESES];
     uint8_t hyp_angle[SIDIK__HYPOTHESES][256];         /* a byte angle under each stretch */
     uint8_t np_for_count[SIDIK_TMPL_MAX_MINUTIAE + 1]; /* LSS pairs to average */

@@ -39,8 +39,10 @@ static void build(void)
         for (int b = 0; b < SIDIK__MCC_NS; b++) {
             float ii = (float)a - (SIDIK__MCC_NS - 1) / 2.0f;
             float jj = (float)b - (SIDIK__MCC_NS - 1) / 2.0f;
+            tab.cell_at[a][b] = -1;
             if ((ii * ii + jj * jj) * step * step > SIDIK__MCC_R * SIDIK__MCC_R)
                 continue;
+            tab.cell_at[a][b] = (int8_t)c;
             tab.cell_dx[c] = ii * step;
             tab.cell_dy[c] = jj * step;
             c++;
