@@ -84,16 +84,20 @@ static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
     int n = m->k->candidates(m->q, na, npad, m->keys);
     /* Counting sort on the top byte (descending), insertion sort within. */
     uint32_t start[257] = {0};
-    for (int e = 0; e < n; e++)
-        start[(255 - (m->keys[e] >> 24)) + 1]++;
-    for (int d = 0; d < 256; d++)
+    int dmax = 0;
+    for (int e = 0; e < n; e++) {
+        int d = 255 - (int)(m->keys[e] >> 24);
+        start[d + 1]++;
+        dmax = d > dmax ? d : dmax;
+    }
+    for (int d = 0; d <= dmax; d++)
         start[d + 1] += start[d];
     uint32_t fill[256];
-    memcpy(fill, start, sizeof fill);
+    memcpy(fill, start, sizeof(uint32_t) * (size_t)(dmax + 1));
     uint32_t *k = m->sorted;
     for (int e = 0; e < n; e++)
         k[fill[255 - (m->keys[e] >> 24)]++] = m->keys[e];
-    for (int d = 0; d < 256; d++) {
+    for (int d = 0; d <= dmax; d++) {
         for (uint32_t x = start[d] + 1; x < start[d + 1]; x++) {
             uint32_t v = k[x], y = x;
             for (; y > start[d] && k[y - 1] < v; y--)
