@@ -30,19 +30,5 @@ int sidik__fmr_decode_ansi2004(const uint8_t *p, size_t n, size_t header, sidik_
     sidik__rd r = {p, n, header - 16};
     (void)sidik__rd_u32(&r); /* CBEFF product id: who wrote it, not what it says */
     (void)sidik__rd_u16(&r); /* capture equipment */
-    sidik__fmr_geom g;
-    g.width = sidik__rd_u16(&r);
-    g.height = sidik__rd_u16(&r);
-    g.xres = sidik__rd_u16(&r);
-    g.yres = sidik__rd_u16(&r);
-    uint8_t nviews = sidik__rd_u8(&r);
-    uint8_t reserved = sidik__rd_u8(&r);
-    if (reserved != 0)
-        return sidik__fmr_fail(why, SIDIK_EFORMAT, "reserved byte of the general header is not 0");
-    int rc = sidik__fmr_view_count(nviews, why);
-    if (rc != 0)
-        return rc;
-    out->format = SIDIK_FMR_ANSI_2004;
-    out->nviews = 0;
-    return sidik__fmr_read_views2005(&r, &g, nviews, true, out, why);
+    return sidik__fmr_read_body2005(&r, SIDIK_FMR_ANSI_2004, true, out, why);
 }

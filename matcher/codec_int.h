@@ -119,11 +119,13 @@ int sidik__fmr_view_count(uint32_t nviews, const char **why);
  * the encoder relies on it to number them. Checked after all views decode. */
 int sidik__fmr_views_per_finger(const sidik_fmr *f, const char **why);
 
-/* Reads the views of an ISO 2005 or ANSI 2004 record, which share the view
- * layout and differ only in angle units (ansi: 2-degree units, 0..179).
- * r is positioned after the general header; reads to r->n exactly. */
-int sidik__fmr_read_views2005(sidik__rd *r, const sidik__fmr_geom *g, uint32_t nviews, bool ansi,
-                              sidik_fmr *out, const char **why);
+/* Reads the rest of an ISO 2005 or ANSI 2004 record from its image size on:
+ * the two share the tail of the general header (size, resolution, view
+ * count, reserved byte) and the view layout, and differ only in angle units
+ * (ansi: 2-degree units, 0..179). r is positioned at the image width; reads
+ * to r->n exactly and sets out->format to fmt. */
+int sidik__fmr_read_body2005(sidik__rd *r, sidik_fmr_format fmt, bool ansi, sidik_fmr *out,
+                             const char **why);
 
 /* The per-format decoders. p/n is exactly one record whose length field has
  * already been checked against n by codec.c. */

@@ -39,8 +39,8 @@ static uint8_t ansi_angle(uint8_t a)
     return (uint8_t)((128u * a + 45u) / 90u);
 }
 
-int sidik__fmr_read_views2005(sidik__rd *r, const sidik__fmr_geom *g, uint32_t nviews, bool ansi,
-                              sidik_fmr *out, const char **why)
+static int read_views(sidik__rd *r, const sidik__fmr_geom *g, uint32_t nviews, bool ansi,
+                      sidik_fmr *out, const char **why)
 {
     int rc;
     for (uint32_t i = 0; i < nviews; i++) {
@@ -95,25 +95,31 @@ int sidik__fmr_read_views2005(sidik__rd *r, const sidik__fmr_geom *g, uint32_t n
     return sidik__fmr_views_per_finger(out, why);
 }
 
-int sidik__fmr_decode_iso2005(const uint8_t *p, size_t n, sidik_fmr *out, const char **why)
+int sidik__fmr_read_body2005(sidik__rd *r, sidik_fmr_format fmt, bool ansi, sidik_fmr *out,
+                             const char **why)
 {
-    sidik__rd r = {p, n, 12}; /* magic, version and length were checked */
-    (void)sidik__rd_u16(&r);  /* capture equipment: nothing the matcher uses */
     sidik__fmr_geom g;
-    g.width = sidik__rd_u16(&r);
-    g.height = sidik__rd_u16(&r);
-    g.xres = sidik__rd_u16(&r);
-    g.yres = sidik__rd_u16(&r);
-    uint8_t nviews = sidik__rd_u8(&r);
-    uint8_t reserved = sidik__rd_u8(&r);
+    g.width = sidik__rd_u16(r);
+    g.height = sidik__rd_u16(r);
+    g.xres = sidik__rd_u16(r);
+    g.yres = sidik__rd_u16(r);
+    uint8_t nviews = sidik__rd_u8(r);
+    uint8_t reserved = sidik__rd_u8(r);
     if (reserved != 0)
         return sidik__fmr_fail(why, SIDIK_EFORMAT, "reserved byte of the general header is not 0");
     int rc = sidik__fmr_view_count(nviews, why);
     if (rc != 0)
         return rc;
-    out->format = SIDIK_FMR_ISO_2005;
+    out->format = fmt;
     out->nviews = 0;
-    return sidik__fmr_read_views2005(&r, &g, nviews, false, out, why);
+    return read_views(r, &g, nviews, ansi, out, why);
+}
+
+int sidik__fmr_decode_iso2005(const uint8_t *p, size_t n, sidik_fmr *out, const char **why)
+{
+    sidik__rd r = {p, n, 12}; /* magic, version and length were checked */
+    (void)sidik__rd_u16(&r);  /* capture equipment: nothing the matcher uses */
+    return sidik__fmr_read_body2005(&r, SIDIK_FMR_ISO_2005, false, out, why);
 }
 
 static void put16(uint8_t *p, uint32_t v)
