@@ -97,22 +97,24 @@ static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
     uint32_t *k = m->sorted;
     for (int e = 0; e < n; e++)
         k[fill[255 - (m->keys[e] >> 24)]++] = m->keys[e];
-    for (int d = 0; d <= dmax; d++) {
+    /* Walk bucket by bucket, sorting each only when the walk reaches it: it
+     * usually stops long before the low buckets. */
+    bool used_a[MAX_N] = {false}, used_b[MAX_N] = {false};
+    int cnt = 0;
+    for (int d = 0; d <= dmax && cnt < want; d++) {
         for (uint32_t x = start[d] + 1; x < start[d + 1]; x++) {
             uint32_t v = k[x], y = x;
             for (; y > start[d] && k[y - 1] < v; y--)
                 k[y] = k[y - 1];
             k[y] = v;
         }
-    }
-    bool used_a[MAX_N] = {false}, used_b[MAX_N] = {false};
-    int cnt = 0;
-    for (int e = 0; e < n && cnt < want; e++) {
-        int ia = 255 - (int)((k[e] >> 8) & 0xff), ib = 255 - (int)(k[e] & 0xff);
-        if (used_a[ia] || used_b[ib]) /* also skips a duplicate */
-            continue;
-        used_a[ia] = used_b[ib] = true;
-        out[cnt++] = (pair){(uint8_t)ia, (uint8_t)ib, (uint16_t)(k[e] >> 16)};
+        for (uint32_t e = start[d]; e < start[d + 1] && cnt < want; e++) {
+            int ia = 255 - (int)((k[e] >> 8) & 0xff), ib = 255 - (int)(k[e] & 0xff);
+            if (used_a[ia] || used_b[ib]) /* also skips a duplicate */
+                continue;
+            used_a[ia] = used_b[ib] = true;
+            out[cnt++] = (pair){(uint8_t)ia, (uint8_t)ib, (uint16_t)(k[e] >> 16)};
+        }
     }
     return cnt;
 }
@@ -163,8 +165,9 @@ static uint32_t relaxed_score(const sidik__match_kernels *k, const sidik__tables
      * np: the pairs the relaxation favoured. */
     float eff[SIDIK__MAX_PAIRS];
     int order[SIDIK__MAX_PAIRS];
-    for (int u = 0; u < cnt; u++) {
+    for (int u = 0; u < cnt; u++) /* a loop of its own, so the divisions overlap */
         eff[u] = (float)lam[u] / (float)p[u].l0;
+    for (int u = 0; u < cnt; u++) {
         int j = u;
         for (; j > 0 && eff[order[j - 1]] < eff[u]; j--)
             order[j] = order[j - 1];
