@@ -57,17 +57,22 @@ int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *keys)
     for (int i = 0; i < na; i++) {
         const uint16_t *row = q + i * npad;
         const uint32_t ib = (uint32_t)(255 - i) << 8;
+        /* Two loops, each of max/min only, so each vectorises: the columns'
+         * two-best and the row's best, then the row's second best. */
         uint32_t r1 = 0, r2 = 0;
         for (int j = 0; j < npad; j++) {
             uint32_t k =
                 ((uint32_t)row[j] << 16 | ib | (uint32_t)(255 - j)) & -(uint32_t)(row[j] != 0);
-            /* Two-best tracking, the same for the row (r1, r2) and column j. */
-            uint32_t rlo = k < r1 ? k : r1;
             r1 = k > r1 ? k : r1;
-            r2 = rlo > r2 ? rlo : r2;
             uint32_t clo = k < c1[j] ? k : c1[j];
             c1[j] = k > c1[j] ? k : c1[j];
             c2[j] = clo > c2[j] ? clo : c2[j];
+        }
+        for (int j = 0; j < npad; j++) {
+            uint32_t k =
+                ((uint32_t)row[j] << 16 | ib | (uint32_t)(255 - j)) & -(uint32_t)(row[j] != 0);
+            k &= -(uint32_t)(k < r1);
+            r2 = k > r2 ? k : r2;
         }
         keys[n] = r1;
         n += r1 != 0;

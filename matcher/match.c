@@ -82,18 +82,22 @@ typedef struct {
 static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
 {
     int n = m->k->candidates(m->q, na, npad, m->keys);
+    if (n == 0)
+        return 0;
     /* Counting sort on the top byte (descending), insertion sort within. */
     uint32_t start[257] = {0};
-    int dmax = 0;
+    int dmin = 255, dmax = 0; /* the buckets in use: similarities cluster */
     for (int e = 0; e < n; e++) {
         int d = 255 - (int)(m->keys[e] >> 24);
         start[d + 1]++;
+        dmin = d < dmin ? d : dmin;
         dmax = d > dmax ? d : dmax;
     }
-    for (int d = 0; d <= dmax; d++)
+    for (int d = dmin; d <= dmax; d++)
         start[d + 1] += start[d];
     uint32_t fill[256];
-    memcpy(fill, start, sizeof(uint32_t) * (size_t)(dmax + 1));
+    for (int d = dmin; d <= dmax; d++)
+        fill[d] = start[d];
     uint32_t *k = m->sorted;
     for (int e = 0; e < n; e++)
         k[fill[255 - (m->keys[e] >> 24)]++] = m->keys[e];
@@ -101,7 +105,7 @@ static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
      * usually stops long before the low buckets. */
     bool used_a[MAX_N] = {false}, used_b[MAX_N] = {false};
     int cnt = 0;
-    for (int d = 0; d <= dmax && cnt < want; d++) {
+    for (int d = dmin; d <= dmax && cnt < want; d++) {
         for (uint32_t x = start[d] + 1; x < start[d + 1]; x++) {
             uint32_t v = k[x], y = x;
             for (; y > start[d] && k[y - 1] < v; y--)
