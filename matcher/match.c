@@ -79,6 +79,7 @@ typedef struct {
  * pair: the greedy walk over all pairs picked the same ones in effect (the
  * FVC2002 error rates moved by noise, README.md) and had to sort and walk a
  * few hundred keys, most of them conflicts, to pick 32. */
+/* out needs want + 1 slots. */
 static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
 {
     int n = m->k->candidates(m->q, na, npad, m->keys);
@@ -112,12 +113,15 @@ static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
                 k[y] = k[y - 1];
             k[y] = v;
         }
-        for (uint32_t e = start[d]; e < start[d + 1] && cnt < want; e++) {
+        /* Branch-free: whether a key is taken is a coin toss to the branch
+         * predictor, and the walk usually visits every candidate. */
+        for (uint32_t e = start[d]; e < start[d + 1]; e++) {
             int ia = 255 - (int)((k[e] >> 8) & 0xff), ib = 255 - (int)(k[e] & 0xff);
-            if (used_a[ia] || used_b[ib]) /* also skips a duplicate */
-                continue;
-            used_a[ia] = used_b[ib] = true;
-            out[cnt++] = (pair){(uint8_t)ia, (uint8_t)ib, (uint16_t)(k[e] >> 16)};
+            bool take = !(used_a[ia] | used_b[ib]) & (cnt < want); /* also skips duplicates */
+            used_a[ia] |= take;
+            used_b[ib] |= take;
+            out[cnt] = (pair){(uint8_t)ia, (uint8_t)ib, (uint16_t)(k[e] >> 16)}; /* kept if taken */
+            cnt += take;
         }
     }
     return cnt;
@@ -165,23 +169,26 @@ static uint32_t relaxed_score(const sidik__match_kernels *k, const sidik__tables
     k->compat(&g, cnt, rho);
     k->relax(rho, cnt, lam);
 
-    /* Order by efficiency lam / l0, ties by index, and average the first
-     * np: the pairs the relaxation favoured. */
-    float eff[SIDIK__MAX_PAIRS];
-    int order[SIDIK__MAX_PAIRS];
-    for (int u = 0; u < cnt; u++) /* a loop of its own, so the divisions overlap */
-        eff[u] = (float)lam[u] / (float)p[u].l0;
+    /* Average lam over the np pairs of highest efficiency lam / l0 (ties to
+     * the lower index): the pairs the relaxation favoured. A pair's rank is
+     * the number of pairs ahead of it, counted branch-free over sortable
+     * keys (a non-negative float's bits order as the float does). */
+    uint64_t key[SIDIK__MAX_PAIRS];
     for (int u = 0; u < cnt; u++) {
-        int j = u;
-        for (; j > 0 && eff[order[j - 1]] < eff[u]; j--)
-            order[j] = order[j - 1];
-        order[j] = u;
+        float eff = (float)lam[u] / (float)p[u].l0;
+        uint32_t bits;
+        memcpy(&bits, &eff, sizeof bits);
+        key[u] = (uint64_t)bits << 8 | (uint64_t)(255 - u);
     }
     if (np > cnt)
         np = cnt;
     uint64_t sum = 0;
-    for (int q = 0; q < np; q++)
-        sum += lam[order[q]];
+    for (int u = 0; u < cnt; u++) {
+        int ahead = 0;
+        for (int v = 0; v < cnt; v++)
+            ahead += key[v] > key[u];
+        sum += ahead < np ? lam[u] : 0;
+    }
     return (uint32_t)(sum / (uint64_t)np);
 }
 
@@ -312,7 +319,7 @@ uint32_t sidik_match_score(sidik_matcher *m, const sidik_finger *a, const sidik_
     /* Step 2. */
     int nmin = a->n < b->n ? a->n : b->n;
     int want = nmin < SIDIK__MAX_PAIRS ? nmin : SIDIK__MAX_PAIRS;
-    pair p[SIDIK__MAX_PAIRS];
+    pair p[SIDIK__MAX_PAIRS + 1]; /* + 1: select_pairs writes one slot past its picks */
     int cnt = select_pairs(m, a->n, b->npad, want, p);
     if (cnt < 2)
         return 0;
