@@ -88,6 +88,42 @@ int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *keys)
     return n;
 }
 
+/* Maps points through an alignment, p' = o + R (p - anchor) with
+ * R = [[c, s], [-s, c]] (pass -s for the inverse turn), into X and Y, and
+ * sets inside[i] when p' lies in occupancy grid occ, read at (X isx, Y isy):
+ * the other finger's own, unstretched frame. Returns how many are inside. */
+int KERNEL(map_occupied)(const float *x, const float *y, int n, const sidik__alignment *al,
+                         const uint64_t *occ, float *X, float *Y, uint8_t *inside)
+{
+    /* Copied out: X and Y are floats too, so the compiler would otherwise
+     * reload every field after every store. */
+    const float ax = al->ax, ay = al->ay, ox = al->ox, oy = al->oy, c = al->c, s = al->s;
+    const float isx = al->isx, isy = al->isy;
+    int32_t cell[SIDIK_TMPL_MAX_MINUTIAE]; /* y << 8 | x of the grid cell, -1 outside */
+    for (int i = 0; i < n; i++) {
+        float rx = x[i] - ax, ry = y[i] - ay;
+        float px = ox + c * rx + s * ry, py = oy - s * rx + c * ry;
+        X[i] = px;
+        Y[i] = py;
+        float fx = (px * isx - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
+        float fy = (py * isy - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
+        int in = (fx >= 0.0f) & (fy >= 0.0f) & (fx < (float)SIDIK__OCC_SIZE) &
+                 (fy < (float)SIDIK__OCC_SIZE);
+        float cx = fx > 0.0f ? fx : 0.0f, cy = fy > 0.0f ? fy : 0.0f;
+        cx = cx < (float)(SIDIK__OCC_SIZE - 1) ? cx : (float)(SIDIK__OCC_SIZE - 1);
+        cy = cy < (float)(SIDIK__OCC_SIZE - 1) ? cy : (float)(SIDIK__OCC_SIZE - 1);
+        cell[i] = (((int)cy << 8) | (int)cx) | -(1 - in);
+    }
+    /* The grid lookups: a 64-bit gather the compilers do not vectorise. */
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+        int bit = cell[i] >= 0 && ((occ[cell[i] >> 8] >> (cell[i] & 0xff)) & 1);
+        inside[i] = (uint8_t)bit;
+        count += bit;
+    }
+    return count;
+}
+
 /* rho[u][v]: how well correspondence v agrees with u, scaled by
  * 32768 / (cnt - 1) so the relaxation needs no division (MCC's rho with
  * its sigmoids linearised to ramps): same distance (1 below 3 px difference,

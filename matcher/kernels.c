@@ -5,7 +5,7 @@
 #define LEVEL(lvl, sfx)                                                                  \
     {                                                                                    \
         lvl, sidik__xor_popcount_##sfx, sidik__local_sim_##sfx, sidik__candidates_##sfx, \
-            sidik__compat_##sfx, sidik__relax_##sfx                                      \
+            sidik__map_occupied_##sfx, sidik__compat_##sfx, sidik__relax_##sfx           \
     }
 
 static const sidik__match_kernels tables[SIDIK_SIMD_LEVEL_COUNT] = {

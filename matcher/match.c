@@ -192,34 +192,30 @@ static uint32_t relaxed_score(const sidik__match_kernels *k, const sidik__tables
     return (uint32_t)(sum / (uint64_t)np);
 }
 
-static bool occupied(const sidik_finger *f, float x, float y)
-{
-    float fx = (x - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
-    float fy = (y - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
-    if (!(fx >= 0 && fy >= 0 && fx < SIDIK__OCC_SIZE && fy < SIDIK__OCC_SIZE))
-        return false;
-    return (f->occ[(int)fy] >> (int)fx) & 1;
-}
-
 /* Step 4 for one anchor: paired^2 / (overlap_A * overlap_B). sb is in order
  * of y. */
-static float consolidate(const sidik__tables *t, int h, const sidik_finger *a,
-                         const sidik_finger *b, const stretched *sa, const stretched *sb,
-                         int anchor_a, int anchor_b)
+static float consolidate(const sidik__match_kernels *k, const sidik__tables *t, int h,
+                         const sidik_finger *a, const sidik_finger *b, const stretched *sa,
+                         const stretched *sb, int anchor_a, int anchor_b)
 {
     uint8_t rot = (uint8_t)(sb->angle[anchor_b] - sa->angle[anchor_a]);
     float c = t->cosb[rot], s = t->sinb[rot];
     float ax = sa->x[anchor_a], ay = sa->y[anchor_a];
     float bx = sb->x[anchor_b], by = sb->y[anchor_b];
     float isx = 1 / t->hyp_sx[h], isy = 1 / t->hyp_sy[h];
+    /* A into B's frame, and B back into A's; only the overlap counts. */
+    float X[MAX_N], Y[MAX_N];
+    uint8_t inside[MAX_N];
+    const sidik__alignment to_b = {ax, ay, bx, by, c, s, isx, isy};
+    const sidik__alignment to_a = {bx, by, ax, ay, c, -s, isx, isy};
+    int over_b = k->map_occupied(sb->x, sb->y, b->n, &to_a, a->occ, X, Y, inside);
+    int over_a = k->map_occupied(sa->x, sa->y, a->n, &to_b, b->occ, X, Y, inside);
     bool used[MAX_N] = {false};
-    int paired = 0, over_a = 0, over_b = 0;
+    int paired = 0;
     for (int i = 0; i < a->n; i++) {
-        float rx = sa->x[i] - ax, ry = sa->y[i] - ay;
-        float x = bx + c * rx + s * ry, y = by - s * rx + c * ry;
-        if (!occupied(b, x * isx, y * isy))
+        if (!inside[i])
             continue;
-        over_a++;
+        float x = X[i], y = Y[i];
         uint8_t theta = (uint8_t)(sa->angle[i] + rot);
         /* Candidates lie within PAIR_DIST in y: start at the first B minutia
          * of the occupancy row that holds y - PAIR_DIST (in B's own, unstretched
@@ -245,27 +241,22 @@ static float consolidate(const sidik__tables *t, int h, const sidik_finger *a,
             paired++;
         }
     }
-    float isxa = isx, isya = isy;
-    for (int j = 0; j < b->n; j++) {
-        float rx = sb->x[j] - bx, ry = sb->y[j] - by;
-        float x = ax + c * rx - s * ry, y = ay + s * rx + c * ry;
-        over_b += occupied(a, x * isxa, y * isya);
-    }
     over_a = over_a > OVERLAP_MIN ? over_a : OVERLAP_MIN;
     over_b = over_b > OVERLAP_MIN ? over_b : OVERLAP_MIN;
     return (float)(paired * paired) / ((float)over_a * (float)over_b);
 }
 
 /* The best consolidation over the ANCHORS strongest relaxed pairs. */
-static float consolidated(const sidik__tables *t, int h, const sidik_finger *a,
-                          const sidik_finger *b, const pair *p, int cnt, const uint32_t *lam)
+static float consolidated(const sidik__match_kernels *k, const sidik__tables *t, int h,
+                          const sidik_finger *a, const sidik_finger *b, const pair *p, int cnt,
+                          const uint32_t *lam)
 {
     stretched sa, sb;
     stretch(t, h, a, NULL, &sa);
     stretch(t, h, b, b->by_y, &sb);
     uint8_t pos_in_b[MAX_N]; /* minutia index -> position in y order */
-    for (int k = 0; k < b->n; k++)
-        pos_in_b[b->by_y[k]] = (uint8_t)k;
+    for (int q = 0; q < b->n; q++)
+        pos_in_b[b->by_y[q]] = (uint8_t)q;
     float best = 0;
     int taken[ANCHORS], ntaken = 0;
     for (int q = 0; q < ANCHORS && q < cnt; q++) {
@@ -278,7 +269,7 @@ static float consolidated(const sidik__tables *t, int h, const sidik_finger *a,
                 bi = u;
         }
         taken[ntaken++] = bi;
-        float g = consolidate(t, h, a, b, &sa, &sb, p[bi].ia, pos_in_b[p[bi].ib]);
+        float g = consolidate(k, t, h, a, b, &sa, &sb, p[bi].ia, pos_in_b[p[bi].ib]);
         best = g > best ? g : best;
     }
     return best;
@@ -337,7 +328,7 @@ uint32_t sidik_match_score(sidik_matcher *m, const sidik_finger *a, const sidik_
     int h = 0;
     for (int x = 1; x < SIDIK__HYPOTHESES; x++)
         h = lss[x] > lss[h] ? x : h;
-    float best = (float)lss[h] / 65535.0f * sqrtf(consolidated(t, h, a, b, p, cnt, lam[h]));
+    float best = (float)lss[h] / 65535.0f * sqrtf(consolidated(k, t, h, a, b, p, cnt, lam[h]));
     /* Relaxed similarities are small (impostors score about 0.001, genuine
      * pairs 0.01 to 0.3): the square root spreads them over the integer range
      * so decision thresholds fall on a fine grid. Monotonic: no rate changes. */

@@ -90,6 +90,13 @@ typedef struct sidik__relax_geom {
     int32_t aang[SIDIK__MAX_PAIRS], bang[SIDIK__MAX_PAIRS]; /* byte angles */
 } sidik__relax_geom;
 
+/* An alignment for the consolidation: anchor (ax, ay) goes to (ox, oy),
+ * turned by (c, s); points are read in the target's grid scaled by
+ * (isx, isy). */
+typedef struct sidik__alignment {
+    float ax, ay, ox, oy, c, s, isx, isy;
+} sidik__alignment;
+
 /* Tables built once per process (pthread_once) and read-only after. */
 typedef struct sidik__tables {
     float cell_dx[SIDIK__MCC_CELLS]; /* cell centres in the minutia's frame */
@@ -120,6 +127,8 @@ typedef struct sidik__match_kernels {
                       uint16_t *q);
     /* Each row's and column's two best similarities as greedy-order keys. */
     int (*candidates)(const uint16_t *q, int na, int npad, uint32_t *keys);
+    int (*map_occupied)(const float *x, const float *y, int n, const sidik__alignment *al,
+                        const uint64_t *occ, float *X, float *Y, uint8_t *inside);
     void (*compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS]);
     void (*relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
 } sidik__match_kernels;
@@ -132,6 +141,9 @@ const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level);
     void sidik__local_sim_##sfx(const sidik_finger *a, const sidik_finger *b, const uint16_t *px, \
                                 uint16_t *q);                                                     \
     int sidik__candidates_##sfx(const uint16_t *q, int na, int npad, uint32_t *keys);             \
+    int sidik__map_occupied_##sfx(const float *x, const float *y, int n,                          \
+                                  const sidik__alignment *al, const uint64_t *occ, float *X,      \
+                                  float *Y, uint8_t *inside);                                     \
     void sidik__compat_##sfx(const sidik__relax_geom *g, int cnt,                                 \
                              uint16_t rho[][SIDIK__MAX_PAIRS]);                                   \
     void sidik__relax_##sfx(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
