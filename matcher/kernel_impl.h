@@ -17,6 +17,7 @@
 #include "mcc.h"
 
 #include <math.h>
+#include <string.h>
 
 /* q[i * b->npad + j] = local similarity of cylinder i of a and j of b in Q16,
  * 0 when either is unusable or their directions differ by more than 90
@@ -187,4 +188,28 @@ void KERNEL(relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *la
     }
     for (int u = 0; u < cnt; u++)
         lam[u] = cur[u];
+}
+
+/* LSS-R's score: the mean relaxed similarity of the np pairs whose
+ * similarity grew most (efficiency lam / l0, ties to the lower index). A
+ * pair's rank is the number of pairs ahead of it, counted over sortable keys
+ * (a non-negative float's bits order as the float does): branch-free and
+ * vectorisable, unlike a sort. */
+uint32_t KERNEL(favoured_mean)(const uint32_t *lam, const uint16_t *l0, int cnt, int np)
+{
+    uint64_t key[SIDIK__MAX_PAIRS];
+    for (int u = 0; u < cnt; u++) {
+        float eff = (float)lam[u] / (float)l0[u];
+        uint32_t bits;
+        memcpy(&bits, &eff, sizeof bits);
+        key[u] = (uint64_t)bits << 8 | (uint64_t)(255 - u);
+    }
+    uint64_t sum = 0;
+    for (int u = 0; u < cnt; u++) {
+        int ahead = 0;
+        for (int v = 0; v < cnt; v++)
+            ahead += key[v] > key[u];
+        sum += ahead < np ? lam[u] : 0;
+    }
+    return (uint32_t)(sum / (uint64_t)np);
 }

@@ -2,10 +2,12 @@
  * chosen once at start-up by whoever creates a sidik_matcher. */
 #include "mcc.h"
 
-#define LEVEL(lvl, sfx)                                                                  \
-    {                                                                                    \
-        lvl, sidik__xor_popcount_##sfx, sidik__local_sim_##sfx, sidik__candidates_##sfx, \
-            sidik__map_occupied_##sfx, sidik__compat_##sfx, sidik__relax_##sfx           \
+#define LEVEL(lvl, sfx)                                                             \
+    {                                                                               \
+        .level = lvl, .xor_popcount = sidik__xor_popcount_##sfx,                    \
+        .local_sim = sidik__local_sim_##sfx, .candidates = sidik__candidates_##sfx, \
+        .map_occupied = sidik__map_occupied_##sfx, .compat = sidik__compat_##sfx,   \
+        .relax = sidik__relax_##sfx, .favoured_mean = sidik__favoured_mean_##sfx,   \
     }
 
 static const sidik__match_kernels tables[SIDIK_SIMD_LEVEL_COUNT] = {

@@ -169,27 +169,10 @@ static uint32_t relaxed_score(const sidik__match_kernels *k, const sidik__tables
     k->compat(&g, cnt, rho);
     k->relax(rho, cnt, lam);
 
-    /* Average lam over the np pairs of highest efficiency lam / l0 (ties to
-     * the lower index): the pairs the relaxation favoured. A pair's rank is
-     * the number of pairs ahead of it, counted branch-free over sortable
-     * keys (a non-negative float's bits order as the float does). */
-    uint64_t key[SIDIK__MAX_PAIRS];
-    for (int u = 0; u < cnt; u++) {
-        float eff = (float)lam[u] / (float)p[u].l0;
-        uint32_t bits;
-        memcpy(&bits, &eff, sizeof bits);
-        key[u] = (uint64_t)bits << 8 | (uint64_t)(255 - u);
-    }
-    if (np > cnt)
-        np = cnt;
-    uint64_t sum = 0;
-    for (int u = 0; u < cnt; u++) {
-        int ahead = 0;
-        for (int v = 0; v < cnt; v++)
-            ahead += key[v] > key[u];
-        sum += ahead < np ? lam[u] : 0;
-    }
-    return (uint32_t)(sum / (uint64_t)np);
+    uint16_t l0[SIDIK__MAX_PAIRS];
+    for (int u = 0; u < cnt; u++)
+        l0[u] = p[u].l0;
+    return k->favoured_mean(lam, l0, cnt, np < cnt ? np : cnt);
 }
 
 /* Step 4 for one anchor: paired^2 / (overlap_A * overlap_B). sb is in order
@@ -229,12 +212,12 @@ static float consolidate(const sidik__match_kernels *k, const sidik__tables *t, 
         int best = -1;
         float best_d2 = PAIR_DIST * PAIR_DIST;
         for (int j = lo; j < b->n && sb->y[j] <= y + PAIR_DIST; j++) {
+            /* Branch-free: which candidate wins is unpredictable. */
             float dx = sb->x[j] - x, dy = sb->y[j] - y, d2 = dx * dx + dy * dy;
             int dt = (int8_t)(uint8_t)(sb->angle[j] - theta);
-            if (!used[j] && d2 < best_d2 && dt <= PAIR_DTHETA && dt >= -PAIR_DTHETA) {
-                best_d2 = d2;
-                best = j;
-            }
+            bool better = !used[j] & (d2 < best_d2) & (dt <= PAIR_DTHETA) & (dt >= -PAIR_DTHETA);
+            best_d2 = better ? d2 : best_d2;
+            best = better ? j : best;
         }
         if (best >= 0) {
             used[best] = true;

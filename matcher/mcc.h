@@ -131,6 +131,8 @@ typedef struct sidik__match_kernels {
                         const uint64_t *occ, float *X, float *Y, uint8_t *inside);
     void (*compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS]);
     void (*relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
+    /* Mean lam of the np pairs of highest efficiency lam / l0. */
+    uint32_t (*favoured_mean)(const uint32_t *lam, const uint16_t *l0, int cnt, int np);
 } sidik__match_kernels;
 
 /* The table for level; NULL when this CPU lacks it. */
@@ -146,7 +148,8 @@ const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level);
                                   float *Y, uint8_t *inside);                                     \
     void sidik__compat_##sfx(const sidik__relax_geom *g, int cnt,                                 \
                              uint16_t rho[][SIDIK__MAX_PAIRS]);                                   \
-    void sidik__relax_##sfx(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
+    void sidik__relax_##sfx(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);      \
+    uint32_t sidik__favoured_mean_##sfx(const uint32_t *lam, const uint16_t *l0, int cnt, int np);
 SIDIK__DECLARE_KERNELS(scalar)
 SIDIK__DECLARE_KERNELS(sse42)
 SIDIK__DECLARE_KERNELS(avx2)

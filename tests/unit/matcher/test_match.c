@@ -174,6 +174,28 @@ static void test_matcher_kernels_match_scalar(void **state)
         k->relax(rs, cnt, lk);
         s->relax(rs, cnt, ls);
         assert_memory_equal(lk, ls, sizeof(uint32_t) * (size_t)cnt);
+        uint16_t l0[SIDIK__MAX_PAIRS];
+        for (int u = 0; u < cnt; u++)
+            l0[u] = (uint16_t)(1 + sidik_test_rand(&seed) % 65535);
+        for (int np = 1; np <= cnt; np += 5)
+            assert_int_equal(k->favoured_mean(ls, l0, cnt, np), s->favoured_mean(ls, l0, cnt, np));
+        /* Alignment mapping and the occupancy test, points in and out. */
+        sidik_template tt;
+        random_template(&seed, 60, &tt);
+        sidik_finger *ff = prepare(&tt);
+        float px[64], py[64], Xk[64], Yk[64], Xs[64], Ys[64];
+        uint8_t ik[64], is[64];
+        for (int i = 0; i < 64; i++) {
+            px[i] = (float)(sidik_test_rand(&seed) % 1400) - 200;
+            py[i] = (float)(sidik_test_rand(&seed) % 1400) - 200;
+        }
+        sidik__alignment al = {g.ax[0], g.ay[0], g.bx[0], g.by[0], g.ac[0], g.as[0], 0.9f, 1.1f};
+        assert_int_equal(k->map_occupied(px, py, 64, &al, ff->occ, Xk, Yk, ik),
+                         s->map_occupied(px, py, 64, &al, ff->occ, Xs, Ys, is));
+        assert_memory_equal(Xk, Xs, sizeof Xk);
+        assert_memory_equal(Yk, Ys, sizeof Yk);
+        assert_memory_equal(ik, is, sizeof ik);
+        sidik_finger_destroy(ff);
     }
 }
 
