@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
     {"version", sidik_cmd_version, "print versions of sidik, its libraries and the SIMD level"},
     {"eval", sidik_cmd_eval, "measure matcher accuracy on a folder of templates (FVC protocol)"},
+    {"gen", sidik_cmd_gen, "generate a synthetic population of ten-finger records (--calibrate)"},
 };
 
 static void usage(FILE *f)
