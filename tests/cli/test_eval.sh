@@ -8,35 +8,8 @@
 set -u
 sidik=$1
 data=$2
-fail=0
-check() { # description, condition status
-    if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
-}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-run() { # sidik eval ARGS...: sets rc, out (stdout), err (stderr)
-    "$sidik" eval "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    rc=$?
-    out=$(cat "$tmp/stdout")
-    err=$(cat "$tmp/stderr")
-}
-
-# description, exit code, exact stderr, ARGS...: a refusal prints exactly
-# that and nothing on stdout.
-refused() {
-    desc=$1 want_rc=$2 want_err=$3
-    shift 3
-    run "$@"
-    [ "$rc" -eq "$want_rc" ]; check "$desc: exits $want_rc (got $rc)" $?
-    if [ "$err" = "$want_err" ]; then
-        check "$desc: stderr is exactly the expected line" 0
-    else
-        check "$desc: stderr is '$want_err' (got '$err')" 1
-    fi
-    [ -z "$out" ]; check "$desc: nothing on stdout" $?
-}
+subcommand=eval
+. "$(dirname "$0")/lib.sh"
 
 usage="usage: sidik eval [--json] [--simd LEVEL] PATH"
 dir_or_dirs="give a folder of FINGER_IMPRESSION.iso files or a folder of such folders"

@@ -10,35 +10,8 @@
 set -u
 sidik=$1
 data=$2
-fail=0
-check() { # description, condition status
-    if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
-}
-
-tmp=$(mktemp -d)
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-
-run() { # sidik gen ARGS...: sets rc, out (stdout), err (stderr)
-    "$sidik" gen "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    rc=$?
-    out=$(cat "$tmp/stdout")
-    err=$(cat "$tmp/stderr")
-}
-
-# description, exit code, exact stderr, ARGS...: a refusal prints exactly
-# that and nothing on stdout.
-refused() {
-    desc=$1 want_rc=$2 want_err=$3
-    shift 3
-    run "$@"
-    [ "$rc" -eq "$want_rc" ]; check "$desc: exits $want_rc (got $rc)" $?
-    if [ "$err" = "$want_err" ]; then
-        check "$desc: stderr is exactly the expected lines" 0
-    else
-        check "$desc: stderr is '$want_err' (got '$err')" 1
-    fi
-    [ -z "$out" ]; check "$desc: nothing on stdout" $?
-}
+subcommand=gen
+. "$(dirname "$0")/lib.sh"
 
 usage="usage: sidik gen --persons N --out DIR [--seed S] [--impressions K] [--reenroll-rate R]
                  [--threads T] [--force]

@@ -4,10 +4,8 @@
 set -u
 sidik=$1
 sidikd=$2
-fail=0
-check() { # description, condition status
-    if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
-}
+subcommand=
+. "$(dirname "$0")/lib.sh"
 
 out=$("$sidik" version); rc=$?
 check "sidik version exits 0" $rc
