@@ -21,6 +21,7 @@
  *   1,000,000; 0 skips (b)).
  */
 #include "bench_data.h"
+#include "template_pose.h"
 #include "sidik/common.h"
 #include "sidik/matcher.h"
 
@@ -78,30 +79,6 @@ static uint64_t rng(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-/* in turned by deg about its centre and shifted: with y down and angles
- * counter-clockwise, (x, y) -> (c x + s y, -s x + c y), angle + deg. */
-static void rigid(const sidik_template *in, double deg, double dx, double dy, sidik_template *out)
-{
-    *out = *in;
-    double r = deg * M_PI / 180, c = cos(r), s = sin(r), cx = in->width / 2.0,
-           cy = in->height / 2.0;
-    int k = 0;
-    for (int i = 0; i < in->count; i++) {
-        double rx = in->m[i].x - cx, ry = in->m[i].y - cy;
-        double x = 100 + cx + c * rx + s * ry + dx, y = 100 + cy - s * rx + c * ry + dy;
-        if (x < 0 || y < 0)
-            continue;
-        out->m[k] = in->m[i];
-        out->m[k].x = (uint16_t)lround(x);
-        out->m[k].y = (uint16_t)lround(y);
-        out->m[k].angle = (uint8_t)(in->m[i].angle + lround(deg * 256 / 360));
-        k++;
-    }
-    out->count = (uint8_t)k;
-    out->width = (uint16_t)(in->width + 200);
-    out->height = (uint16_t)(in->height + 200);
-}
-
 struct build_job {
     const bench_template *src;
     size_t nsrc;
@@ -117,8 +94,9 @@ static void *build_part(void *arg)
     for (size_t g = j->from; g < j->to; g++) {
         sidik_template t;
         const sidik_template *src = &j->src[rng(&s) % j->nsrc].t;
-        rigid(src, (double)(rng(&s) % 9001) / 100.0 - 45.0, (double)(rng(&s) % 121) - 60.0,
-              (double)(rng(&s) % 121) - 60.0, &t);
+        double deg = (double)(rng(&s) % 9001) / 100.0 - 45.0;
+        double dx = (double)(rng(&s) % 121) - 60.0, dy = (double)(rng(&s) % 121) - 60.0;
+        sidik_test_pose(src, deg, 1.0, dx, dy, 100, &t);
         if (sidik_finger_create(&t, &j->gallery[g]) != 0)
             abort();
     }

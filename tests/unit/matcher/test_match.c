@@ -8,6 +8,7 @@
  * level); the test exits 77 (skipped) when the CPU lacks that level.
  */
 #include "test_support.h"
+#include "template_pose.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -61,31 +62,10 @@ static void random_template(uint64_t *seed, int n, sidik_template *t)
     }
 }
 
-/* t moved as a finger moves on a scanner: rotated by deg about the image
- * centre, scaled, then shifted; with y down and angles counter-clockwise a
- * turn of deg maps (x, y) to (c x + s y, -s x + c y) and adds deg to angles. */
 static void transform(const sidik_template *in, double deg, double scale, double dx, double dy,
                       sidik_template *out)
 {
-    *out = *in;
-    double r = deg * M_PI / 180, c = cos(r), s = sin(r);
-    double cx = in->width / 2.0, cy = in->height / 2.0;
-    int k = 0;
-    for (int i = 0; i < in->count; i++) {
-        double rx = in->m[i].x - cx, ry = in->m[i].y - cy;
-        double x = 200 + cx + scale * (c * rx + s * ry) + dx;
-        double y = 200 + cy + scale * (-s * rx + c * ry) + dy;
-        if (x < 0 || y < 0 || x > 65535 || y > 65535)
-            continue;
-        out->m[k] = in->m[i];
-        out->m[k].x = (uint16_t)lround(x);
-        out->m[k].y = (uint16_t)lround(y);
-        out->m[k].angle = (uint8_t)(in->m[i].angle + lround(deg * 256 / 360));
-        k++;
-    }
-    out->count = (uint8_t)k;
-    out->width = (uint16_t)(in->width + 400);
-    out->height = (uint16_t)(in->height + 400);
+    sidik_test_pose(in, deg, scale, dx, dy, 200, out);
 }
 
 static sidik_finger *prepare(const sidik_template *t)
