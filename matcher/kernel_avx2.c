@@ -3,6 +3,7 @@
  * (vpshufb) and summed per 64-bit lane with vpsadbw (Mula, Kurz, Lemire,
  * "Faster population counts using AVX2 instructions", 2018). */
 #include "mcc.h"
+#include "sig_int.h"
 
 #include <immintrin.h>
 
@@ -42,3 +43,27 @@ void sidik__xor_popcount_avx2(const sidik_finger *a, const sidik_finger *b, uint
 
 #define KERNEL(name) sidik__##name##_avx2
 #include "kernel_impl.h"
+
+/* The signature products, a ring at a time in two halves of 8 harmonics:
+ * 16 int8 widened to 16 int16, PMADDWD against the probe's two forms. */
+static inline void sig_products_avx2(const int8_t (*a)[SIDIK_SIG_HARMONICS][2],
+                                     const int16_t (*b)[2][SIDIK_SIG_HARMONICS][2], int32_t *cre,
+                                     int32_t *cim)
+{
+    __m256i re0 = _mm256_setzero_si256(), re1 = re0, im0 = re0, im1 = re0;
+    for (int m = 0; m < SIDIK_SIG_RINGS; m++) {
+        __m256i g0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[m]));
+        __m256i g1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[m][8]));
+        re0 = _mm256_add_epi32(re0, _mm256_madd_epi16(g0, _mm256_loadu_si256((const __m256i *)b[m][0])));
+        re1 = _mm256_add_epi32(re1, _mm256_madd_epi16(g1, _mm256_loadu_si256((const __m256i *)b[m][0][8])));
+        im0 = _mm256_add_epi32(im0, _mm256_madd_epi16(g0, _mm256_loadu_si256((const __m256i *)b[m][1])));
+        im1 = _mm256_add_epi32(im1, _mm256_madd_epi16(g1, _mm256_loadu_si256((const __m256i *)b[m][1][8])));
+    }
+    _mm256_storeu_si256((__m256i *)cre, re0);
+    _mm256_storeu_si256((__m256i *)(cre + 8), re1);
+    _mm256_storeu_si256((__m256i *)cim, im0);
+    _mm256_storeu_si256((__m256i *)(cim + 8), im1);
+}
+#define SIG_PRODUCTS sig_products_avx2
+#define SCAN_NAME    sidik__sig_scan_avx2
+#include "sig_scan_impl.h"

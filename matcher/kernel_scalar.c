@@ -28,3 +28,6 @@ void sidik__xor_popcount_scalar(const sidik_finger *a, const sidik_finger *b, ui
 
 #define KERNEL(name) sidik__##name##_scalar
 #include "kernel_impl.h"
+
+#define SCAN_NAME sidik__sig_scan_scalar
+#include "sig_scan_impl.h"

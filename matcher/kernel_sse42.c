@@ -22,3 +22,6 @@ void sidik__xor_popcount_sse42(const sidik_finger *a, const sidik_finger *b, uin
 
 #define KERNEL(name) sidik__##name##_sse42
 #include "kernel_impl.h"
+
+#define SCAN_NAME sidik__sig_scan_sse42
+#include "sig_scan_impl.h"

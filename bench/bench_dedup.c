@@ -1,0 +1,328 @@
+/*
+ * bench_dedup: ten-print deduplication against a synthetic population.
+ *
+ *  1. Fusion learned on a held-out population (another seed): per-finger
+ *     full-match scores of genuine pairs (impressions 0 and 1 of one finger)
+ *     and impostor pairs (the same position of different persons).
+ *  2. Decision thresholds from target FPIRs for the gallery size:
+ *     DUPLICATE at FPIR 0.1%, REVIEW from FPIR 1% up to it.
+ *  3. A gallery of PERSONS persons (impression 0), signatures built on all
+ *     threads.
+ *  4. PROBES probes, 2% of them re-enrollments of gallery persons (a later
+ *     impression; 10% with two fingers swapped, 10% with fingers missing),
+ *     the rest new persons; searched in batches; a re-enrollment's full
+ *     records come back through the fetch callback, which regenerates them
+ *     (standing in for the disk).
+ * Reports FNIR (re-enrollments not flagged DUPLICATE with the right
+ * person), FPIR (new persons flagged DUPLICATE), the review rate, the
+ * scan's own miss rate (re-enrollments whose person is not in the
+ * shortlist), probes per second, resident bytes per person, and the
+ * stages' costs. Prints figures; never passes or fails.
+ *
+ * Usage: bench_dedup [PERSONS [PROBES [THREADS [SHORTLIST [BATCH]]]]]
+ *   defaults 100000 10000 2 64 32.
+ */
+#include "sidik/common.h"
+#include "sidik/fusion.h"
+#include "sidik/matcher.h"
+#include "sidik/search.h"
+#include "synth.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SEED       20261122u
+#define CALIB_SEED 7u
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- a minimal pool: threads started per run, work by atomic counter ---- */
+
+typedef struct pool {
+    unsigned threads;
+} pool;
+
+typedef struct pool_job {
+    void (*task)(void *, uint32_t);
+    void *arg;
+    uint32_t n;
+    _Atomic uint32_t next;
+} pool_job;
+
+static void *pool_worker(void *p)
+{
+    pool_job *j = p;
+    for (uint32_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
+        j->task(j->arg, i);
+    return NULL;
+}
+
+static void pool_run(void *ctx, uint32_t n, void (*task)(void *, uint32_t), void *arg)
+{
+    pool *pl = ctx;
+    pool_job j = {.task = task, .arg = arg, .n = n};
+    pthread_t th[64];
+    unsigned t = pl->threads < 64 ? pl->threads : 64;
+    for (unsigned i = 1; i < t; i++)
+        pthread_create(&th[i], NULL, pool_worker, &j);
+    pool_worker(&j);
+    for (unsigned i = 1; i < t; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* ---- the population ------------------------------------------------------ */
+
+static sidik_synth_params params;
+static sidik_simd_level level; /* SIDIK_SIMD or the best this CPU has */
+
+typedef struct probe_spec {
+    uint64_t person;
+    uint32_t impression;
+    int reenroll;
+    sidik_synth_alter alter;
+} probe_spec;
+
+static uint64_t mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int fetch(void *ctx, uint64_t id, sidik_fmr *out)
+{
+    (void)ctx;
+    return sidik_synth_impression(&params, SEED, id, 0, out, NULL, NULL);
+}
+
+/* ---- 1. fusion ---------------------------------------------------------- */
+
+#define CALIB_PERSONS 200
+#define CALIB_OFFSETS 8 /* impostor partners per finger */
+
+typedef struct calib {
+    sidik_finger *f[CALIB_PERSONS][2][SIDIK_SIG_FINGERS];
+    uint32_t gen[CALIB_PERSONS * SIDIK_SIG_FINGERS];
+    uint32_t imp[CALIB_PERSONS * SIDIK_SIG_FINGERS * CALIB_OFFSETS];
+} calib;
+
+static void calib_prepare(void *arg, uint32_t i)
+{
+    calib *c = arg;
+    sidik_fmr *r = sidik_xmalloc(sizeof *r);
+    for (uint32_t imp = 0; imp < 2; imp++) {
+        sidik_synth_impression(&params, CALIB_SEED, i, imp, r, NULL, NULL);
+        for (uint32_t v = 0; v < r->nviews; v++)
+            sidik_finger_create(&r->views[v], &c->f[i][imp][r->views[v].position - 1]);
+    }
+    sidik_free(r);
+}
+
+static void calib_score(void *arg, uint32_t i)
+{
+    calib *c = arg;
+    sidik_matcher *m;
+    sidik_matcher_create(level, &m);
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        c->gen[i * SIDIK_SIG_FINGERS + f] = sidik_match_score(m, c->f[i][0][f], c->f[i][1][f]);
+        for (int d = 0; d < CALIB_OFFSETS; d++)
+            c->imp[(i * SIDIK_SIG_FINGERS + f) * CALIB_OFFSETS + d] =
+                sidik_match_score(m, c->f[i][0][f], c->f[(i + 1 + d) % CALIB_PERSONS][1][f]);
+    }
+    sidik_matcher_destroy(m);
+}
+
+static sidik_fusion *learn_fusion(pool *pl)
+{
+    calib *c = sidik_xcalloc(1, sizeof *c);
+    pool_run(pl, CALIB_PERSONS, calib_prepare, c);
+    pool_run(pl, CALIB_PERSONS, calib_score, c);
+    sidik_fusion *fu;
+    int rc = sidik_fusion_create(c->gen, CALIB_PERSONS * SIDIK_SIG_FINGERS, c->imp,
+                                 CALIB_PERSONS * SIDIK_SIG_FINGERS * CALIB_OFFSETS, &fu);
+    for (int i = 0; i < CALIB_PERSONS; i++)
+        for (int k = 0; k < 2; k++)
+            for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
+                sidik_finger_destroy(c->f[i][k][f]);
+    sidik_free(c);
+    if (rc != 0) {
+        fprintf(stderr, "fusion: %s\n", sidik_strerror(rc));
+        exit(1);
+    }
+    return fu;
+}
+
+/* ---- 3. the gallery ----------------------------------------------------- */
+
+typedef struct build_job {
+    sidik_gallery *g;
+    uint64_t persons;
+} build_job;
+
+static void build_task(void *arg, uint32_t block)
+{
+    build_job *b = arg;
+    sidik_fmr *r = sidik_xmalloc(sizeof *r);
+    sidik_person_sig sig;
+    for (uint64_t p = (uint64_t)block * 1000; p < b->persons && p < (uint64_t)(block + 1) * 1000; p++) {
+        sidik_synth_impression(&params, SEED, p, 0, r, NULL, NULL);
+        if (sidik_sig_person(r, &sig, NULL) == 0)
+            sidik_gallery_insert(b->g, p, &sig);
+    }
+    sidik_free(r);
+}
+
+/* ---- 4. probes ------------------------------------------------------------ */
+
+typedef struct probe_job {
+    const probe_spec *spec;
+    sidik_probe **probes;
+} probe_job;
+
+static void probe_task(void *arg, uint32_t i)
+{
+    probe_job *j = arg;
+    sidik_fmr *r = sidik_xmalloc(sizeof *r);
+    const probe_spec *s = &j->spec[i];
+    sidik_synth_impression(&params, SEED, s->person, s->impression, r,
+                           s->reenroll ? &s->alter : NULL, NULL);
+    if (sidik_probe_create(r, &j->probes[i], NULL) != 0)
+        j->probes[i] = NULL;
+    sidik_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t persons = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
+    uint32_t nprobes = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 10000;
+    unsigned threads = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 2;
+    uint32_t shortlist = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 64;
+    uint32_t batch = argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 10) : 32;
+    if (persons < 2 || nprobes < 1 || threads < 1 || batch < 1 || batch > SIDIK_SEARCH_MAX_BATCH) {
+        fprintf(stderr, "usage: bench_dedup [PERSONS [PROBES [THREADS [SHORTLIST [BATCH]]]]]\n");
+        return 2;
+    }
+    sidik_synth_params_default(&params);
+    pool pl = {threads};
+    sidik_pool sp = {pool_run, &pl};
+    const char *why;
+    if (sidik_simd_choose_from_env(&level, &why) != 0) {
+        fprintf(stderr, "bench_dedup: %s\n", why);
+        return 2;
+    }
+    printf("bench_dedup: %llu persons, %u probes (2%% re-enrollments), %u threads, shortlist %u, "
+           "batch %u, SIMD %s\n",
+           (unsigned long long)persons, nprobes, threads, shortlist, batch,
+           sidik_simd_level_name(level));
+
+    double t0 = now();
+    sidik_fusion *fu = learn_fusion(&pl);
+    double dup, review;
+    sidik_fusion_threshold(fu, SIDIK_SIG_FINGERS, persons, 1e-3, &dup);
+    sidik_fusion_threshold(fu, SIDIK_SIG_FINGERS, persons, 1e-2, &review);
+    printf("fusion (held-out seed, %d persons): %.1f s; thresholds for %llu persons: "
+           "DUPLICATE llr >= %.2f (FPIR 0.1%%), REVIEW >= %.2f (FPIR 1%%)\n",
+           CALIB_PERSONS, now() - t0, (unsigned long long)persons, dup, review);
+
+    sidik_gallery *g;
+    if (sidik_gallery_create(threads * 4, level, &g) != 0)
+        return 1;
+    t0 = now();
+    build_job bj = {g, persons};
+    pool_run(&pl, (uint32_t)((persons + 999) / 1000), build_task, &bj);
+    double tb = now() - t0;
+    printf("gallery: %llu persons in %.1f s (%.0f persons/s), %.0f resident bytes per person\n",
+           (unsigned long long)sidik_gallery_size(g), tb, (double)persons / tb,
+           (double)sidik_gallery_bytes(g) / (double)persons);
+
+    probe_spec *spec = sidik_xcalloc(nprobes, sizeof *spec);
+    uint32_t nre = 0;
+    for (uint32_t i = 0; i < nprobes; i++) {
+        uint64_t h = mix(SEED ^ ((uint64_t)i << 20));
+        if (h % 50 == 0) { /* 2% */
+            spec[i].reenroll = 1;
+            spec[i].person = mix(h) % persons;
+            spec[i].impression = 1 + nre % 7;
+            unsigned kind = (unsigned)(mix(h + 1) % 10);
+            if (kind == 0) {
+                spec[i].alter.swap_a = (uint8_t)(1 + mix(h + 2) % 10);
+                spec[i].alter.swap_b = (uint8_t)(1 + (spec[i].alter.swap_a % 10));
+            } else if (kind == 1) {
+                spec[i].alter.missing = (uint16_t)(1u << (mix(h + 3) % 10));
+            }
+            nre++;
+        } else {
+            spec[i].person = persons + i;
+        }
+    }
+    sidik_probe **probes = sidik_xcalloc(nprobes, sizeof *probes);
+    t0 = now();
+    probe_job pj = {spec, probes};
+    pool_run(&pl, nprobes, probe_task, &pj);
+    double tp = now() - t0;
+
+    sidik_search_result *res = sidik_xcalloc(batch, sizeof *res);
+    uint64_t *sl = sidik_xcalloc((size_t)batch * shortlist, sizeof *sl);
+    sidik_search_config cfg = {.fusion = fu, .fetch = fetch, .shortlist = shortlist,
+                               .duplicate_fpir = 1e-3, .review_fpir = 1e-2, .reject_llr = -6.0,
+                               .level = level, .shortlist_ids = sl};
+    uint32_t missed = 0, sl_missed = 0, false_dup = 0, reviews = 0, failed = 0;
+    uint64_t matched = 0;
+    t0 = now();
+    for (uint32_t b = 0; b < nprobes; b += batch) {
+        uint32_t n = nprobes - b < batch ? nprobes - b : batch;
+        if (sidik_search(g, &cfg, &sp, probes + b, n, res) != 0)
+            return 1;
+        for (uint32_t i = 0; i < n; i++) {
+            const probe_spec *s = &spec[b + i];
+            const sidik_search_result *r = &res[i];
+            matched += r->fingers_matched;
+            if (r->status != 0) {
+                failed++;
+                continue;
+            }
+            reviews += r->decision == SIDIK_DECISION_REVIEW;
+            if (!s->reenroll) {
+                false_dup += r->decision == SIDIK_DECISION_DUPLICATE;
+                continue;
+            }
+            int in_sl = 0, found = 0;
+            for (uint32_t j = 0; j < shortlist; j++)
+                in_sl |= sl[(size_t)i * shortlist + j] == s->person;
+            for (uint32_t j = 0; j < r->ncandidates; j++)
+                found |= r->candidate[j].id == s->person;
+            sl_missed += !in_sl;
+            missed += !(found && r->decision == SIDIK_DECISION_DUPLICATE);
+        }
+    }
+    double ts = now() - t0;
+    uint32_t nuniq = nprobes - nre;
+    printf("probes: prepared in %.1f s (%.2f ms each per thread)\n", tp,
+           tp * threads * 1e3 / nprobes);
+    printf("search: %.1f s, %.1f probes/s on %u threads; %.1f full finger matches per probe\n", ts,
+           nprobes / ts, threads, (double)matched / nprobes);
+    printf("accuracy: re-enrollments %u, FNIR %.3f%% (%u missed), scan miss %.3f%% (%u); "
+           "unique %u, FPIR %.3f%% (%u); review rate %.3f%% (%u); failed %u\n",
+           nre, nre ? 100.0 * missed / nre : 0, missed, nre ? 100.0 * sl_missed / nre : 0,
+           sl_missed, nuniq, nuniq ? 100.0 * false_dup / nuniq : 0, false_dup,
+           100.0 * reviews / nprobes, reviews, failed);
+    for (uint32_t i = 0; i < nprobes; i++)
+        sidik_probe_destroy(probes[i]);
+    sidik_free(probes);
+    sidik_free(spec);
+    sidik_free(res);
+    sidik_free(sl);
+    sidik_gallery_destroy(g);
+    sidik_fusion_destroy(fu);
+    return 0;
+}

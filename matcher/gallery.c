@@ -1,0 +1,308 @@
+/*
+ * The search gallery: persons' signatures in partitions of append-only
+ * chunks, and the signature scan over one partition.
+ *
+ * Concurrency. Writers (insert, remove) serialise on write_lock; the scan
+ * takes no lock. A slot is written completely, its live flag set, and only
+ * then the partition's count is raised with a release store; a scan loads
+ * the count with acquire, so every slot below it is whole. Chunks are
+ * published (release) before the count that covers them and are never
+ * moved or freed while the gallery lives. A removal clears the live flag
+ * (release); a scan that started before it may still return the person, one
+ * that starts after never does. Slots are not reused: a removed person's
+ * slot stays dead until the shard is rebuilt (storage rebalancing), which
+ * keeps every slot's contents immutable while it is visible.
+ */
+#include "mcc.h"
+#include "search_int.h"
+#include "sidik/common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DIR_EMPTY   UINT64_MAX
+#define DIR_REMOVED (UINT64_MAX - 1)
+
+/* Persons a scan scores per kernel call: a block of signatures (about
+ * 330 KB) stays in the core's L2 cache while every probe of the batch
+ * passes over it, so memory is read once per batch, not once per probe. */
+#define SCAN_BLOCK 64
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+int sidik_gallery_create(uint32_t partitions, sidik_simd_level level, sidik_gallery **out)
+{
+    if (out == NULL)
+        return SIDIK_EINVAL;
+    *out = NULL;
+    if (partitions < 1 || partitions > SIDIK_GALLERY_MAX_PARTITIONS)
+        return SIDIK_ERANGE;
+    static const sidik__sig_scan_fn scans[SIDIK_SIMD_LEVEL_COUNT] = {
+        sidik__sig_scan_scalar, sidik__sig_scan_sse42, sidik__sig_scan_avx2,
+        sidik__sig_scan_avx512};
+    if (sidik__match_kernels_get(level) == NULL)
+        return SIDIK_ENOCPU;
+    sidik_gallery *g = sidik_trycalloc(1, sizeof *g + partitions * sizeof g->part[0]);
+    if (g == NULL)
+        return SIDIK_ENOMEM;
+    g->npart = partitions;
+    g->scan = scans[level];
+    pthread_mutex_init(&g->write_lock, NULL);
+    for (uint32_t p = 0; p < partitions; p++) {
+        g->part[p] = sidik_trycalloc(1, sizeof *g->part[p]);
+        if (g->part[p] == NULL) {
+            sidik_gallery_destroy(g);
+            return SIDIK_ENOMEM;
+        }
+    }
+    *out = g;
+    return 0;
+}
+
+void sidik_gallery_destroy(sidik_gallery *g)
+{
+    if (g == NULL)
+        return;
+    for (uint32_t p = 0; p < g->npart; p++) {
+        if (g->part[p] == NULL)
+            continue;
+        for (size_t c = 0; c < SIDIK__MAX_CHUNKS; c++)
+            sidik_free(atomic_load_explicit(&g->part[p]->chunk[c], memory_order_relaxed));
+        sidik_free(g->part[p]);
+    }
+    sidik_free(g->dir_id);
+    sidik_free(g->dir_slot);
+    pthread_mutex_destroy(&g->write_lock);
+    sidik_free(g);
+}
+
+/* The directory slot holding id, or the first free one on its probe path
+ * (*found says which). Requires dir_cap > dir_used. */
+static size_t dir_find(const sidik_gallery *g, uint64_t id, int *found)
+{
+    size_t mask = g->dir_cap - 1, i = mix64(id) & mask, free_at = SIZE_MAX;
+    for (;; i = (i + 1) & mask) {
+        if (g->dir_slot[i] == DIR_EMPTY) {
+            *found = 0;
+            return free_at != SIZE_MAX ? free_at : i;
+        }
+        if (g->dir_slot[i] == DIR_REMOVED) {
+            if (free_at == SIZE_MAX)
+                free_at = i;
+        } else if (g->dir_id[i] == id) {
+            *found = 1;
+            return i;
+        }
+    }
+}
+
+/* Keeps the directory at most half full (removed entries count as used
+ * until a rebuild drops them). */
+static int dir_reserve(sidik_gallery *g)
+{
+    if (g->dir_cap != 0 && 2 * (g->dir_used + 1) <= g->dir_cap)
+        return 0;
+    size_t cap = g->dir_cap ? 2 * g->dir_cap : 1024;
+    uint64_t *ids = sidik_trymalloc(cap * sizeof *ids), *slots = sidik_trymalloc(cap * sizeof *slots);
+    if (ids == NULL || slots == NULL) {
+        sidik_free(ids);
+        sidik_free(slots);
+        return SIDIK_ENOMEM;
+    }
+    memset(slots, 0xff, cap * sizeof *slots);
+    uint64_t *old_id = g->dir_id, *old_slot = g->dir_slot;
+    size_t old_cap = g->dir_cap;
+    g->dir_id = ids;
+    g->dir_slot = slots;
+    g->dir_cap = cap;
+    g->dir_used = 0;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old_slot[i] >= DIR_REMOVED)
+            continue;
+        int found;
+        size_t j = dir_find(g, old_id[i], &found);
+        g->dir_id[j] = old_id[i];
+        g->dir_slot[j] = old_slot[i];
+        g->dir_used++;
+    }
+    sidik_free(old_id);
+    sidik_free(old_slot);
+    return 0;
+}
+
+int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *sig)
+{
+    if (g == NULL || sig == NULL)
+        return SIDIK_EINVAL;
+    pthread_mutex_lock(&g->write_lock);
+    int rc = dir_reserve(g);
+    if (rc != 0)
+        goto out;
+    int found;
+    size_t d = dir_find(g, id, &found);
+    if (found) {
+        rc = SIDIK_EEXISTS;
+        goto out;
+    }
+    uint32_t p = (uint32_t)(mix64(id ^ 0x5349444b) % g->npart);
+    sidik__partition *part = g->part[p];
+    uint64_t slot = atomic_load_explicit(&part->count, memory_order_relaxed);
+    size_t c = slot / SIDIK__CHUNK_PERSONS, i = slot % SIDIK__CHUNK_PERSONS;
+    if (c >= SIDIK__MAX_CHUNKS) {
+        rc = SIDIK_EFULL;
+        goto out;
+    }
+    sidik__chunk *ch = atomic_load_explicit(&part->chunk[c], memory_order_relaxed);
+    if (ch == NULL) {
+        ch = sidik_trymalloc(sizeof *ch);
+        if (ch == NULL) {
+            rc = SIDIK_ENOMEM;
+            goto out;
+        }
+        memset((void *)ch->live, 0, sizeof ch->live);
+        g->chunk_bytes += sizeof *ch;
+        atomic_store_explicit(&part->chunk[c], ch, memory_order_release);
+    }
+    ch->sig[i] = *sig;
+    ch->id[i] = id;
+    atomic_store_explicit(&ch->live[i], 1, memory_order_relaxed);
+    atomic_store_explicit(&part->count, slot + 1, memory_order_release);
+    if (g->dir_slot[d] == DIR_EMPTY)
+        g->dir_used++;
+    g->dir_id[d] = id;
+    g->dir_slot[d] = (uint64_t)p << 40 | slot;
+    atomic_fetch_add_explicit(&g->live, 1, memory_order_relaxed);
+out:
+    pthread_mutex_unlock(&g->write_lock);
+    return rc;
+}
+
+int sidik_gallery_remove(sidik_gallery *g, uint64_t id)
+{
+    if (g == NULL)
+        return SIDIK_EINVAL;
+    pthread_mutex_lock(&g->write_lock);
+    int rc = SIDIK_ENOTFOUND, found = 0;
+    size_t d = g->dir_cap ? dir_find(g, id, &found) : 0;
+    if (found) {
+        uint64_t s = g->dir_slot[d], slot = s & ((1ull << 40) - 1);
+        sidik__chunk *ch = atomic_load_explicit(&g->part[s >> 40]->chunk[slot / SIDIK__CHUNK_PERSONS],
+                                                memory_order_relaxed);
+        atomic_store_explicit(&ch->live[slot % SIDIK__CHUNK_PERSONS], 0, memory_order_release);
+        g->dir_slot[d] = DIR_REMOVED;
+        atomic_fetch_sub_explicit(&g->live, 1, memory_order_relaxed);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&g->write_lock);
+    return rc;
+}
+
+uint64_t sidik_gallery_size(const sidik_gallery *g)
+{
+    return g ? atomic_load_explicit(&((sidik_gallery *)g)->live, memory_order_relaxed) : 0;
+}
+
+size_t sidik_gallery_bytes(const sidik_gallery *g)
+{
+    if (g == NULL)
+        return 0;
+    sidik_gallery *w = (sidik_gallery *)g;
+    pthread_mutex_lock(&w->write_lock);
+    size_t b = sizeof *g + g->npart * (sizeof g->part[0] + sizeof(sidik__partition)) +
+               g->chunk_bytes + g->dir_cap * 2 * sizeof(uint64_t);
+    pthread_mutex_unlock(&w->write_lock);
+    return b;
+}
+
+const sidik_person_sig *sidik__gallery_sig(const sidik_gallery *g, uint32_t p, uint64_t slot)
+{
+    sidik__chunk *ch = atomic_load_explicit(&g->part[p]->chunk[slot / SIDIK__CHUNK_PERSONS],
+                                            memory_order_acquire);
+    return &ch->sig[slot % SIDIK__CHUNK_PERSONS];
+}
+
+/* a ranks before b: higher score, then lower id (so results do not depend
+ * on partitioning or thread timing). */
+static int hit_before(const sidik__hit *a, const sidik__hit *b)
+{
+    return a->score > b->score || (a->score == b->score && a->id < b->id);
+}
+
+/* A bounded min-heap (the worst kept hit at the root) of up to k hits. */
+static void heap_offer(sidik__hit *h, uint32_t *n, uint32_t k, const sidik__hit *x)
+{
+    uint32_t i;
+    if (*n < k) {
+        i = (*n)++;
+        while (i > 0 && hit_before(&h[(i - 1) / 2], x)) {
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = *x;
+        return;
+    }
+    if (!hit_before(x, &h[0]))
+        return;
+    i = 0;
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, w = i;
+        const sidik__hit *worst = x;
+        if (l < k && hit_before(worst, &h[l])) {
+            w = l;
+            worst = &h[l];
+        }
+        if (r < k && hit_before(worst, &h[r]))
+            w = r;
+        if (w == i)
+            break;
+        h[i] = h[w];
+        i = w;
+    }
+    h[i] = *x;
+}
+
+static int hit_cmp(const void *pa, const void *pb)
+{
+    const sidik__hit *a = pa, *b = pb;
+    return hit_before(a, b) ? -1 : hit_before(b, a) ? 1 : 0;
+}
+
+void sidik__gallery_scan(const sidik_gallery *g, uint32_t p, sidik_probe *const *probes,
+                         uint32_t n, uint32_t k, sidik__hit *best, uint32_t *kept,
+                         uint64_t *scanned)
+{
+    const sidik__partition *part = g->part[p];
+    uint64_t count = atomic_load_explicit(&((sidik__partition *)part)->count, memory_order_acquire);
+    float score[SCAN_BLOCK];
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < n; i++)
+        kept[i] = 0;
+    for (uint64_t base = 0; base < count; base += SCAN_BLOCK) {
+        sidik__chunk *ch = atomic_load_explicit(
+            &((sidik__partition *)part)->chunk[base / SIDIK__CHUNK_PERSONS], memory_order_acquire);
+        size_t off = base % SIDIK__CHUNK_PERSONS;
+        int len = (int)(count - base < SCAN_BLOCK ? count - base : SCAN_BLOCK);
+        uint8_t live[SCAN_BLOCK];
+        for (int j = 0; j < len; j++) {
+            live[j] = atomic_load_explicit(&ch->live[off + j], memory_order_acquire);
+            seen += live[j];
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            g->scan(&probes[i]->sig, &ch->sig[off], len, score, NULL);
+            for (int j = 0; j < len; j++) {
+                if (!live[j])
+                    continue;
+                sidik__hit h = {score[j], p, base + (uint64_t)j, ch->id[off + j]};
+                heap_offer(best + (size_t)i * k, &kept[i], k, &h);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n; i++)
+        qsort(best + (size_t)i * k, kept[i], sizeof *best, hit_cmp);
+    *scanned = seen;
+}

@@ -1,0 +1,297 @@
+/*
+ * The search signature, the gallery and the search cascade: bad arguments
+ * with their exact errors, every SIMD level's scan against the scalar one,
+ * inserts and removals seen by later searches, and a small synthetic
+ * population in which re-enrolled persons (one with two fingers swapped,
+ * one with a finger missing) are found and new persons are not.
+ */
+#include "test_support.h"
+
+#include "sidik/common.h"
+#include "sidik/fusion.h"
+#include "sidik/matcher.h"
+#include "sidik/search.h"
+#include "sig_int.h"
+#include "synth.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SEED    99
+#define PERSONS 60
+
+static sidik_synth_params params;
+
+static void person(uint64_t id, uint32_t impression, const sidik_synth_alter *alter,
+                   sidik_fmr *out)
+{
+    assert_int_equal(sidik_synth_impression(&params, SEED, id, impression, out, alter, NULL), 0);
+}
+
+static void test_search_signature_rejects_bad_input(void **state)
+{
+    (void)state;
+    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    sidik_person_sig sig;
+    sidik_finger_sig fs;
+    float scale = 1;
+    const char *why = NULL;
+    assert_int_equal(sidik_sig_person(NULL, &sig, &why), SIDIK_EINVAL);
+    assert_int_equal(sidik_sig_person(r, NULL, &why), SIDIK_EINVAL);
+    assert_int_equal(sidik_sig_finger(NULL, &fs, &scale), SIDIK_EINVAL);
+    /* No views at all, and views only at position 0 (unknown): nothing to
+     * pair by position. */
+    assert_int_equal(sidik_sig_person(r, &sig, &why), SIDIK_ENOTFOUND);
+    assert_non_null(why);
+    person(1, 0, NULL, r);
+    for (uint32_t v = 0; v < r->nviews; v++)
+        r->views[v].position = 0;
+    assert_int_equal(sidik_sig_person(r, &sig, &why), SIDIK_ENOTFOUND);
+    /* Too few minutiae: absent, scale 0, and similarity 0 against it. */
+    person(1, 0, NULL, r);
+    r->views[0].count = SIDIK_SIG_MIN_MINUTIAE - 1;
+    assert_int_equal(sidik_sig_finger(&r->views[0], &fs, &scale), 0);
+    assert_true(scale == 0);
+    assert_int_equal(sidik_sig_person(r, &sig, NULL), 0);
+    assert_true(sig.scale[r->views[0].position - 1] == 0);
+    assert_true(sidik_sig_similarity(&sig.f[1], sig.scale[1], &fs, scale) == 0);
+    sidik_free(r);
+}
+
+static void test_search_scan_levels_identical(void **state)
+{
+    (void)state;
+    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    enum { N = 24 };
+    sidik_person_sig *g = sidik_xcalloc(N, sizeof *g);
+    for (int i = 0; i < N; i++) {
+        person((uint64_t)i, 0, NULL, r);
+        if (i % 5 == 4) /* some absent fingers */
+            r->views[i % 10].count = 3;
+        assert_int_equal(sidik_sig_person(r, &g[i], NULL), 0);
+    }
+    sidik__sig_probe *p = sidik_xcalloc(1, sizeof *p);
+    sidik__sig_probe_init(p, &g[3]);
+    float ref[N], out[N], fref[N * 10], fout[N * 10];
+    sidik__sig_scan_scalar(p, g, N, ref, fref);
+    /* The scan's per-finger values are the reference similarity's. */
+    for (int i = 0; i < N; i++)
+        for (int f = 0; f < 10; f++)
+            assert_true(fref[i * 10 + f] ==
+                        sidik_sig_similarity(&g[i].f[f], g[i].scale[f], &g[3].f[f], g[3].scale[f]));
+    /* The probe against itself: every finger near 1. */
+    for (int f = 0; f < 10; f++)
+        if (g[3].scale[f] > 0)
+            assert_true(fref[3 * 10 + f] > 0.95f && fref[3 * 10 + f] < 1.05f);
+    sidik__sig_scan_fn scans[] = {sidik__sig_scan_sse42, sidik__sig_scan_avx2,
+                                  sidik__sig_scan_avx512};
+    sidik_cpu_features cf;
+    sidik_cpu_detect(&cf);
+    for (int l = 0; l < 3; l++) {
+        if ((int)sidik_cpu_best_level(&cf) < l + 1)
+            break;
+        scans[l](p, g, N, out, fout);
+        assert_memory_equal(ref, out, sizeof ref);
+        assert_memory_equal(fref, fout, sizeof fref);
+    }
+    sidik_free(p);
+    sidik_free(g);
+    sidik_free(r);
+}
+
+static void test_search_gallery_rejects_bad_input(void **state)
+{
+    (void)state;
+    sidik_gallery *g;
+    sidik_person_sig sig;
+    memset(&sig, 0, sizeof sig);
+    assert_int_equal(sidik_gallery_create(0, SIDIK_SIMD_SCALAR, &g), SIDIK_ERANGE);
+    assert_int_equal(sidik_gallery_create(SIDIK_GALLERY_MAX_PARTITIONS + 1, SIDIK_SIMD_SCALAR, &g),
+                     SIDIK_ERANGE);
+    assert_int_equal(sidik_gallery_create(1, SIDIK_SIMD_SCALAR, NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_gallery_create(1, (sidik_simd_level)99, &g), SIDIK_ENOCPU);
+    assert_int_equal(sidik_gallery_create(3, SIDIK_SIMD_SCALAR, &g), 0);
+    assert_int_equal(sidik_gallery_insert(g, 1, NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_gallery_insert(NULL, 1, &sig), SIDIK_EINVAL);
+    assert_int_equal(sidik_gallery_insert(g, 7, &sig), 0);
+    assert_int_equal(sidik_gallery_insert(g, 7, &sig), SIDIK_EEXISTS);
+    assert_int_equal(sidik_gallery_size(g), 1);
+    assert_int_equal(sidik_gallery_remove(g, 8), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_gallery_remove(g, 7), 0);
+    assert_int_equal(sidik_gallery_remove(g, 7), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_gallery_size(g), 0);
+    /* A removed id may come back (a record restored after adjudication). */
+    assert_int_equal(sidik_gallery_insert(g, 7, &sig), 0);
+    /* Many ids: the directory grows and keeps every one. */
+    for (uint64_t id = 100; id < 3000; id++)
+        assert_int_equal(sidik_gallery_insert(g, id, &sig), 0);
+    for (uint64_t id = 100; id < 3000; id += 7)
+        assert_int_equal(sidik_gallery_remove(g, id), 0);
+    for (uint64_t id = 100; id < 3000; id += 7)
+        assert_int_equal(sidik_gallery_insert(g, id, &sig), 0);
+    assert_int_equal(sidik_gallery_size(g), 2901);
+    sidik_gallery_destroy(g);
+}
+
+/* ---- the cascade on a small population --------------------------------- */
+
+static void serial_run(void *ctx, uint32_t n, void (*task)(void *, uint32_t), void *arg)
+{
+    (void)ctx;
+    for (uint32_t i = 0; i < n; i++)
+        task(arg, i);
+}
+
+static int fetch(void *ctx, uint64_t id, sidik_fmr *out)
+{
+    (void)ctx;
+    return sidik_synth_impression(&params, SEED, id, 0, out, NULL, NULL);
+}
+
+static int fetch_fails(void *ctx, uint64_t id, sidik_fmr *out)
+{
+    (void)ctx;
+    (void)id;
+    (void)out;
+    return -5; /* -EIO, as a disk would */
+}
+
+/* Fusion from a separate population: genuine and impostor finger scores. */
+static sidik_fusion *learn(void)
+{
+    enum { P = 40 };
+    static uint32_t gen[P * 10], imp[P * 10 * 4];
+    sidik_fmr *a = sidik_xmalloc(sizeof *a), *b = sidik_xmalloc(sizeof *b);
+    sidik_matcher *m;
+    assert_int_equal(sidik_matcher_create(SIDIK_SIMD_SCALAR, &m), 0);
+    sidik_finger *fa[P][10], *fb[P][10];
+    for (int i = 0; i < P; i++) {
+        assert_int_equal(sidik_synth_impression(&params, SEED + 1, (uint64_t)i, 0, a, NULL, NULL), 0);
+        assert_int_equal(sidik_synth_impression(&params, SEED + 1, (uint64_t)i, 1, b, NULL, NULL), 0);
+        for (int f = 0; f < 10; f++) {
+            assert_int_equal(sidik_finger_create(&a->views[f], &fa[i][f]), 0);
+            assert_int_equal(sidik_finger_create(&b->views[f], &fb[i][f]), 0);
+        }
+    }
+    size_t ni = 0;
+    for (int i = 0; i < P; i++)
+        for (int f = 0; f < 10; f++) {
+            gen[i * 10 + f] = sidik_match_score(m, fa[i][f], fb[i][f]);
+            for (int d = 1; d <= 4; d++)
+                imp[ni++] = sidik_match_score(m, fa[i][f], fb[(i + d) % P][f]);
+        }
+    for (int i = 0; i < P; i++)
+        for (int f = 0; f < 10; f++) {
+            sidik_finger_destroy(fa[i][f]);
+            sidik_finger_destroy(fb[i][f]);
+        }
+    sidik_matcher_destroy(m);
+    sidik_free(a);
+    sidik_free(b);
+    sidik_fusion *fu;
+    assert_int_equal(sidik_fusion_create(gen, P * 10, imp, ni, &fu), 0);
+    return fu;
+}
+
+static void test_search_finds_reenrollments(void **state)
+{
+    (void)state;
+    sidik_fusion *fu = learn();
+    sidik_gallery *g;
+    assert_int_equal(sidik_gallery_create(3, SIDIK_SIMD_SCALAR, &g), 0);
+    sidik_fmr *r = sidik_xmalloc(sizeof *r);
+    sidik_person_sig sig;
+    for (uint64_t id = 0; id < PERSONS; id++) {
+        person(id, 0, NULL, r);
+        assert_int_equal(sidik_sig_person(r, &sig, NULL), 0);
+        assert_int_equal(sidik_gallery_insert(g, id, &sig), 0);
+    }
+    /* Probes: person 5 again; person 17 with fingers 2 and 7 swapped;
+     * person 33 without finger 4; two new persons. */
+    sidik_synth_alter swap = {.swap_a = 2, .swap_b = 7}, miss = {.missing = 1u << 3};
+    struct {
+        uint64_t person;
+        const sidik_synth_alter *alter;
+        int dup;
+    } want[] = {{5, NULL, 1}, {17, &swap, 1}, {33, &miss, 1}, {PERSONS + 1, NULL, 0},
+                {PERSONS + 2, NULL, 0}};
+    enum { NP = sizeof want / sizeof want[0] };
+    sidik_probe *probes[NP];
+    for (int i = 0; i < NP; i++) {
+        person(want[i].person, want[i].dup ? 3 : 0, want[i].alter, r);
+        assert_int_equal(sidik_probe_create(r, &probes[i], NULL), 0);
+    }
+    sidik_pool pool = {serial_run, NULL};
+    sidik_search_result res[NP];
+    sidik_search_config cfg = {.fusion = fu, .fetch = fetch, .shortlist = 8,
+                               .duplicate_fpir = 1e-3, .review_fpir = 1e-2, .reject_llr = -6,
+                               .level = SIDIK_SIMD_SCALAR};
+    assert_int_equal(sidik_search(g, &cfg, &pool, probes, NP, res), 0);
+    for (int i = 0; i < NP; i++) {
+        assert_int_equal(res[i].status, 0);
+        assert_int_equal(res[i].scanned, PERSONS);
+        assert_int_equal(res[i].shortlisted, 8);
+        if (want[i].dup) {
+            assert_int_equal(res[i].decision, SIDIK_DECISION_DUPLICATE);
+            assert_int_equal(res[i].candidate[0].id, want[i].person);
+            assert_true(res[i].candidate[0].llr >= res[i].candidate[0].threshold);
+        } else {
+            assert_int_equal(res[i].decision, SIDIK_DECISION_UNIQUE);
+            assert_int_equal(res[i].ncandidates, 0);
+        }
+    }
+    /* The missing finger was not compared; the swapped ones scored low. */
+    assert_int_equal(res[2].candidate[0].compared & (1u << 3), 0);
+
+    /* Removed: a later search no longer finds person 5. */
+    assert_int_equal(sidik_gallery_remove(g, 5), 0);
+    assert_int_equal(sidik_search(g, &cfg, &pool, probes, 1, res), 0);
+    assert_int_equal(res[0].scanned, PERSONS - 1);
+    assert_int_equal(res[0].decision, SIDIK_DECISION_UNIQUE);
+
+    /* A fetch error fails that probe with the same error. */
+    cfg.fetch = fetch_fails;
+    assert_int_equal(sidik_search(g, &cfg, &pool, probes + 1, 1, res), 0);
+    assert_int_equal(res[0].status, -5);
+    cfg.fetch = fetch;
+
+    /* Bad configurations. */
+    sidik_search_config bad = cfg;
+    bad.shortlist = 0;
+    assert_int_equal(sidik_search(g, &bad, &pool, probes, 1, res), SIDIK_EINVAL);
+    bad = cfg;
+    bad.shortlist = SIDIK_SEARCH_MAX_SHORTLIST + 1;
+    assert_int_equal(sidik_search(g, &bad, &pool, probes, 1, res), SIDIK_EINVAL);
+    bad = cfg;
+    bad.review_fpir = 1e-4; /* below duplicate_fpir */
+    assert_int_equal(sidik_search(g, &bad, &pool, probes, 1, res), SIDIK_EINVAL);
+    bad = cfg;
+    bad.duplicate_fpir = NAN;
+    assert_int_equal(sidik_search(g, &bad, &pool, probes, 1, res), SIDIK_EINVAL);
+    bad = cfg;
+    bad.fusion = NULL;
+    assert_int_equal(sidik_search(g, &bad, &pool, probes, 1, res), SIDIK_EINVAL);
+    assert_int_equal(sidik_search(g, &cfg, &pool, probes, 0, res), SIDIK_EINVAL);
+    assert_int_equal(sidik_search(g, &cfg, &pool, probes, SIDIK_SEARCH_MAX_BATCH + 1, res),
+                     SIDIK_EINVAL);
+    sidik_probe *nullp[1] = {NULL};
+    assert_int_equal(sidik_search(g, &cfg, &pool, nullp, 1, res), SIDIK_EINVAL);
+
+    for (int i = 0; i < NP; i++)
+        sidik_probe_destroy(probes[i]);
+    sidik_free(r);
+    sidik_gallery_destroy(g);
+    sidik_fusion_destroy(fu);
+}
+
+int main(void)
+{
+    sidik_synth_params_default(&params);
+    const struct CMUnitTest tests[] = {
+        SIDIK_TEST(test_search_signature_rejects_bad_input),
+        SIDIK_TEST(test_search_scan_levels_identical),
+        SIDIK_TEST(test_search_gallery_rejects_bad_input),
+        SIDIK_TEST(test_search_finds_reenrollments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
