@@ -242,6 +242,16 @@ static int load_file(const char *path, unsigned finger, int db, sidik_fmr *fmr, 
 }
 
 /* One DB folder: FINGER_IMPRESSION.iso files; other names are skipped. */
+/* dir/name in a fresh allocation (the caller's to sidik_free), or NULL. */
+static char *path_join(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *p = sidik_trymalloc(len);
+    if (p != NULL)
+        snprintf(p, len, "%s/%s", dir, name);
+    return p;
+}
+
 static int load_db(const char *dir, int db, sidik_fmr *fmr, struct real *r, struct scores *s,
                    FILE *err)
 {
@@ -253,13 +263,11 @@ static int load_db(const char *dir, int db, sidik_fmr *fmr, struct real *r, stru
         char tail[8];
         if (sscanf(names[i], "%u_%u%7s", &finger, &imp, tail) != 3 || strcmp(tail, ".iso") != 0)
             continue;
-        size_t len = strlen(dir) + strlen(names[i]) + 2;
-        char *path = sidik_trymalloc(len);
+        char *path = path_join(dir, names[i]);
         if (path == NULL) {
             rc = SIDIK_ENOMEM;
             break;
         }
-        snprintf(path, len, "%s/%s", dir, names[i]);
         rc = load_file(path, finger, db, fmr, r, err);
         if (rc == 0)
             count_template(s, &fmr->views[0]);
@@ -285,13 +293,11 @@ static int load_real(const char *path, struct real *r, struct scores *s, FILE *e
     size_t n = 0;
     int rc = list(path, &names, &n, err), subdirs = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t len = strlen(path) + strlen(names[i]) + 2;
-        char *sub = sidik_trymalloc(len);
+        char *sub = path_join(path, names[i]);
         if (sub == NULL) {
             rc = SIDIK_ENOMEM;
             break;
         }
-        snprintf(sub, len, "%s/%s", path, names[i]);
         if (is_dir(sub))
             rc = load_db(sub, subdirs++, fmr, r, s, err);
         sidik_free(sub);
