@@ -1,0 +1,125 @@
+/*
+ * The control store: one LMDB environment holding where every enrollment
+ * stands (status and its history), the point up to which the journal's
+ * effects are applied, and the directory of record ids to gallery shards.
+ * Decisions, the print queue and the audit log join it in later steps.
+ *
+ * Everything goes through transactions, so the pipeline can record a
+ * decision, the new status and the journal sequence it came from in one
+ * atomic commit; replay after a crash restarts from sidik_control_applied().
+ * Key layouts and the format version are in storage/README.md; a store of
+ * another format version refuses to open.
+ *
+ * Threads: the store is shared; a transaction belongs to the thread that
+ * began it. One write transaction at a time (LMDB's rule: a second begin
+ * waits); read transactions run alongside it and see a snapshot. Enrollment
+ * records handed to callbacks are borrowed for the call.
+ */
+#ifndef SIDIK_CONTROL_H
+#define SIDIK_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sidik_control sidik_control;
+typedef struct sidik_control_txn sidik_control_txn;
+
+/* Numbered as EnrollmentStatus in proto/sidik.proto. */
+typedef enum {
+    SIDIK_STATUS_CAPTURED = 1,
+    SIDIK_STATUS_SENT = 2,
+    SIDIK_STATUS_RECEIVED = 3,
+    SIDIK_STATUS_PRINT_READY = 4,
+    SIDIK_STATUS_DUPLICATE = 5,
+    SIDIK_STATUS_ADJUDICATE = 6,
+    SIDIK_STATUS_REJECTED = 7,
+    SIDIK_STATUS_PRINTED = 8,
+} sidik_status;
+
+/** "RECEIVED", ...; "UNKNOWN" outside the enum. */
+const char *sidik_status_name(sidik_status s);
+
+#define SIDIK_ENROLL_ID_MAX 64 /* station-minted UUIDs are 36 */
+#define SIDIK_OFFICE_MAX    32
+#define SIDIK_NIK_LEN       16
+#define SIDIK_HISTORY_MAX   12
+
+typedef struct sidik_status_change {
+    sidik_status status;
+    int64_t time_ms; /* Unix time */
+} sidik_status_change;
+
+typedef struct sidik_enrollment {
+    char id[SIDIK_ENROLL_ID_MAX + 1];   /* printable ASCII, no spaces */
+    char office[SIDIK_OFFICE_MAX + 1];  /* letters, digits, '-', '_' */
+    char nik[SIDIK_NIK_LEN + 1];        /* 16 digits, or empty */
+    uint8_t sha256[32];                 /* over the enrollment as received */
+    uint64_t journal_seq;               /* where it is in the journal */
+    uint64_t record_id;                 /* gallery record once UNIQUE, else 0 */
+    sidik_status status;                /* the last of history */
+    uint32_t nhistory;
+    sidik_status_change history[SIDIK_HISTORY_MAX];
+} sidik_enrollment;
+
+typedef struct sidik_control_options {
+    uint64_t map_bytes; /* LMDB map size; 0: 64 GiB (address space, not disk) */
+} sidik_control_options;
+
+/** Opens or creates the store in folder dir. o may be NULL.
+ *  Errors: SIDIK_EINVAL, SIDIK_EVERSION (another format version, or an
+ *  LMDB file of an incompatible LMDB), SIDIK_ECORRUPT, SIDIK_ENOMEM, -errno.
+ *  *why (may be NULL) gets a static reason. */
+int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_control **out,
+                       const char **why);
+void sidik_control_close(sidik_control *c);
+
+/** Begins a transaction (write: the only writer until commit or abort).
+ *  Errors: SIDIK_EBUSY (reader slots full), SIDIK_ENOMEM, SIDIK_ECORRUPT. */
+int sidik_control_begin(sidik_control *c, bool write, sidik_control_txn **out);
+/** Commits and frees t (also on error). Errors: SIDIK_EFULL (map or disk
+ *  full: nothing of t was kept), -errno. */
+int sidik_control_commit(sidik_control_txn *t);
+/** Drops t's changes and frees it. NULL is ignored. */
+void sidik_control_abort(sidik_control_txn *t);
+
+/** Records a new enrollment. e->status must be RECEIVED or REJECTED and
+ *  e->history hold exactly that one change. Errors: SIDIK_EINVAL (a field
+ *  breaks the rules above), SIDIK_EEXISTS (the id is taken; read it with
+ *  sidik_control_enroll_get to tell a resend from a conflict), SIDIK_EFULL,
+ *  SIDIK_ESTATE (read-only transaction). */
+int sidik_control_enroll_put(sidik_control_txn *t, const sidik_enrollment *e);
+
+/** Errors: SIDIK_EINVAL, SIDIK_ENOTFOUND, SIDIK_ECORRUPT (a record that
+ *  does not parse). */
+int sidik_control_enroll_get(sidik_control_txn *t, const char *id, sidik_enrollment *out);
+
+/** Moves an enrollment to status s at time_ms, appending to its history.
+ *  Allowed: RECEIVED -> PRINT_READY | DUPLICATE | ADJUDICATE | REJECTED;
+ *  ADJUDICATE -> PRINT_READY | DUPLICATE; PRINT_READY -> PRINTED. record_id
+ *  is stored when nonzero. Errors: SIDIK_EINVAL, SIDIK_ENOTFOUND,
+ *  SIDIK_ESTATE (not allowed from the current status, history full, or a
+ *  read-only transaction), SIDIK_EFULL. */
+int sidik_control_enroll_status(sidik_control_txn *t, const char *id, sidik_status s,
+                                int64_t time_ms, uint64_t record_id);
+
+/** Calls fn for an office's enrollments in journal order, those with
+ *  status s only (0: all), starting after journal sequence after_seq, until
+ *  fn returns nonzero (returned) or limit calls were made (0: no limit).
+ *  Errors: fn's, SIDIK_EINVAL, SIDIK_ECORRUPT. */
+int sidik_control_enroll_list(sidik_control_txn *t, const char *office, sidik_status s,
+                              uint64_t after_seq, uint32_t limit,
+                              int (*fn)(void *ctx, const sidik_enrollment *e), void *ctx);
+
+/** The last journal sequence whose effects are in the store (0: none). */
+int sidik_control_applied(sidik_control_txn *t, uint64_t *seq);
+/** Sets it; it may only grow (SIDIK_ESTATE otherwise). */
+int sidik_control_set_applied(sidik_control_txn *t, uint64_t seq);
+
+/** The directory: which shard holds gallery record id. put overwrites
+ *  (a move); get: SIDIK_ENOTFOUND when absent; del: SIDIK_ENOTFOUND too. */
+int sidik_control_dir_put(sidik_control_txn *t, uint64_t record_id, uint32_t shard);
+int sidik_control_dir_get(sidik_control_txn *t, uint64_t record_id, uint32_t *shard);
+int sidik_control_dir_del(sidik_control_txn *t, uint64_t record_id);
+
+#endif
