@@ -75,6 +75,8 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
 void sidik_control_close(sidik_control *c);
 
 /** Begins a transaction (write: the only writer until commit or abort).
+ *  After any error from an operation in a write transaction, abort it
+ *  (LMDB's rule: a failed put may have left it half done).
  *  Errors: SIDIK_EBUSY (reader slots full), SIDIK_ENOMEM, SIDIK_ECORRUPT. */
 int sidik_control_begin(sidik_control *c, bool write, sidik_control_txn **out);
 /** Commits and frees t (also on error). Errors: SIDIK_EFULL (map or disk
@@ -83,8 +85,8 @@ int sidik_control_commit(sidik_control_txn *t);
 /** Drops t's changes and frees it. NULL is ignored. */
 void sidik_control_abort(sidik_control_txn *t);
 
-/** Records a new enrollment. e->status must be RECEIVED or REJECTED and
- *  e->history hold exactly that one change. Errors: SIDIK_EINVAL (a field
+/** Records a new enrollment, as it is received: e->status RECEIVED, a
+ *  journal_seq, and e->history holding exactly that one change. Errors: SIDIK_EINVAL (a field
  *  breaks the rules above), SIDIK_EEXISTS (the id is taken; read it with
  *  sidik_control_enroll_get to tell a resend from a conflict), SIDIK_EFULL,
  *  SIDIK_ESTATE (read-only transaction). */

@@ -1,0 +1,291 @@
+/*
+ * The control store (sidik/control.h) on LMDB. Key layouts are in
+ * storage/README.md; this file is their only writer.
+ */
+#include "control_int.h"
+#include "sidik/common.h"
+#include "sidik/control.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FORMAT_VERSION    1u
+#define DEFAULT_MAP_BYTES (64ull << 30)
+
+struct sidik_control {
+    MDB_env *env;
+    MDB_dbi meta, enroll, office, dir;
+};
+
+struct sidik_control_txn {
+    sidik_control *c;
+    MDB_txn *txn;
+    bool write;
+};
+
+static const char *const status_names[] = {
+    [SIDIK_STATUS_CAPTURED] = "CAPTURED",     [SIDIK_STATUS_SENT] = "SENT",
+    [SIDIK_STATUS_RECEIVED] = "RECEIVED",     [SIDIK_STATUS_PRINT_READY] = "PRINT_READY",
+    [SIDIK_STATUS_DUPLICATE] = "DUPLICATE",   [SIDIK_STATUS_ADJUDICATE] = "ADJUDICATE",
+    [SIDIK_STATUS_REJECTED] = "REJECTED",     [SIDIK_STATUS_PRINTED] = "PRINTED",
+};
+
+const char *sidik_status_name(sidik_status s)
+{
+    return s >= SIDIK_STATUS_CAPTURED && s <= SIDIK_STATUS_PRINTED ? status_names[s] : "UNKNOWN";
+}
+
+int sidik__lmdb_err(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return SIDIK_ENOTFOUND;
+    case MDB_KEYEXIST:
+        return SIDIK_EEXISTS;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+    case EDQUOT:
+        return SIDIK_EFULL;
+    case MDB_TXN_FULL:
+        return SIDIK_ETOOBIG;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+        return SIDIK_ECORRUPT;
+    case MDB_VERSION_MISMATCH:
+        return SIDIK_EVERSION;
+    case MDB_READERS_FULL:
+        return SIDIK_EBUSY;
+    case ENOMEM:
+        return SIDIK_ENOMEM;
+    default:
+        /* LMDB's own codes sit in [MDB_KEYEXIST, MDB_LAST_ERRCODE]; the
+         * rest (bad transaction, bad DBI, ...) are our bugs. */
+        return rc > 0 ? -rc : SIDIK_EINTERNAL;
+    }
+}
+
+/* ---- open / close --------------------------------------------------------- */
+
+static int check_format(sidik_control *c, MDB_txn *txn, const char **why)
+{
+    MDB_val k = {6, "format"}, v;
+    int rc = mdb_get(txn, c->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        /* A new store, unless something else is already in it. */
+        MDB_stat st;
+        mdb_stat(txn, c->enroll, &st);
+        if (st.ms_entries != 0) {
+            *why = "control store has records but no format version";
+            return SIDIK_ECORRUPT;
+        }
+        uint32_t f = FORMAT_VERSION;
+        v = (MDB_val){sizeof f, &f};
+        return sidik__lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
+    }
+    if (rc != 0)
+        return sidik__lmdb_err(rc);
+    uint32_t f;
+    if (v.mv_size != sizeof f) {
+        *why = "control store format version unreadable";
+        return SIDIK_ECORRUPT;
+    }
+    memcpy(&f, v.mv_data, sizeof f);
+    if (f != FORMAT_VERSION) {
+        *why = "control store written by another format version";
+        return SIDIK_EVERSION;
+    }
+    return 0;
+}
+
+int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_control **out,
+                       const char **why)
+{
+    const char *ignore;
+    if (why == NULL)
+        why = &ignore;
+    *why = NULL;
+    if (dir == NULL || out == NULL) {
+        *why = "no folder or result pointer";
+        return SIDIK_EINVAL;
+    }
+    uint64_t map = o != NULL && o->map_bytes != 0 ? o->map_bytes : DEFAULT_MAP_BYTES;
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        *why = "cannot create the control store folder";
+        return -errno;
+    }
+    sidik_control *c = sidik_trycalloc(1, sizeof *c);
+    if (c == NULL)
+        return SIDIK_ENOMEM;
+    MDB_txn *txn = NULL;
+    int rc = sidik__lmdb_err(mdb_env_create(&c->env));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_env_set_maxdbs(c->env, 8));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_env_set_mapsize(c->env, (size_t)map));
+    if (rc == 0 && (rc = sidik__lmdb_err(mdb_env_open(c->env, dir, 0, 0640))) != 0)
+        *why = "LMDB refused to open the control store";
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_txn_begin(c->env, NULL, 0, &txn));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "meta", MDB_CREATE, &c->meta));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "enroll", MDB_CREATE, &c->enroll));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "office", MDB_CREATE, &c->office));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "dir", MDB_CREATE, &c->dir));
+    if (rc == 0)
+        rc = check_format(c, txn, why);
+    if (rc == 0) {
+        rc = sidik__lmdb_err(mdb_txn_commit(txn));
+        txn = NULL;
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        if (c->env != NULL)
+            mdb_env_close(c->env);
+        sidik_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void sidik_control_close(sidik_control *c)
+{
+    if (c == NULL)
+        return;
+    mdb_env_close(c->env);
+    sidik_free(c);
+}
+
+/* ---- transactions --------------------------------------------------------- */
+
+int sidik_control_begin(sidik_control *c, bool write, sidik_control_txn **out)
+{
+    if (c == NULL || out == NULL)
+        return SIDIK_EINVAL;
+    sidik_control_txn *t = sidik_trymalloc(sizeof *t);
+    if (t == NULL)
+        return SIDIK_ENOMEM;
+    *t = (sidik_control_txn){.c = c, .write = write};
+    int rc = sidik__lmdb_err(mdb_txn_begin(c->env, NULL, write ? 0 : MDB_RDONLY, &t->txn));
+    if (rc != 0) {
+        sidik_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+int sidik_control_commit(sidik_control_txn *t)
+{
+    if (t == NULL)
+        return SIDIK_EINVAL;
+    int rc = sidik__lmdb_err(mdb_txn_commit(t->txn));
+    sidik_free(t);
+    return rc;
+}
+
+void sidik_control_abort(sidik_control_txn *t)
+{
+    if (t == NULL)
+        return;
+    mdb_txn_abort(t->txn);
+    sidik_free(t);
+}
+
+/* ---- the replay point ------------------------------------------------------ */
+
+int sidik_control_applied(sidik_control_txn *t, uint64_t *seq)
+{
+    if (t == NULL || seq == NULL)
+        return SIDIK_EINVAL;
+    MDB_val k = {7, "applied"}, v;
+    int rc = mdb_get(t->txn, t->c->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        *seq = 0;
+        return 0;
+    }
+    if (rc != 0)
+        return sidik__lmdb_err(rc);
+    if (v.mv_size != sizeof *seq)
+        return SIDIK_ECORRUPT;
+    memcpy(seq, v.mv_data, sizeof *seq);
+    return 0;
+}
+
+int sidik_control_set_applied(sidik_control_txn *t, uint64_t seq)
+{
+    uint64_t cur;
+    int rc = sidik_control_applied(t, &cur);
+    if (rc != 0)
+        return rc;
+    if (!t->write || seq < cur)
+        return SIDIK_ESTATE;
+    MDB_val k = {7, "applied"}, v = {sizeof seq, &seq};
+    return sidik__lmdb_err(mdb_put(t->txn, t->c->meta, &k, &v, 0));
+}
+
+/* ---- the directory ---------------------------------------------------------- */
+
+static MDB_val be64_key(uint64_t x, uint8_t buf[8])
+{
+    for (int i = 7; i >= 0; i--, x >>= 8)
+        buf[i] = (uint8_t)x;
+    return (MDB_val){8, buf};
+}
+
+int sidik_control_dir_put(sidik_control_txn *t, uint64_t record_id, uint32_t shard)
+{
+    if (t == NULL || record_id == 0)
+        return SIDIK_EINVAL;
+    if (!t->write)
+        return SIDIK_ESTATE;
+    uint8_t kb[8];
+    MDB_val k = be64_key(record_id, kb), v = {sizeof shard, &shard};
+    return sidik__lmdb_err(mdb_put(t->txn, t->c->dir, &k, &v, 0));
+}
+
+int sidik_control_dir_get(sidik_control_txn *t, uint64_t record_id, uint32_t *shard)
+{
+    if (t == NULL || shard == NULL || record_id == 0)
+        return SIDIK_EINVAL;
+    uint8_t kb[8];
+    MDB_val k = be64_key(record_id, kb), v;
+    int rc = sidik__lmdb_err(mdb_get(t->txn, t->c->dir, &k, &v));
+    if (rc == 0 && v.mv_size != sizeof *shard)
+        rc = SIDIK_ECORRUPT;
+    if (rc == 0)
+        memcpy(shard, v.mv_data, sizeof *shard);
+    return rc;
+}
+
+int sidik_control_dir_del(sidik_control_txn *t, uint64_t record_id)
+{
+    if (t == NULL || record_id == 0)
+        return SIDIK_EINVAL;
+    if (!t->write)
+        return SIDIK_ESTATE;
+    uint8_t kb[8];
+    MDB_val k = be64_key(record_id, kb);
+    return sidik__lmdb_err(mdb_del(t->txn, t->c->dir, &k, NULL));
+}
+
+/* ---- enrollments: in control_enroll.c, on these accessors ------------------ */
+
+MDB_txn *sidik__control_txn(sidik_control_txn *t, bool *write)
+{
+    *write = t->write;
+    return t->txn;
+}
+
+void sidik__control_dbis(sidik_control_txn *t, MDB_dbi *enroll, MDB_dbi *office)
+{
+    *enroll = t->c->enroll;
+    *office = t->c->office;
+}

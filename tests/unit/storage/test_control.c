@@ -1,0 +1,432 @@
+/*
+ * The control store: enrollment records and their status rules, the office
+ * listing, the replay point, the directory, format versions, a full map,
+ * damaged records and hostile field values.
+ */
+#include "journal_test.h"
+
+#include "sidik/common.h"
+#include "sidik/control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+
+static sidik_control *open_ok(const char *dir, uint64_t map_bytes)
+{
+    sidik_control_options o = {.map_bytes = map_bytes};
+    sidik_control *c = NULL;
+    const char *why = NULL;
+    int rc = sidik_control_open(dir, &o, &c, &why);
+    if (rc != 0)
+        print_error("open: %s (%s)\n", sidik_err_name(rc), why ? why : "");
+    assert_int_equal(rc, 0);
+    return c;
+}
+
+static sidik_enrollment make(const char *id, const char *office, uint64_t seq)
+{
+    sidik_enrollment e = {.status = SIDIK_STATUS_RECEIVED, .journal_seq = seq, .nhistory = 1};
+    snprintf(e.id, sizeof e.id, "%s", id);
+    snprintf(e.office, sizeof e.office, "%s", office);
+    snprintf(e.nik, sizeof e.nik, "3171%012llu", (unsigned long long)seq);
+    for (int i = 0; i < 32; i++)
+        e.sha256[i] = (uint8_t)(seq * 31 + (uint64_t)i);
+    e.history[0] = (sidik_status_change){SIDIK_STATUS_RECEIVED, 1700000000000 + (int64_t)seq};
+    return e;
+}
+
+static int put(sidik_control *c, const sidik_enrollment *e)
+{
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    int rc = sidik_control_enroll_put(t, e);
+    if (rc == 0)
+        return sidik_control_commit(t);
+    sidik_control_abort(t);
+    return rc;
+}
+
+static int set_status(sidik_control *c, const char *id, sidik_status s, uint64_t rec)
+{
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    int rc = sidik_control_enroll_status(t, id, s, 1800000000000, rec);
+    if (rc == 0)
+        return sidik_control_commit(t);
+    sidik_control_abort(t);
+    return rc;
+}
+
+static int get(sidik_control *c, const char *id, sidik_enrollment *out)
+{
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    int rc = sidik_control_enroll_get(t, id, out);
+    sidik_control_abort(t);
+    return rc;
+}
+
+static void test_storage_control_enrollment_roundtrip(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_enrollment e = make("5f0c6a3e-9b1d-4c47-8f2a-0d6e1b7c9a11", "JKT-01", 7), got;
+    assert_int_equal(put(c, &e), 0);
+    assert_int_equal(get(c, e.id, &got), 0);
+    assert_memory_equal(&got, &e, sizeof e);
+    /* The same id again, whatever the content: EEXISTS, the first kept. */
+    sidik_enrollment other = make(e.id, "BDG-02", 9);
+    assert_int_equal(put(c, &other), SIDIK_EEXISTS);
+    assert_int_equal(get(c, e.id, &got), 0);
+    assert_memory_equal(&got, &e, sizeof e);
+    assert_int_equal(get(c, "no-such-id", &got), SIDIK_ENOTFOUND);
+    sidik_control_close(c);
+
+    c = open_ok(dir, 0); /* and it is still there after reopening */
+    assert_int_equal(get(c, e.id, &got), 0);
+    assert_memory_equal(&got, &e, sizeof e);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+static void test_storage_control_status_rules(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_enrollment a = make("a", "OF1", 1), b = make("b", "OF1", 2), got;
+    assert_int_equal(put(c, &a), 0);
+    assert_int_equal(put(c, &b), 0);
+    assert_int_equal(set_status(c, "a", SIDIK_STATUS_PRINTED, 0), SIDIK_ESTATE);
+    assert_int_equal(set_status(c, "a", SIDIK_STATUS_RECEIVED, 0), SIDIK_ESTATE);
+    assert_int_equal(set_status(c, "a", SIDIK_STATUS_ADJUDICATE, 0), 0);
+    assert_int_equal(set_status(c, "a", SIDIK_STATUS_REJECTED, 0), SIDIK_ESTATE);
+    assert_int_equal(set_status(c, "a", SIDIK_STATUS_PRINT_READY, 42), 0);
+    assert_int_equal(set_status(c, "a", SIDIK_STATUS_PRINTED, 0), 0);
+    assert_int_equal(set_status(c, "a", SIDIK_STATUS_PRINTED, 0), SIDIK_ESTATE); /* printed once */
+    assert_int_equal(get(c, "a", &got), 0);
+    assert_int_equal(got.status, SIDIK_STATUS_PRINTED);
+    assert_int_equal(got.record_id, 42);
+    assert_int_equal(got.nhistory, 4);
+    sidik_status path[] = {SIDIK_STATUS_RECEIVED, SIDIK_STATUS_ADJUDICATE, SIDIK_STATUS_PRINT_READY,
+                           SIDIK_STATUS_PRINTED};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(got.history[i].status, path[i]);
+    assert_int_equal(got.history[3].time_ms, 1800000000000);
+    /* DUPLICATE and REJECTED are final. */
+    assert_int_equal(set_status(c, "b", SIDIK_STATUS_DUPLICATE, 0), 0);
+    assert_int_equal(set_status(c, "b", SIDIK_STATUS_PRINT_READY, 0), SIDIK_ESTATE);
+    assert_int_equal(set_status(c, "b", (sidik_status)99, 0), SIDIK_EINVAL);
+    assert_int_equal(set_status(c, "b", (sidik_status)0, 0), SIDIK_EINVAL);
+    assert_int_equal(set_status(c, "zzz", SIDIK_STATUS_DUPLICATE, 0), SIDIK_ENOTFOUND);
+    /* Read-only transactions change nothing. */
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    sidik_enrollment d = make("d", "OF1", 3);
+    assert_int_equal(sidik_control_enroll_put(t, &d), SIDIK_ESTATE);
+    assert_int_equal(sidik_control_set_applied(t, 5), SIDIK_ESTATE);
+    assert_int_equal(sidik_control_dir_put(t, 5, 1), SIDIK_ESTATE);
+    sidik_control_abort(t);
+    assert_string_equal(sidik_status_name(SIDIK_STATUS_PRINT_READY), "PRINT_READY");
+    assert_string_equal(sidik_status_name((sidik_status)0), "UNKNOWN");
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+typedef struct listed {
+    char ids[64][8];
+    uint64_t seqs[64];
+    int n;
+} listed;
+
+static int collect(void *ctx, const sidik_enrollment *e)
+{
+    listed *l = ctx;
+    snprintf(l->ids[l->n], sizeof l->ids[0], "%.7s", e->id);
+    l->seqs[l->n++] = e->journal_seq;
+    return 0;
+}
+
+static listed list(sidik_control *c, const char *office, sidik_status s, uint64_t after,
+                   uint32_t limit)
+{
+    listed l = {0};
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_enroll_list(t, office, s, after, limit, collect, &l), 0);
+    sidik_control_abort(t);
+    return l;
+}
+
+static void test_storage_control_office_listing(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    /* Offices "A" and "AB" share a prefix; the index must keep them apart.
+     * Inserted out of journal order. */
+    for (uint64_t i = 30; i >= 1; i--) {
+        char id[8];
+        snprintf(id, sizeof id, "e%02llu", (unsigned long long)i);
+        sidik_enrollment e = make(id, i % 3 == 0 ? "AB" : "A", i);
+        assert_int_equal(put(c, &e), 0);
+        if (i % 5 == 0)
+            assert_int_equal(set_status(c, id, SIDIK_STATUS_DUPLICATE, 0), 0);
+    }
+    listed l = list(c, "A", 0, 0, 0);
+    assert_int_equal(l.n, 20);
+    for (int i = 1; i < l.n; i++)
+        assert_true(l.seqs[i] > l.seqs[i - 1]);
+    l = list(c, "AB", 0, 0, 0);
+    assert_int_equal(l.n, 10);
+    l = list(c, "A", SIDIK_STATUS_DUPLICATE, 0, 0);
+    assert_int_equal(l.n, 4); /* 5, 10, 20, 25 */
+    assert_string_equal(l.ids[0], "e05");
+    assert_string_equal(l.ids[3], "e25");
+    l = list(c, "A", SIDIK_STATUS_RECEIVED, 0, 0);
+    assert_int_equal(l.n, 16);
+    /* Paging: 7 at a time, each page after the last seen. */
+    uint64_t after = 0;
+    int total = 0;
+    for (;;) {
+        l = list(c, "A", 0, after, 7);
+        if (l.n == 0)
+            break;
+        assert_true(l.n <= 7);
+        assert_true(l.seqs[0] > after);
+        after = l.seqs[l.n - 1];
+        total += l.n;
+    }
+    assert_int_equal(total, 20);
+    assert_int_equal(list(c, "A", 0, UINT64_MAX, 0).n, 0);
+    assert_int_equal(list(c, "NOBODY", 0, 0, 0).n, 0);
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_enroll_list(t, "bad office", 0, 0, 0, collect, &l), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_enroll_list(t, "A", (sidik_status)77, 0, 0, collect, &l),
+                     SIDIK_EINVAL);
+    assert_int_equal(sidik_control_enroll_list(t, "A", 0, 0, 0, NULL, NULL), SIDIK_EINVAL);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+static void test_storage_control_hostile_fields(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_enrollment e;
+    sidik_enrollment good = make("ok-1", "OF", 1);
+    sidik_enrollment bad[16];
+    int n = 0;
+    bad[n] = good, bad[n++].id[0] = 0;                              /* empty id */
+    bad[n] = good, strcpy(bad[n++].id, "has space");                /* space */
+    bad[n] = good, strcpy(bad[n++].id, "caf\xc3\xa9");              /* not ASCII */
+    bad[n] = good, memset(bad[n++].id, 'x', sizeof good.id);      /* no end within 64 */
+    bad[n] = good, bad[n++].office[0] = 0;                          /* empty office */
+    bad[n] = good, strcpy(bad[n++].office, "OF/../x");              /* path-ish */
+    bad[n] = good, memset(bad[n++].office, 'O', sizeof good.office);
+    bad[n] = good, strcpy(bad[n++].nik, "317100000000001");         /* 15 digits */
+    bad[n] = good, strcpy(bad[n++].nik, "31710000000000x1");        /* a letter */
+    bad[n] = good, bad[n++].status = SIDIK_STATUS_PRINT_READY;      /* not as received */
+    bad[n] = good, bad[n++].journal_seq = 0;
+    bad[n] = good, bad[n++].nhistory = 2;
+    bad[n] = good, bad[n++].history[0].status = SIDIK_STATUS_PRINTED;
+    for (int i = 0; i < n; i++)
+        assert_int_equal(put(c, &bad[i]), SIDIK_EINVAL);
+    /* An empty NIK is allowed (a resident without one yet). */
+    good.nik[0] = 0;
+    assert_int_equal(put(c, &good), 0);
+    assert_int_equal(get(c, "ok-1", &e), 0);
+    assert_string_equal(e.nik, "");
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    assert_int_equal(sidik_control_enroll_put(t, NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_enroll_get(t, NULL, &e), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_enroll_get(t, "a b", &e), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_enroll_put(NULL, &good), SIDIK_EINVAL);
+    sidik_control_abort(t);
+    assert_int_equal(sidik_control_begin(NULL, true, &t), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_commit(NULL), SIDIK_EINVAL);
+    sidik_control_abort(NULL);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+static void test_storage_control_applied_and_directory(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_control_txn *t;
+    uint64_t seq;
+    uint32_t shard;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    assert_int_equal(sidik_control_applied(t, &seq), 0);
+    assert_int_equal(seq, 0);
+    assert_int_equal(sidik_control_set_applied(t, 10), 0);
+    assert_int_equal(sidik_control_set_applied(t, 9), SIDIK_ESTATE); /* only grows */
+    assert_int_equal(sidik_control_dir_put(t, 1000, 3), 0);
+    assert_int_equal(sidik_control_dir_put(t, 1001, 4), 0);
+    assert_int_equal(sidik_control_dir_put(t, 0, 4), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_commit(t), 0);
+
+    /* An aborted transaction leaves no trace. */
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    assert_int_equal(sidik_control_set_applied(t, 99), 0);
+    assert_int_equal(sidik_control_dir_put(t, 1000, 7), 0);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+
+    c = open_ok(dir, 0);
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    assert_int_equal(sidik_control_applied(t, &seq), 0);
+    assert_int_equal(seq, 10);
+    assert_int_equal(sidik_control_dir_get(t, 1000, &shard), 0);
+    assert_int_equal(shard, 3);
+    assert_int_equal(sidik_control_dir_put(t, 1000, 5), 0); /* a move */
+    assert_int_equal(sidik_control_dir_get(t, 1000, &shard), 0);
+    assert_int_equal(shard, 5);
+    assert_int_equal(sidik_control_dir_del(t, 1001), 0);
+    assert_int_equal(sidik_control_dir_get(t, 1001, &shard), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_dir_del(t, 1001), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_dir_get(t, 0, &shard), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+/* Writes raw bytes under a key of a named database, behind the store's back. */
+static void raw_put(const char *dir, const char *db, const char *key, const void *val, size_t n)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 64ull << 30), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k = {strlen(key), (void *)key}, v = {n, (void *)val};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_storage_control_format_and_damage(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_enrollment e = make("victim", "OF", 1), got;
+    assert_int_equal(put(c, &e), 0);
+    sidik_control_close(c);
+
+    /* A record that does not parse. */
+    raw_put(dir, "enroll", "victim", "\x01\x03", 2);
+    c = open_ok(dir, 0);
+    assert_int_equal(get(c, "victim", &got), SIDIK_ECORRUPT);
+    sidik_control_close(c);
+
+    /* Another format version. */
+    uint32_t v2 = 2;
+    raw_put(dir, "meta", "format", &v2, sizeof v2);
+    const char *why = NULL;
+    assert_int_equal(sidik_control_open(dir, NULL, &c, &why), SIDIK_EVERSION);
+    assert_string_equal(why, "control store written by another format version");
+    scratch_remove(dir);
+
+    /* Not an LMDB file at all. */
+    dir = scratch_create();
+    char *path;
+    assert_true(asprintf(&path, "%s/data.mdb", dir) > 0);
+    int fd = open(path, O_WRONLY | O_CREAT, 0640);
+    uint8_t junk[8192];
+    uint64_t r = 3;
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)sidik_test_rand(&r);
+    assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+    close(fd);
+    assert_int_equal(sidik_control_open(dir, NULL, &c, &why), SIDIK_ECORRUPT);
+    free(path);
+    scratch_remove(dir);
+    assert_int_equal(sidik_control_open(NULL, NULL, &c, &why), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_open("/proc/version/x", NULL, &c, &why), -ENOTDIR);
+}
+
+/* A full map refuses the transaction with SIDIK_EFULL and keeps every
+ * committed record; a larger map carries on. */
+static void test_storage_control_full(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 256 << 10);
+    int committed = 0, rc = 0;
+    for (int i = 0; rc == 0 && i < 100000; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "id-%d", i);
+        sidik_enrollment e = make(id, "OF", (uint64_t)i + 1);
+        rc = put(c, &e);
+        committed += rc == 0;
+    }
+    assert_int_equal(rc, SIDIK_EFULL);
+    assert_true(committed > 100);
+    sidik_control_close(c);
+    c = open_ok(dir, 64 << 20);
+    listed l;
+    int seen = 0;
+    for (uint64_t after = 0;; after = l.seqs[l.n - 1]) {
+        l = list(c, "OF", 0, after, 64);
+        if (l.n == 0)
+            break;
+        seen += l.n;
+    }
+    assert_int_equal(seen, committed);
+    sidik_enrollment e = make("after-growth", "OF", 1000000);
+    assert_int_equal(put(c, &e), 0);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+static void test_storage_control_alloc_failures(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    for (uint64_t nth = 1; nth < 10; nth++) {
+        sidik_control *c = NULL;
+        sidik_alloc_fail_nth(nth);
+        int rc = sidik_control_open(dir, NULL, &c, NULL);
+        sidik_control_txn *t = NULL;
+        if (rc == 0)
+            rc = sidik_control_begin(c, false, &t);
+        bool pending = sidik_alloc_fail_pending();
+        sidik_alloc_fail_nth(0);
+        if (rc != 0)
+            assert_int_equal(rc, SIDIK_ENOMEM);
+        sidik_control_abort(t);
+        sidik_control_close(c);
+        if (pending)
+            break;
+    }
+    scratch_remove(dir);
+}
+
+static const struct CMUnitTest tests[] = {
+    SIDIK_TEST(test_storage_control_enrollment_roundtrip),
+    SIDIK_TEST(test_storage_control_status_rules),
+    SIDIK_TEST(test_storage_control_office_listing),
+    SIDIK_TEST(test_storage_control_hostile_fields),
+    SIDIK_TEST(test_storage_control_applied_and_directory),
+    SIDIK_TEST(test_storage_control_format_and_damage),
+    SIDIK_TEST(test_storage_control_full),
+    SIDIK_TEST(test_storage_control_alloc_failures),
+};
+
+int main(void)
+{
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
