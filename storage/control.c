@@ -36,38 +36,6 @@ const char *sidik_status_name(sidik_status s)
     return s >= SIDIK_STATUS_CAPTURED && s <= SIDIK_STATUS_PRINTED ? status_names[s] : "UNKNOWN";
 }
 
-int sidik__lmdb_err(int rc)
-{
-    switch (rc) {
-    case MDB_SUCCESS:
-        return 0;
-    case MDB_NOTFOUND:
-        return SIDIK_ENOTFOUND;
-    case MDB_KEYEXIST:
-        return SIDIK_EEXISTS;
-    case MDB_MAP_FULL:
-    case ENOSPC:
-    case EDQUOT:
-        return SIDIK_EFULL;
-    case MDB_TXN_FULL:
-        return SIDIK_ETOOBIG;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID:
-        return SIDIK_ECORRUPT;
-    case MDB_VERSION_MISMATCH:
-        return SIDIK_EVERSION;
-    case MDB_READERS_FULL:
-        return SIDIK_EBUSY;
-    case ENOMEM:
-        return SIDIK_ENOMEM;
-    default:
-        /* LMDB's own codes sit in [MDB_KEYEXIST, MDB_LAST_ERRCODE]; the
-         * rest (bad transaction, bad DBI, ...) are our bugs. */
-        return rc > 0 ? -rc : SIDIK_EINTERNAL;
-    }
-}
-
 /* ---- open / close --------------------------------------------------------- */
 
 static int check_format(sidik_control *c, MDB_txn *txn, const char **why)

@@ -1,0 +1,71 @@
+/*
+ * A gallery shard: one LMDB environment holding, for each enrolled person
+ * (record id, stable for life), the search signature the engine scans and
+ * the finger templates its last stage matches.
+ *
+ * The signature is stored as computed (only the fingers present), so a
+ * cold start copies it into the engine instead of recomputing it (about
+ * 1.4 ms of CPU per person); the templates are the ISO/IEC 19794-2 record
+ * as received, decoded again only for the few persons a search shortlists.
+ *
+ * Threads: every function may be called from any thread; writes are
+ * serialised by LMDB, reads run alongside them on snapshots. Layout and
+ * format version in storage/README.md.
+ */
+#ifndef SIDIK_SHARD_H
+#define SIDIK_SHARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sidik/signature.h"
+#include "sidik/template.h"
+
+typedef struct sidik_shard sidik_shard;
+
+#define SIDIK_SHARD_TEMPLATE_MAX 65535u /* 10 fingers of 255 minutiae fit in 16 KB */
+
+typedef struct sidik_shard_options {
+    uint64_t map_bytes; /* LMDB map size; 0: 1 TiB (address space, not disk) */
+} sidik_shard_options;
+
+typedef struct sidik_shard_record {
+    uint64_t id;                  /* nonzero */
+    const sidik_person_sig *sig;  /* borrowed for the call */
+    const uint8_t *tmpl;          /* ISO/IEC 19794-2 record, borrowed */
+    size_t tmpl_len;
+} sidik_shard_record;
+
+/** Opens or creates shard number `number` in folder dir (a shard's folder
+ *  records its number; opening it under another fails). o may be NULL.
+ *  Errors: SIDIK_EINVAL, SIDIK_EVERSION, SIDIK_ECORRUPT (not a shard, or
+ *  another shard's folder), SIDIK_ENOMEM, -errno; *why (may be NULL) says
+ *  which. */
+int sidik_shard_open(const char *dir, uint32_t number, const sidik_shard_options *o,
+                     sidik_shard **out, const char **why);
+void sidik_shard_close(sidik_shard *s);
+
+/** Stores n records in one transaction: all or none. Each template must
+ *  decode. Errors: SIDIK_EINVAL (id 0, NULL pointers), SIDIK_ETOOBIG
+ *  (template over SIDIK_SHARD_TEMPLATE_MAX), the decoder's error for a bad
+ *  template (*bad gets its index), SIDIK_EEXISTS (an id already stored, or
+ *  twice in the batch), SIDIK_EFULL, SIDIK_ENOMEM. bad may be NULL. */
+int sidik_shard_put(sidik_shard *s, const sidik_shard_record *r, size_t n, size_t *bad);
+
+/** Decodes the templates of id into *out (the search's fetch). Errors:
+ *  SIDIK_EINVAL, SIDIK_ENOTFOUND, SIDIK_ECORRUPT. */
+int sidik_shard_get(sidik_shard *s, uint64_t id, sidik_fmr *out);
+
+/** Errors: SIDIK_EINVAL, SIDIK_ENOTFOUND, SIDIK_EFULL. */
+int sidik_shard_del(sidik_shard *s, uint64_t id);
+
+/** Calls fn with every record's id and signature, in id order, from one
+ *  snapshot, until fn returns nonzero (returned). *sig is borrowed for the
+ *  call. Errors: fn's, SIDIK_ENOMEM, SIDIK_ECORRUPT. */
+int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig),
+                     void *ctx);
+
+/** Records stored, and bytes of the file in use (LMDB pages). */
+int sidik_shard_stats(sidik_shard *s, uint64_t *records, uint64_t *bytes);
+
+#endif

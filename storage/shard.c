@@ -1,0 +1,337 @@
+/*
+ * Gallery shards (sidik/shard.h) on LMDB.
+ */
+#include "lmdb_int.h"
+#include "sidik/common.h"
+#include "sidik/shard.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FORMAT_VERSION    1u
+#define RECORD_VERSION    1u
+#define DEFAULT_MAP_BYTES (1ull << 40)
+
+struct sidik_shard {
+    MDB_env *env;
+    MDB_dbi meta, persons;
+    uint32_t number;
+};
+
+/* A person's value: this head, then per finger present (mask bit f, in
+ * finger order) its scale and coefficients, then the template record. */
+typedef struct person_head {
+    uint8_t version; /* RECORD_VERSION */
+    uint8_t nfingers;
+    uint16_t mask;
+    uint32_t tmpl_len;
+} person_head;
+_Static_assert(sizeof(person_head) == 8, "shard person head is 8 bytes on disk");
+
+#define FINGER_BYTES (sizeof(float) + sizeof(sidik_finger_sig))
+#define VALUE_MAX    (sizeof(person_head) + SIDIK_SIG_FINGERS * FINGER_BYTES + SIDIK_SHARD_TEMPLATE_MAX)
+
+static MDB_val id_key(uint64_t id, uint8_t buf[8])
+{
+    for (int i = 7; i >= 0; i--, id >>= 8)
+        buf[i] = (uint8_t)id;
+    return (MDB_val){8, buf};
+}
+
+static uint64_t key_id(const MDB_val *k)
+{
+    uint64_t id = 0;
+    for (size_t i = 0; i < 8; i++)
+        id = id << 8 | ((const uint8_t *)k->mv_data)[i];
+    return id;
+}
+
+static size_t encode(const sidik_shard_record *r, uint8_t *out)
+{
+    person_head h = {.version = RECORD_VERSION, .tmpl_len = (uint32_t)r->tmpl_len};
+    size_t n = sizeof h;
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        if (!(r->sig->scale[f] > 0))
+            continue;
+        h.mask |= (uint16_t)(1u << f);
+        h.nfingers++;
+        memcpy(out + n, &r->sig->scale[f], sizeof(float));
+        memcpy(out + n + sizeof(float), &r->sig->f[f], sizeof(sidik_finger_sig));
+        n += FINGER_BYTES;
+    }
+    memcpy(out, &h, sizeof h);
+    memcpy(out + n, r->tmpl, r->tmpl_len);
+    return n + r->tmpl_len;
+}
+
+/* Checks a stored value's shape; *tmpl points at its template. */
+static int parse(const MDB_val *v, person_head *h, const uint8_t **tmpl)
+{
+    if (v->mv_size < sizeof *h)
+        return SIDIK_ECORRUPT;
+    memcpy(h, v->mv_data, sizeof *h);
+    if (h->version != RECORD_VERSION || h->mask >= 1u << SIDIK_SIG_FINGERS ||
+        h->nfingers != __builtin_popcount(h->mask) ||
+        v->mv_size != sizeof *h + h->nfingers * FINGER_BYTES + h->tmpl_len)
+        return SIDIK_ECORRUPT;
+    *tmpl = (const uint8_t *)v->mv_data + sizeof *h + h->nfingers * FINGER_BYTES;
+    return 0;
+}
+
+static void unpack_sig(const MDB_val *v, const person_head *h, sidik_person_sig *sig)
+{
+    memset(sig, 0, sizeof *sig);
+    const uint8_t *p = (const uint8_t *)v->mv_data + sizeof *h;
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        if (!(h->mask & (1u << f)))
+            continue;
+        memcpy(&sig->scale[f], p, sizeof(float));
+        memcpy(&sig->f[f], p + sizeof(float), sizeof(sidik_finger_sig));
+        p += FINGER_BYTES;
+    }
+}
+
+/* ---- open / close ----------------------------------------------------------- */
+
+static int check_meta(sidik_shard *s, MDB_txn *txn, const char **why)
+{
+    MDB_val k = {6, "format"}, v;
+    int rc = mdb_get(txn, s->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        MDB_stat st;
+        mdb_stat(txn, s->persons, &st);
+        if (st.ms_entries != 0) {
+            *why = "shard has records but no format version";
+            return SIDIK_ECORRUPT;
+        }
+        uint32_t meta[2] = {FORMAT_VERSION, s->number};
+        v = (MDB_val){sizeof meta, meta};
+        return sidik__lmdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+    }
+    if (rc != 0)
+        return sidik__lmdb_err(rc);
+    uint32_t meta[2];
+    if (v.mv_size != sizeof meta) {
+        *why = "shard format record unreadable";
+        return SIDIK_ECORRUPT;
+    }
+    memcpy(meta, v.mv_data, sizeof meta);
+    if (meta[0] != FORMAT_VERSION) {
+        *why = "shard written by another format version";
+        return SIDIK_EVERSION;
+    }
+    if (meta[1] != s->number) {
+        *why = "folder holds another shard";
+        return SIDIK_ECORRUPT;
+    }
+    return 0;
+}
+
+int sidik_shard_open(const char *dir, uint32_t number, const sidik_shard_options *o,
+                     sidik_shard **out, const char **why)
+{
+    const char *ignore;
+    if (why == NULL)
+        why = &ignore;
+    *why = NULL;
+    if (dir == NULL || out == NULL) {
+        *why = "no folder or result pointer";
+        return SIDIK_EINVAL;
+    }
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        *why = "cannot create the shard folder";
+        return -errno;
+    }
+    sidik_shard *s = sidik_trycalloc(1, sizeof *s);
+    if (s == NULL)
+        return SIDIK_ENOMEM;
+    s->number = number;
+    uint64_t map = o != NULL && o->map_bytes != 0 ? o->map_bytes : DEFAULT_MAP_BYTES;
+    MDB_txn *txn = NULL;
+    int rc = sidik__lmdb_err(mdb_env_create(&s->env));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_env_set_maxdbs(s->env, 4));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_env_set_mapsize(s->env, (size_t)map));
+    /* NORDAHEAD: lookups of shortlisted persons are random reads; the
+     * kernel's readahead would only evict useful pages. */
+    if (rc == 0 && (rc = sidik__lmdb_err(mdb_env_open(s->env, dir, MDB_NORDAHEAD, 0640))) != 0)
+        *why = "LMDB refused to open the shard";
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "persons", MDB_CREATE, &s->persons));
+    if (rc == 0)
+        rc = check_meta(s, txn, why);
+    if (rc == 0) {
+        rc = sidik__lmdb_err(mdb_txn_commit(txn));
+        txn = NULL;
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        if (s->env != NULL)
+            mdb_env_close(s->env);
+        sidik_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void sidik_shard_close(sidik_shard *s)
+{
+    if (s == NULL)
+        return;
+    mdb_env_close(s->env);
+    sidik_free(s);
+}
+
+/* ---- records ------------------------------------------------------------------- */
+
+int sidik_shard_put(sidik_shard *s, const sidik_shard_record *r, size_t n, size_t *bad)
+{
+    size_t ignore;
+    if (bad == NULL)
+        bad = &ignore;
+    *bad = 0;
+    if (s == NULL || (r == NULL && n > 0))
+        return SIDIK_EINVAL;
+    /* Everything is checked before the write transaction begins, so the
+     * single writer is held only for the copies. */
+    sidik_fmr *fmr = sidik_trymalloc(sizeof *fmr);
+    if (fmr == NULL)
+        return SIDIK_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        *bad = i;
+        if (r[i].id == 0 || r[i].sig == NULL || r[i].tmpl == NULL)
+            rc = SIDIK_EINVAL;
+        else if (r[i].tmpl_len > SIDIK_SHARD_TEMPLATE_MAX)
+            rc = SIDIK_ETOOBIG;
+        else
+            rc = sidik_fmr_decode(r[i].tmpl, r[i].tmpl_len, fmr, NULL);
+    }
+    sidik_free(fmr);
+    if (rc != 0)
+        return rc;
+    uint8_t *buf = sidik_trymalloc(VALUE_MAX);
+    if (buf == NULL)
+        return SIDIK_ENOMEM;
+    MDB_txn *txn;
+    rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
+    if (rc == 0) {
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            *bad = i;
+            uint8_t kb[8];
+            MDB_val k = id_key(r[i].id, kb), v = {encode(&r[i], buf), buf};
+            rc = sidik__lmdb_err(mdb_put(txn, s->persons, &k, &v, MDB_NOOVERWRITE));
+        }
+        if (rc == 0)
+            rc = sidik__lmdb_err(mdb_txn_commit(txn)); /* frees txn, also on error */
+        else
+            mdb_txn_abort(txn);
+    }
+    sidik_free(buf);
+    return rc;
+}
+
+int sidik_shard_get(sidik_shard *s, uint64_t id, sidik_fmr *out)
+{
+    if (s == NULL || out == NULL || id == 0)
+        return SIDIK_EINVAL;
+    MDB_txn *txn;
+    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc != 0)
+        return rc;
+    uint8_t kb[8];
+    MDB_val k = id_key(id, kb), v;
+    person_head h;
+    const uint8_t *tmpl;
+    rc = sidik__lmdb_err(mdb_get(txn, s->persons, &k, &v));
+    if (rc == 0)
+        rc = parse(&v, &h, &tmpl);
+    /* A template that decoded when stored and fails now was damaged. */
+    if (rc == 0 && sidik_fmr_decode(tmpl, h.tmpl_len, out, NULL) != 0)
+        rc = SIDIK_ECORRUPT;
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sidik_shard_del(sidik_shard *s, uint64_t id)
+{
+    if (s == NULL || id == 0)
+        return SIDIK_EINVAL;
+    MDB_txn *txn;
+    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
+    if (rc != 0)
+        return rc;
+    uint8_t kb[8];
+    MDB_val k = id_key(id, kb);
+    rc = sidik__lmdb_err(mdb_del(txn, s->persons, &k, NULL));
+    if (rc == 0)
+        return sidik__lmdb_err(mdb_txn_commit(txn));
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig),
+                     void *ctx)
+{
+    if (s == NULL || fn == NULL)
+        return SIDIK_EINVAL;
+    sidik_person_sig *sig = sidik_trymalloc(sizeof *sig);
+    if (sig == NULL)
+        return SIDIK_ENOMEM;
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc == 0 && (rc = sidik__lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0)
+        mdb_txn_abort(txn);
+    if (rc != 0) {
+        sidik_free(sig);
+        return rc;
+    }
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && mrc == 0) {
+        person_head h;
+        const uint8_t *tmpl;
+        if (k.mv_size != 8)
+            rc = SIDIK_ECORRUPT;
+        if (rc == 0)
+            rc = parse(&v, &h, &tmpl);
+        if (rc == 0) {
+            unpack_sig(&v, &h, sig);
+            rc = fn(ctx, key_id(&k), sig);
+        }
+        if (rc == 0)
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = sidik__lmdb_err(mrc);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    sidik_free(sig);
+    return rc;
+}
+
+int sidik_shard_stats(sidik_shard *s, uint64_t *records, uint64_t *bytes)
+{
+    if (s == NULL || records == NULL || bytes == NULL)
+        return SIDIK_EINVAL;
+    MDB_txn *txn;
+    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc != 0)
+        return rc;
+    MDB_stat st;
+    rc = sidik__lmdb_err(mdb_stat(txn, s->persons, &st));
+    if (rc == 0) {
+        *records = st.ms_entries;
+        *bytes = (uint64_t)st.ms_psize * (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
