@@ -1,0 +1,249 @@
+/*
+ * bench_store: the gallery on disk. Loads PERSONS synthetic persons (ten
+ * fingers each: the ISO record and the stored search signature) across
+ * SHARDS shards in batches, then measures a cold start: opening every shard
+ * and handing every stored signature to a fresh search engine.
+ *
+ * Prints bytes on disk per person (LMDB pages in use, and the files'
+ * allocated blocks), the load rate (the shard writes alone, and with the
+ * synthetic generation and signatures that precede them), and the cold
+ * start; the page cache is dropped first where the kernel allows it (root
+ * outside a container), otherwise the start is warm and says so. The
+ * journal's durable rate is bench_journal's. Never passes or fails.
+ *
+ * Usage: bench_store [--capacity FILE] [PERSONS [SHARDS [DIR [THREADS]]]]
+ *   defaults 100000 8 ./var/bench-store 2. DIR is emptied first.
+ */
+#include "bench_pool.h"
+#include "capacity_doc.h"
+#include "sidik/common.h"
+#include "sidik/search.h"
+#include "sidik/shard.h"
+#include "synth.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SEED  20261122u
+#define BLOCK 256 /* persons generated per task, stored as one batch per shard */
+
+static sidik_synth_params params;
+
+typedef struct load {
+    sidik_shard **shards;
+    uint32_t nshards;
+    uint64_t persons;
+    _Atomic uint64_t put_ns, failed;
+} load;
+
+typedef struct held {
+    sidik_person_sig sig;
+    uint8_t tmpl[SIDIK_SHARD_TEMPLATE_MAX];
+} held;
+
+static void load_task(void *arg, uint32_t block)
+{
+    load *l = arg;
+    held *h = sidik_xcalloc(BLOCK, sizeof *h);
+    sidik_shard_record *r = sidik_xcalloc(BLOCK, sizeof *r);
+    sidik_fmr *fmr = sidik_xmalloc(sizeof *fmr);
+    uint64_t first = (uint64_t)block * BLOCK;
+    uint32_t n = 0;
+    for (uint64_t p = first; p < l->persons && p < first + BLOCK; p++, n++) {
+        size_t len = 0;
+        sidik_synth_impression(&params, SEED, p, 0, fmr, NULL, NULL);
+        sidik_sig_person(fmr, &h[n].sig, NULL);
+        sidik_fmr_encode_iso2005(fmr, h[n].tmpl, sizeof h[n].tmpl, &len);
+        r[n] = (sidik_shard_record){p + 1, &h[n].sig, h[n].tmpl, len};
+    }
+    /* One batch per shard: the records whose id falls to it. */
+    sidik_shard_record *batch = sidik_xcalloc(BLOCK, sizeof *batch);
+    for (uint32_t s = 0; s < l->nshards; s++) {
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (r[i].id % l->nshards == s)
+                batch[m++] = r[i];
+        double t0 = bench_now();
+        if (m > 0 && sidik_shard_put(l->shards[s], batch, m, NULL) != 0)
+            atomic_fetch_add(&l->failed, m);
+        atomic_fetch_add(&l->put_ns, (uint64_t)((bench_now() - t0) * 1e9));
+    }
+    sidik_free(batch);
+    sidik_free(fmr);
+    sidik_free(r);
+    sidik_free(h);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void shard_dir(char *out, size_t n, const char *dir, uint32_t s)
+{
+    snprintf(out, n, "%s/shard-%04u", dir, s);
+}
+
+static uint64_t file_blocks(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%.512s/data.mdb", dir);
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+static int insert_into(void *ctx, uint64_t id, const sidik_person_sig *sig)
+{
+    return sidik_gallery_insert(ctx, id, sig);
+}
+
+typedef struct cold {
+    const char *dir;
+    sidik_gallery *g;
+    _Atomic int failed;
+} cold;
+
+static void cold_task(void *arg, uint32_t s)
+{
+    cold *c = arg;
+    char d[512];
+    shard_dir(d, sizeof d, c->dir, s);
+    sidik_shard *sh;
+    if (sidik_shard_open(d, s, NULL, &sh, NULL) != 0 || sidik_shard_each(sh, insert_into, c->g) != 0)
+        atomic_store(&c->failed, 1);
+    else
+        sidik_shard_close(sh);
+}
+
+static int drop_caches(void)
+{
+    sync();
+    int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+    if (fd < 0)
+        return -1;
+    int ok = write(fd, "3\n", 2) == 2;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    char cmdline[512] = "build/bin/bench_store";
+    for (int i = 1; i < argc; i++)
+        snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), " %s", argv[i]);
+    const char *capacity = NULL;
+    if (argc > 2 && strcmp(argv[1], "--capacity") == 0) {
+        capacity = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
+    uint64_t persons = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
+    uint32_t nshards = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 8;
+    const char *dir = argc > 3 ? argv[3] : "./var/bench-store";
+    unsigned threads = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 2;
+    if (persons < 1 || nshards < 1 || nshards > 1024 || threads < 1) {
+        fprintf(stderr, "usage: bench_store [--capacity FILE] [PERSONS [SHARDS [DIR [THREADS]]]]\n");
+        return 2;
+    }
+    sidik_synth_params_default(&params);
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    mkdir(dir, 0750);
+    printf("bench_store: %llu persons, %u shards in %s, %u threads\n",
+           (unsigned long long)persons, nshards, dir, threads);
+
+    load l = {.nshards = nshards, .persons = persons};
+    l.shards = sidik_xcalloc(nshards, sizeof *l.shards);
+    for (uint32_t s = 0; s < nshards; s++) {
+        char d[512];
+        shard_dir(d, sizeof d, dir, s);
+        const char *why;
+        int rc = sidik_shard_open(d, s, NULL, &l.shards[s], &why);
+        if (rc != 0) {
+            fprintf(stderr, "bench_store: %s: %s\n", d, why ? why : sidik_strerror(rc));
+            return 1;
+        }
+    }
+    pool pl = {threads};
+    double t0 = bench_now();
+    pool_run(&pl, (uint32_t)((persons + BLOCK - 1) / BLOCK), load_task, &l);
+    double tl = bench_now() - t0;
+    double put_s = (double)atomic_load(&l.put_ns) * 1e-9 / threads;
+    uint64_t records = 0, pages = 0, blocks = 0;
+    for (uint32_t s = 0; s < nshards; s++) {
+        uint64_t r, b;
+        sidik_shard_stats(l.shards[s], &r, &b);
+        records += r;
+        pages += b;
+        sidik_shard_close(l.shards[s]);
+        char d[512];
+        shard_dir(d, sizeof d, dir, s);
+        blocks += file_blocks(d);
+    }
+    sidik_free(l.shards);
+    printf("load: %llu stored, %llu failed; %.0f persons/s with generation and signatures, "
+           "%.0f persons/s for the shard writes alone\n",
+           (unsigned long long)records, (unsigned long long)atomic_load(&l.failed),
+           persons / tl, persons / put_s);
+    double pp_pages = (double)pages / records, pp_blocks = (double)blocks / records;
+    printf("disk: %.0f bytes per person in LMDB pages, %.0f in file blocks\n", pp_pages, pp_blocks);
+
+    int dropped = drop_caches() == 0;
+    sidik_gallery *g;
+    if (sidik_gallery_create(threads * 4, SIDIK_SIMD_SCALAR, &g) != 0)
+        return 1;
+    cold c = {.dir = dir, .g = g};
+    t0 = bench_now();
+    pool_run(&pl, nshards, cold_task, &c);
+    double tc = bench_now() - t0;
+    printf("cold start (%s page cache): %.2f s to open %u shards and make %llu persons searchable "
+           "(%.0f persons/s)%s\n",
+           dropped ? "dropped" : "warm", tc, nshards, (unsigned long long)sidik_gallery_size(g),
+           records / tc, atomic_load(&c.failed) ? "; FAILED" : "");
+    sidik_gallery_destroy(g);
+    /* Again with the files now in the page cache: the engine's own cost. */
+    if (sidik_gallery_create(threads * 4, SIDIK_SIMD_SCALAR, &g) != 0)
+        return 1;
+    c = (cold){.dir = dir, .g = g};
+    t0 = bench_now();
+    pool_run(&pl, nshards, cold_task, &c);
+    double tw = bench_now() - t0;
+    printf("warm start: %.2f s (%.0f persons/s)\n", tw, records / tw);
+    sidik_gallery_destroy(g);
+
+    int rc = 0;
+    if (capacity != NULL) {
+        char *body;
+        size_t len;
+        FILE *f = open_memstream(&body, &len);
+        double nation = 250e6, tib = 1024.0 * 1024 * 1024 * 1024;
+        fprintf(f, "\n## Storage: disk and map sizes\n\nGenerated by `%s` (%llu persons in %u "
+                   "shards, %s page cache at the cold start).\n\n",
+                cmdline, (unsigned long long)records, nshards, dropped ? "dropped" : "warm");
+        fprintf(f, "| measured | value |\n|---|---|\n");
+        fprintf(f, "| gallery bytes on disk per person (templates, signature, LMDB pages) | %.0f |\n",
+                pp_pages);
+        fprintf(f, "| shard writes, persons per second on %u threads | %.0f |\n", threads,
+                persons / put_s);
+        fprintf(f, "| cold start to searchable, persons per second | %.0f |\n\n", records / tc);
+        fprintf(f, "| at 250,000,000 persons | value |\n|---|---|\n");
+        fprintf(f, "| gallery on disk | %.2f TiB |\n", pp_pages * nation / tib);
+        fprintf(f, "| map size per shard with 256 shards, 50%% headroom | %.0f GiB |\n",
+                pp_pages * nation / 256 * 1.5 / (1024.0 * 1024 * 1024));
+        fprintf(f, "| cold start on one node at the measured rate | %.0f s |\n\n", nation / (records / tc));
+        fclose(f);
+        rc = capacity_doc_update(capacity, "bench_store", body);
+        free(body);
+        if (rc == 0)
+            printf("capacity: wrote %s\n", capacity);
+    }
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return rc == 0 ? 0 : 1;
+}
