@@ -289,15 +289,9 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    char cmdline[512] = "build/bin/bench_dedup";
-    for (int i = 1; i < argc; i++)
-        snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), " %s", argv[i]);
-    const char *capacity = NULL;
-    if (argc > 2 && strcmp(argv[1], "--capacity") == 0) {
-        capacity = argv[2];
-        argv += 2;
-        argc -= 2;
-    }
+    char cmdline[512];
+    const char *capacity;
+    capacity_args(&argc, &argv, "bench_dedup", cmdline, sizeof cmdline, &capacity);
     uint64_t persons = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
     uint32_t nprobes = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 10000;
     unsigned threads = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 2;

@@ -136,15 +136,9 @@ static int drop_caches(void)
 
 int main(int argc, char **argv)
 {
-    char cmdline[512] = "build/bin/bench_store";
-    for (int i = 1; i < argc; i++)
-        snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), " %s", argv[i]);
-    const char *capacity = NULL;
-    if (argc > 2 && strcmp(argv[1], "--capacity") == 0) {
-        capacity = argv[2];
-        argv += 2;
-        argc -= 2;
-    }
+    char cmdline[512];
+    const char *capacity;
+    capacity_args(&argc, &argv, "bench_store", cmdline, sizeof cmdline, &capacity);
     uint64_t persons = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
     uint32_t nshards = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 8;
     const char *dir = argc > 3 ? argv[3] : "./var/bench-store";

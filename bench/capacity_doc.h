@@ -30,6 +30,23 @@ static inline char *capacity_slurp(const char *path)
     return s;
 }
 
+/* Takes a leading `--capacity FILE` off the arguments (*path: FILE or
+ * NULL) and records the command line as given, for the section to cite. */
+static inline void capacity_args(int *argc, char ***argv, const char *name, char *cmdline,
+                                 size_t n, const char **path)
+{
+    snprintf(cmdline, n, "build/bin/%s", name);
+    for (int i = 1; i < *argc; i++)
+        snprintf(cmdline + strlen(cmdline), n - strlen(cmdline), " %s", (*argv)[i]);
+    *path = NULL;
+    if (*argc > 2 && strcmp((*argv)[1], "--capacity") == 0) {
+        *path = (*argv)[2];
+        (*argv)[2] = (*argv)[0];
+        *argv += 2;
+        *argc -= 2;
+    }
+}
+
 /* Replaces (or appends) section name of the file at path with body.
  * Returns 0, or -1 with a message on stderr. */
 static inline int capacity_doc_update(const char *path, const char *name, const char *body)

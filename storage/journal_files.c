@@ -180,31 +180,44 @@ static int header_read(sidik__jfiles *f, uint64_t first, const char **why)
     return rc;
 }
 
+/* Opens segment first with flags and maps it read-only (*p NULL when
+ * empty); the caller closes *fd and unmaps. */
+static int seg_map(sidik__jfiles *f, uint64_t first, int flags, int *fd, const uint8_t **p,
+                   uint64_t *size)
+{
+    char name[NAME_LEN];
+    seg_name(name, first);
+    *p = NULL;
+    *fd = openat(f->dirfd, name, flags | O_CLOEXEC);
+    if (*fd < 0)
+        return -errno;
+    struct stat st;
+    int rc = fstat(*fd, &st) != 0 ? -errno : 0;
+    *size = rc == 0 ? (uint64_t)st.st_size : 0;
+    if (rc == 0 && *size > 0) {
+        void *m = mmap(NULL, *size, PROT_READ, MAP_SHARED, *fd, 0);
+        if (m == MAP_FAILED)
+            rc = -errno;
+        else
+            *p = m;
+    }
+    if (rc != 0)
+        close(*fd);
+    return rc;
+}
+
 /* Walks the last segment, cuts a torn tail, leaves it open for appends. */
 static int recover_last(sidik__jfiles *f, uint64_t first, uint64_t *last_seq, const char **why)
 {
     char name[NAME_LEN];
     seg_name(name, first);
-    int fd = openat(f->dirfd, name, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int rc = -errno;
-        close(fd);
+    int fd;
+    const uint8_t *p;
+    uint64_t size;
+    int rc = seg_map(f, first, O_RDWR, &fd, &p, &size);
+    if (rc != 0)
         return rc;
-    }
-    uint64_t size = (uint64_t)st.st_size;
-    const uint8_t *p = NULL;
-    if (size > 0) {
-        p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) {
-            int rc = -errno;
-            close(fd);
-            return rc;
-        }
-    }
-    int rc = header_check(p, size, first, why);
+    rc = header_check(p, size, first, why);
     uint64_t off = sizeof(sidik__seg_header), last = first - 1;
     while (rc == 0 && off < size) {
         sidik__entry_header h;
@@ -353,20 +366,12 @@ static int scan_segment(sidik__jfiles *f, uint64_t first, uint64_t from, uint64_
 {
     char name[NAME_LEN];
     seg_name(name, first);
-    int fd = openat(f->dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int rc = fstat(fd, &st) != 0 ? -errno : 0;
-    uint64_t size = rc == 0 ? (uint64_t)st.st_size : 0;
-    const uint8_t *p = NULL;
-    if (rc == 0 && size > 0) {
-        p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) {
-            rc = -errno;
-            p = NULL;
-        }
-    }
+    int fd;
+    const uint8_t *p;
+    uint64_t size;
+    int rc = seg_map(f, first, O_RDONLY, &fd, &p, &size);
+    if (rc != 0)
+        return rc;
     close(fd);
     const char *why;
     if (rc == 0)

@@ -3,14 +3,13 @@
  * listing, the replay point, the directory, format versions, a full map,
  * damaged records and hostile field values.
  */
-#include "journal_test.h"
+#include "storage_test.h"
 
 #include "sidik/common.h"
 #include "sidik/control.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <lmdb.h>
 
 static sidik_control *open_ok(const char *dir, uint64_t map_bytes)
 {
@@ -299,23 +298,6 @@ static void test_storage_control_applied_and_directory(void **state)
     scratch_remove(dir);
 }
 
-/* Writes raw bytes under a key of a named database, behind the store's back. */
-static void raw_put(const char *dir, const char *db, const char *key, const void *val, size_t n)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, 64ull << 30), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-    MDB_val k = {strlen(key), (void *)key}, v = {n, (void *)val};
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-}
 
 static void test_storage_control_format_and_damage(void **state)
 {
@@ -327,14 +309,14 @@ static void test_storage_control_format_and_damage(void **state)
     sidik_control_close(c);
 
     /* A record that does not parse. */
-    raw_put(dir, "enroll", "victim", "\x01\x03", 2);
+    raw_lmdb_put(dir, "enroll", "victim", 6, "\x01\x03", 2);
     c = open_ok(dir, 0);
     assert_int_equal(get(c, "victim", &got), SIDIK_ECORRUPT);
     sidik_control_close(c);
 
     /* Another format version. */
     uint32_t v2 = 2;
-    raw_put(dir, "meta", "format", &v2, sizeof v2);
+    raw_lmdb_put(dir, "meta", "format", 6, &v2, sizeof v2);
     const char *why = NULL;
     assert_int_equal(sidik_control_open(dir, NULL, &c, &why), SIDIK_EVERSION);
     assert_string_equal(why, "control store written by another format version");

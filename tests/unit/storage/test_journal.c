@@ -4,7 +4,7 @@
  * behavioural test runs once per backend (io_uring where the kernel allows
  * it, then pwrite+fdatasync).
  */
-#include "journal_test.h"
+#include "storage_test.h"
 
 #include "sidik/common.h"
 #include "sidik/crc32c.h"

@@ -9,7 +9,7 @@
  * SIDIK_CRASH_KILLS sets the number of kills (default 200; the stress label
  * runs more).
  */
-#include "journal_test.h"
+#include "storage_test.h"
 
 #include "sidik/common.h"
 #include "sidik/journal.h"

@@ -3,14 +3,13 @@
  * batches all-or-nothing, hostile records refused with the decoder's error,
  * shard identity and format version, damaged values, a full map.
  */
-#include "journal_test.h"
+#include "storage_test.h"
 
 #include "sidik/common.h"
 #include "sidik/search.h"
 #include "sidik/shard.h"
 #include "synth.h"
 
-#include <lmdb.h>
 
 #define PERSONS 12
 
@@ -200,23 +199,6 @@ static void test_storage_shard_batches_all_or_nothing(void **state)
     scratch_remove(dir);
 }
 
-static void raw_put(const char *dir, const char *db, const void *key, size_t kn, const void *val,
-                    size_t n)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, 1ull << 40), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-    MDB_val k = {kn, (void *)key}, v = {n, (void *)val};
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-}
 
 static int count_each(void *ctx, uint64_t id, const sidik_person_sig *sig)
 {
@@ -240,7 +222,7 @@ static void test_storage_shard_identity_and_damage(void **state)
 
     /* A damaged value: get and each both report it. */
     uint8_t key[8] = {0, 0, 0, 0, 0, 0, 0, 1};
-    raw_put(dir, "persons", key, 8, "\x01\x02\x03\x00", 4);
+    raw_lmdb_put(dir, "persons", key, 8, "\x01\x02\x03\x00", 4);
     s = open_ok(dir, 7, 0);
     sidik_fmr *got = malloc(sizeof *got);
     assert_int_equal(sidik_shard_get(s, 1, got), SIDIK_ECORRUPT);
@@ -249,14 +231,14 @@ static void test_storage_shard_identity_and_damage(void **state)
     /* A value of the right shape whose template no longer decodes. */
     uint8_t v[8 + 8] = {1, 0, 0, 0, 8, 0, 0, 0, 'F', 'M', 'R', 0, 'x', 'x', 'x', 'x'};
     sidik_shard_close(s);
-    raw_put(dir, "persons", key, 8, v, sizeof v);
+    raw_lmdb_put(dir, "persons", key, 8, v, sizeof v);
     s = open_ok(dir, 7, 0);
     assert_int_equal(sidik_shard_get(s, 1, got), SIDIK_ECORRUPT);
     free(got);
     sidik_shard_close(s);
 
     uint32_t meta[2] = {2, 7};
-    raw_put(dir, "meta", "format", 6, meta, sizeof meta);
+    raw_lmdb_put(dir, "meta", "format", 6, meta, sizeof meta);
     assert_int_equal(sidik_shard_open(dir, 7, NULL, &s, &why), SIDIK_EVERSION);
     assert_string_equal(why, "shard written by another format version");
     assert_int_equal(sidik_shard_open(NULL, 7, NULL, &s, &why), SIDIK_EINVAL);

@@ -1,12 +1,13 @@
 /*
- * Shared by the journal's tests: scratch folders and payloads that are a
- * function of their sequence number, so any entry read back can be checked
- * without keeping a copy.
+ * Shared by the storage tests: scratch folders, journal payloads that are a
+ * function of their sequence number (so any entry read back can be checked
+ * without keeping a copy), and raw LMDB writes behind a store's back.
  */
-#ifndef SIDIK_JOURNAL_TEST_H
-#define SIDIK_JOURNAL_TEST_H
+#ifndef SIDIK_STORAGE_TEST_H
+#define SIDIK_STORAGE_TEST_H
 
 #include <ftw.h>
+#include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,26 @@ static inline int payload_check(uint64_t seq, const uint8_t *p, size_t n, size_t
         if (p[i] != (uint8_t)(sidik_test_rand(&s) >> 56))
             return -1;
     return 0;
+}
+
+/* Writes val under key in named database db of the LMDB environment in
+ * dir, as damage or an old version would. */
+static inline void raw_lmdb_put(const char *dir, const char *db, const void *key, size_t kn,
+                                const void *val, size_t n)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 1ull << 40), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k = {kn, (void *)key}, v = {n, (void *)val};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
 }
 
 #endif
