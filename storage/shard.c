@@ -261,19 +261,88 @@ int sidik_shard_get(sidik_shard *s, uint64_t id, sidik_fmr *out)
     return rc;
 }
 
-int sidik_shard_del(sidik_shard *s, uint64_t id)
+int sidik_shard_del(sidik_shard *s, const uint64_t *ids, size_t n)
 {
-    if (s == NULL || id == 0)
+    if (s == NULL || (ids == NULL && n > 0))
         return SIDIK_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == 0)
+            return SIDIK_EINVAL;
     MDB_txn *txn;
     int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
     if (rc != 0)
         return rc;
-    uint8_t kb[8];
-    MDB_val k = id_key(id, kb);
-    rc = sidik__lmdb_err(mdb_del(txn, s->persons, &k, NULL));
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t kb[8];
+        MDB_val k = id_key(ids[i], kb);
+        rc = sidik__lmdb_err(mdb_del(txn, s->persons, &k, NULL));
+    }
     if (rc == 0)
         return sidik__lmdb_err(mdb_txn_commit(txn));
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sidik_shard_copy(sidik_shard *src, sidik_shard *dst, const uint64_t *ids, size_t n)
+{
+    if (src == NULL || dst == NULL || src == dst || (ids == NULL && n > 0))
+        return SIDIK_EINVAL;
+    MDB_txn *rtxn, *wtxn = NULL;
+    int rc = sidik__lmdb_err(mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rtxn));
+    if (rc != 0)
+        return rc;
+    rc = sidik__lmdb_err(mdb_txn_begin(dst->env, NULL, 0, &wtxn));
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t kb[8];
+        MDB_val k = id_key(ids[i], kb), v;
+        person_head h;
+        const uint8_t *tmpl;
+        rc = ids[i] == 0 ? SIDIK_EINVAL : sidik__lmdb_err(mdb_get(rtxn, src->persons, &k, &v));
+        if (rc == 0)
+            rc = parse(&v, &h, &tmpl); /* never spread a damaged record */
+        if (rc == 0)
+            rc = sidik__lmdb_err(mdb_put(wtxn, dst->persons, &k, &v, MDB_NOOVERWRITE));
+    }
+    if (wtxn != NULL) {
+        if (rc == 0)
+            rc = sidik__lmdb_err(mdb_txn_commit(wtxn));
+        else
+            mdb_txn_abort(wtxn);
+    }
+    mdb_txn_abort(rtxn);
+    return rc;
+}
+
+int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, size_t *n)
+{
+    if (s == NULL || ids == NULL || n == NULL)
+        return SIDIK_EINVAL;
+    *n = 0;
+    if (after == UINT64_MAX)
+        return 0;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc != 0)
+        return rc;
+    if ((rc = sidik__lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    uint8_t kb[8];
+    MDB_val k = id_key(after + 1, kb), v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == 0 && *n < cap) {
+        if (k.mv_size != 8) {
+            rc = SIDIK_ECORRUPT;
+            break;
+        }
+        ids[(*n)++] = key_id(&k);
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = sidik__lmdb_err(mrc);
+    mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     return rc;
 }

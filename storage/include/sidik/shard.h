@@ -56,8 +56,17 @@ int sidik_shard_put(sidik_shard *s, const sidik_shard_record *r, size_t n, size_
  *  SIDIK_EINVAL, SIDIK_ENOTFOUND, SIDIK_ECORRUPT. */
 int sidik_shard_get(sidik_shard *s, uint64_t id, sidik_fmr *out);
 
-/** Errors: SIDIK_EINVAL, SIDIK_ENOTFOUND, SIDIK_EFULL. */
-int sidik_shard_del(sidik_shard *s, uint64_t id);
+/** Deletes n records in one transaction: all or none. Errors: SIDIK_EINVAL,
+ *  SIDIK_ENOTFOUND (one is absent), SIDIK_EFULL. */
+int sidik_shard_del(sidik_shard *s, const uint64_t *ids, size_t n);
+
+/** Copies records ids[0..n) from src to dst as stored, in one transaction
+ *  of dst: all or none. Errors: SIDIK_EINVAL, SIDIK_ENOTFOUND (absent from
+ *  src), SIDIK_EEXISTS (already in dst), SIDIK_EFULL, SIDIK_ENOMEM. */
+int sidik_shard_copy(sidik_shard *src, sidik_shard *dst, const uint64_t *ids, size_t n);
+
+/** Up to cap record ids above `after`, ascending, into ids; *n how many. */
+int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, size_t *n);
 
 /** Calls fn with every record's id and signature, in id order, from one
  *  snapshot, until fn returns nonzero (returned). *sig is borrowed for the

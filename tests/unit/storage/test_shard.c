@@ -77,6 +77,13 @@ static int check_sig(void *ctx, uint64_t id, const sidik_person_sig *sig)
     return 0;
 }
 
+static uint64_t count(sidik_shard *s)
+{
+    uint64_t records, bytes;
+    assert_int_equal(sidik_shard_stats(s, &records, &bytes), 0);
+    return records;
+}
+
 static int insert_into(void *ctx, uint64_t id, const sidik_person_sig *sig)
 {
     return sidik_gallery_insert(ctx, id, sig);
@@ -123,21 +130,45 @@ static void test_storage_shard_roundtrip(void **state)
     assert_int_equal(sidik_gallery_size(g), PERSONS);
     sidik_gallery_destroy(g);
 
-    assert_int_equal(sidik_shard_del(s, 1005), 0);
-    assert_int_equal(sidik_shard_del(s, 1005), SIDIK_ENOTFOUND);
+    uint64_t gone[] = {1005, 1007};
+    assert_int_equal(sidik_shard_del(s, gone, 2), 0);
+    assert_int_equal(sidik_shard_del(s, gone, 1), SIDIK_ENOTFOUND);
     assert_int_equal(sidik_shard_get(s, 1005, got), SIDIK_ENOTFOUND);
     assert_int_equal(sidik_shard_stats(s, &records, &bytes), 0);
-    assert_int_equal(records, PERSONS - 1);
+    assert_int_equal(records, PERSONS - 2);
+    /* Ids in order, in pages. */
+    uint64_t ids[5];
+    size_t n;
+    assert_int_equal(sidik_shard_ids(s, 0, ids, 5, &n), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(ids[0], 1000);
+    assert_int_equal(ids[4], 1004);
+    assert_int_equal(sidik_shard_ids(s, 1004, ids, 5, &n), 0);
+    assert_int_equal(ids[0], 1006); /* 1005 is gone */
+    assert_int_equal(ids[1], 1008);
+    assert_int_equal(sidik_shard_ids(s, 1011, ids, 5, &n), 0);
+    assert_int_equal(n, 0);
+
+    /* Copied as stored to another shard: all or none. */
+    char *dir2 = scratch_create();
+    sidik_shard *t = open_ok(dir2, 4, 0);
+    uint64_t some[] = {1001, 1002, 1005};
+    assert_int_equal(sidik_shard_copy(s, t, some, 3), SIDIK_ENOTFOUND);
+    assert_int_equal(count(t), 0);
+    assert_int_equal(sidik_shard_copy(s, t, some, 2), 0);
+    assert_int_equal(sidik_shard_copy(s, t, some, 1), SIDIK_EEXISTS);
+    assert_int_equal(sidik_shard_copy(s, s, some, 1), SIDIK_EINVAL);
+    assert_int_equal(sidik_shard_get(t, 1002, got), 0);
+    assert_int_equal(got->nviews, people[2].fmr.nviews);
+    walk w2 = {0};
+    assert_int_equal(sidik_shard_each(t, check_sig, &w2), 0);
+    assert_int_equal(w2.n, 2);
+    assert_int_equal(w2.bad, 0);
+    sidik_shard_close(t);
+    scratch_remove(dir2);
     free(got);
     sidik_shard_close(s);
     scratch_remove(dir);
-}
-
-static uint64_t count(sidik_shard *s)
-{
-    uint64_t records, bytes;
-    assert_int_equal(sidik_shard_stats(s, &records, &bytes), 0);
-    return records;
 }
 
 static void test_storage_shard_batches_all_or_nothing(void **state)
