@@ -8,7 +8,12 @@
 #include "sidik/common.h"
 #include "sidik/search.h"
 #include "sidik/shard.h"
+#include "sidik/shardset.h"
 #include "synth.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 
 
 #define PERSONS 12
@@ -301,11 +306,316 @@ static void test_storage_shard_full(void **state)
     scratch_remove(dir);
 }
 
+
+/* ---- a node's shards and the directory ------------------------------------ */
+
+typedef struct node {
+    char *dir;
+    sidik_control *control;
+    sidik_shardset *set;
+} node;
+
+static node node_open_with(char *dir, const sidik_shardset_options *o)
+{
+    node nd = {.dir = dir};
+    char path[600];
+    snprintf(path, sizeof path, "%s/control", dir);
+    assert_int_equal(sidik_control_open(path, NULL, &nd.control, NULL), 0);
+    snprintf(path, sizeof path, "%s/gallery", dir);
+    const char *why = NULL;
+    int rc = sidik_shardset_open(path, nd.control, o, &nd.set, &why);
+    if (rc != 0)
+        print_error("shardset: %s (%s)\n", sidik_err_name(rc), why ? why : "");
+    assert_int_equal(rc, 0);
+    return nd;
+}
+
+static node node_open(char *dir)
+{
+    return node_open_with(dir, NULL);
+}
+
+static void node_close(node *nd)
+{
+    sidik_shardset_close(nd->set);
+    sidik_control_close(nd->control);
+}
+
+/* Records 1..n, their templates and signatures borrowed from the people. */
+static void node_fill(node *nd, uint64_t n)
+{
+    sidik_shard_record r[100];
+    for (uint64_t first = 1; first <= n; first += 100) {
+        size_t m = 0;
+        for (uint64_t id = first; id <= n && m < 100; id++)
+            r[m++] = rec(id, &people[id % PERSONS]);
+        assert_int_equal(sidik_shardset_put(nd->set, r, m, NULL), 0);
+    }
+}
+
+typedef struct census {
+    uint8_t *seen;
+    uint64_t n, count, twice, wrong;
+    sidik_control *control;
+} census;
+
+static int census_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
+{
+    census *c = ctx;
+    if (id == 0 || id > c->n) {
+        c->wrong++;
+        return 0;
+    }
+    c->twice += c->seen[id]++ != 0;
+    c->wrong += memcmp(sig, &people[id % PERSONS].sig, sizeof *sig) != 0;
+    (void)shard;
+    c->count++;
+    return 0;
+}
+
+static census take_census(node *nd, uint64_t n)
+{
+    census c = {.seen = calloc(n + 1, 1), .n = n};
+    assert_int_equal(sidik_shardset_each(nd->set, census_one, &c), 0);
+    free(c.seen);
+    c.seen = NULL;
+    return c;
+}
+
+static void test_storage_shardset_add_and_rebalance(void **state)
+{
+    (void)state;
+    node nd = node_open(scratch_create());
+    node_fill(&nd, 1000);
+    uint32_t number;
+    for (uint32_t i = 1; i <= 3; i++) {
+        assert_int_equal(sidik_shardset_add(nd.set, &number), 0);
+        assert_int_equal(number, i);
+    }
+    sidik_shard_info info[8];
+    uint32_t n;
+    assert_int_equal(sidik_shardset_list(nd.set, info, 8, &n), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(info[0].records, 1000);
+    assert_int_equal(info[3].records, 0);
+    uint64_t moved;
+    assert_int_equal(sidik_shardset_rebalance(nd.set, NULL, NULL, &moved), 0);
+    assert_int_equal(moved, 750);
+    assert_int_equal(sidik_shardset_list(nd.set, info, 8, &n), 0);
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(info[i].records, 250);
+    census c = take_census(&nd, 1000);
+    assert_int_equal(c.count, 1000);
+    assert_int_equal(c.twice + c.wrong, 0);
+    sidik_fmr *f = malloc(sizeof *f);
+    for (uint64_t id = 1; id <= 1000; id++)
+        assert_int_equal(sidik_shardset_fetch(nd.set, id, f), 0);
+    assert_int_equal(sidik_shardset_fetch(nd.set, 1001, f), SIDIK_ENOTFOUND);
+    /* New records go to the emptiest shard. */
+    sidik_shard_record r = rec(5000, &people[0]);
+    assert_int_equal(sidik_shardset_add(nd.set, &number), 0);
+    assert_int_equal(sidik_shardset_put(nd.set, &r, 1, NULL), 0);
+    assert_int_equal(sidik_shardset_list(nd.set, info, 8, &n), 0);
+    assert_int_equal(info[4].records, 1);
+    node_close(&nd);
+
+    /* All of it again after reopening. */
+    nd = node_open(nd.dir);
+    assert_int_equal(sidik_shardset_list(nd.set, info, 8, &n), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(sidik_shardset_fetch(nd.set, 5000, f), 0);
+    assert_int_equal(take_census(&nd, 5000).count, 1001);
+    free(f);
+    node_close(&nd);
+    scratch_remove(nd.dir);
+}
+
+/* Searches' lookups and whole-gallery walks run while records move: no
+ * lookup misses and no walk counts a record twice or leaves one out. */
+typedef struct mover {
+    sidik_shardset *set;
+    int rc;
+    _Atomic int done;
+} mover;
+
+static void *run_rebalance(void *arg)
+{
+    mover *m = arg;
+    m->rc = sidik_shardset_rebalance(m->set, NULL, NULL, NULL);
+    atomic_store(&m->done, 1);
+    return NULL;
+}
+
+static void test_storage_shardset_moves_under_load(void **state)
+{
+    (void)state;
+    const uint64_t n = 6000;
+    node nd = node_open(scratch_create());
+    node_fill(&nd, n);
+    uint32_t number;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sidik_shardset_add(nd.set, &number), 0);
+    mover m = {.set = nd.set};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_rebalance, &m), 0);
+    sidik_fmr *f = malloc(sizeof *f);
+    uint64_t rng = 11, lookups = 0, misses = 0, walks = 0, bad_walks = 0;
+    while (!atomic_load(&m.done)) {
+        for (int i = 0; i < 200; i++, lookups++)
+            misses += sidik_shardset_fetch(nd.set, 1 + sidik_test_rand(&rng) % n, f) != 0;
+        census c = take_census(&nd, n);
+        walks++;
+        bad_walks += c.count != n || c.twice != 0 || c.wrong != 0;
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(m.rc, 0);
+    printf("during the moves: %llu lookups, %llu misses; %llu walks, %llu wrong\n",
+           (unsigned long long)lookups, (unsigned long long)misses, (unsigned long long)walks,
+           (unsigned long long)bad_walks);
+    assert_true(walks >= 2);
+    assert_int_equal(misses, 0);
+    assert_int_equal(bad_walks, 0);
+    sidik_shard_info info[8];
+    uint32_t k;
+    assert_int_equal(sidik_shardset_list(nd.set, info, 8, &k), 0);
+    for (uint32_t i = 0; i < k; i++)
+        assert_int_equal(info[i].records, n / 6);
+    free(f);
+    node_close(&nd);
+    scratch_remove(nd.dir);
+}
+
+/* The worst moment, made certain: the record moves away after the fetch
+ * read the directory and before it reads the shard. */
+typedef struct gap_move {
+    sidik_shardset *set;
+    int calls;
+    uint64_t moved;
+} gap_move;
+
+static void move_in_gap(void *ctx)
+{
+    gap_move *g = ctx;
+    if (g->calls++ == 0)
+        assert_int_equal(sidik_shardset_rebalance(g->set, NULL, NULL, &g->moved), 0);
+}
+
+static void test_storage_shardset_fetch_during_move(void **state)
+{
+    (void)state;
+    gap_move g = {0};
+    sidik_shardset_options o = {.fetch_gap = move_in_gap, .ctx = &g};
+    node nd = node_open_with(scratch_create(), &o);
+    g.set = nd.set;
+    node_fill(&nd, 100);
+    uint32_t one;
+    assert_int_equal(sidik_shardset_add(nd.set, &one), 0);
+    sidik_fmr *f = malloc(sizeof *f);
+    assert_int_equal(sidik_shardset_fetch(nd.set, 1, f), 0); /* moves first, then found */
+    assert_int_equal(g.moved, 50);
+    assert_int_equal(g.calls, 2); /* the directory was read again */
+    assert_int_equal(f->nviews, people[1].fmr.nviews);
+    free(f);
+    node_close(&nd);
+    scratch_remove(nd.dir);
+}
+
+/* What a crash between a move's steps leaves: copies the directory does not
+ * name, in the source and in the destination. Invisible, then removed. */
+static void test_storage_shardset_orphans(void **state)
+{
+    (void)state;
+    node nd = node_open(scratch_create());
+    node_fill(&nd, 100);
+    uint32_t one;
+    assert_int_equal(sidik_shardset_add(nd.set, &one), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/gallery/shard-0000", nd.dir);
+    node_close(&nd);
+    /* Behind the set's back: ids 1-3 copied into shard 1 (a move cut before
+     * its flip) and id 900 stored in shard 0 with no directory entry (a put
+     * cut before its naming). */
+    sidik_shard *s0, *s1;
+    assert_int_equal(sidik_shard_open(path, 0, NULL, &s0, NULL), 0);
+    path[strlen(path) - 1] = '1';
+    assert_int_equal(sidik_shard_open(path, 1, NULL, &s1, NULL), 0);
+    uint64_t ids[] = {1, 2, 3};
+    assert_int_equal(sidik_shard_copy(s0, s1, ids, 3), 0);
+    sidik_shard_record r = rec(900, &people[0]);
+    assert_int_equal(sidik_shard_put(s0, &r, 1, NULL), 0);
+    sidik_shard_close(s0);
+    sidik_shard_close(s1);
+
+    nd = node_open(nd.dir);
+    census c = take_census(&nd, 1000);
+    assert_int_equal(c.count, 100); /* the orphans are invisible */
+    sidik_fmr *f = malloc(sizeof *f);
+    assert_int_equal(sidik_shardset_fetch(nd.set, 900, f), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_shardset_rebalance(nd.set, NULL, NULL, NULL), 0);
+    sidik_shard_info info[2];
+    uint32_t k;
+    assert_int_equal(sidik_shardset_list(nd.set, info, 2, &k), 0);
+    assert_int_equal(info[0].records + info[1].records, 100); /* orphans gone */
+    assert_true(info[0].records >= 49 && info[0].records <= 51);
+    c = take_census(&nd, 1000);
+    assert_int_equal(c.count, 100);
+    assert_int_equal(c.twice, 0);
+    for (uint64_t id = 1; id <= 100; id++)
+        assert_int_equal(sidik_shardset_fetch(nd.set, id, f), 0);
+    free(f);
+    node_close(&nd);
+    scratch_remove(nd.dir);
+}
+
+static void test_storage_shardset_bad_input(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *control;
+    char path[600];
+    snprintf(path, sizeof path, "%s/control", dir);
+    assert_int_equal(sidik_control_open(path, NULL, &control, NULL), 0);
+    sidik_shardset *set;
+    const char *why;
+    assert_int_equal(sidik_shardset_open(NULL, control, NULL, &set, &why), SIDIK_EINVAL);
+    assert_int_equal(sidik_shardset_open(dir, NULL, NULL, &set, &why), SIDIK_EINVAL);
+    /* Folders that only look like shards are left alone; a shard's folder
+     * under another number is refused. */
+    snprintf(path, sizeof path, "%s/g", dir);
+    mkdir(path, 0750);
+    snprintf(path, sizeof path, "%s/g/shard-12", dir);
+    mkdir(path, 0750);
+    snprintf(path, sizeof path, "%s/g", dir);
+    assert_int_equal(sidik_shardset_open(path, control, NULL, &set, &why), 0);
+    sidik_shard_info info[4];
+    uint32_t n;
+    assert_int_equal(sidik_shardset_list(set, info, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(info[0].number, 0);
+    assert_int_equal(sidik_shardset_fetch(set, 7, NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_shardset_put(set, NULL, 1, NULL), SIDIK_EINVAL);
+    sidik_shardset_close(set);
+    char from[700], to[700];
+    snprintf(from, sizeof from, "%s/g/shard-0000", dir);
+    snprintf(to, sizeof to, "%s/g/shard-0002", dir);
+    assert_int_equal(rename(from, to), 0);
+    why = NULL;
+    assert_int_equal(sidik_shardset_open(path, control, NULL, &set, &why), SIDIK_ECORRUPT);
+    assert_string_equal(why, "folder holds another shard");
+    sidik_control_close(control);
+    scratch_remove(dir);
+}
+
 static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_shard_roundtrip),
     SIDIK_TEST(test_storage_shard_batches_all_or_nothing),
     SIDIK_TEST(test_storage_shard_identity_and_damage),
     SIDIK_TEST(test_storage_shard_full),
+    SIDIK_TEST(test_storage_shardset_add_and_rebalance),
+    SIDIK_TEST(test_storage_shardset_moves_under_load),
+    SIDIK_TEST(test_storage_shardset_fetch_during_move),
+    SIDIK_TEST(test_storage_shardset_orphans),
+    SIDIK_TEST(test_storage_shardset_bad_input),
 };
 
 int main(void)

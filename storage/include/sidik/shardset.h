@@ -1,0 +1,86 @@
+/*
+ * A node's gallery: its shards (`shard-NNNN` folders under one folder) and
+ * the control store's directory of record id -> shard, kept in step.
+ *
+ * Records are stable for life; where they live may change. Adding a shard
+ * and rebalancing move records between shards while searches run:
+ *  - a move copies a batch to the new shard, flips their directory entries
+ *    in one transaction, then deletes them from the old shard;
+ *  - sidik_shardset_fetch reads the directory, then the shard it names, and
+ *    reads the directory again if the record just left (a move's delete
+ *    only ever follows its flip), so a search's lookup never misses;
+ *  - sidik_shardset_each counts a record only in the shard one directory
+ *    snapshot names, and holds deletes off while it runs, so a walk sees
+ *    every record exactly once.
+ * A crash between the steps leaves a copy the directory does not name (an
+ * orphan): invisible to fetch and each, and removed by the next rebalance.
+ *
+ * Threads: every function may be called from any thread, rebalance
+ * alongside fetch, each and put (one rebalance at a time).
+ */
+#ifndef SIDIK_SHARDSET_H
+#define SIDIK_SHARDSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sidik/control.h"
+#include "sidik/shard.h"
+
+typedef struct sidik_shardset sidik_shardset;
+
+#define SIDIK_SHARDSET_MAX 4096
+
+typedef struct sidik_shard_info {
+    uint32_t number;
+    uint64_t records; /* the shard's own count, orphans included */
+    uint64_t bytes;   /* LMDB pages in use */
+} sidik_shard_info;
+
+typedef struct sidik_shardset_options {
+    /* Tests: called by fetch between reading the directory and reading the
+     * shard, to widen the window a move can fall into. */
+    void (*fetch_gap)(void *ctx);
+    void *ctx;
+} sidik_shardset_options;
+
+/** Opens every shard in folder dir (created if needed; a node with no shard
+ *  gets shard 0). control is borrowed until close; o may be NULL. Errors:
+ *  those of sidik_shard_open for the shard named in *why, SIDIK_ENOMEM,
+ *  -errno. */
+int sidik_shardset_open(const char *dir, sidik_control *control, const sidik_shardset_options *o,
+                        sidik_shardset **out, const char **why);
+void sidik_shardset_close(sidik_shardset *set);
+
+/** Creates the next shard (numbered one above the highest) and returns its
+ *  number. Errors: SIDIK_EFULL (SIDIK_SHARDSET_MAX shards), shard errors. */
+int sidik_shardset_add(sidik_shardset *set, uint32_t *number);
+
+/** Fills out[0..*n) with up to cap shards in number order. */
+int sidik_shardset_list(sidik_shardset *set, sidik_shard_info *out, uint32_t cap, uint32_t *n);
+
+/** Stores a batch in the emptiest shard and names it in the directory.
+ *  Errors: those of sidik_shard_put (with *bad), and of the control store. */
+int sidik_shardset_put(sidik_shardset *set, const sidik_shard_record *r, size_t n, size_t *bad);
+
+/** The templates of record id, wherever it lives; shaped as the search's
+ *  fetch callback (ctx is the set). Errors: SIDIK_ENOTFOUND, SIDIK_ECORRUPT,
+ *  control store errors. */
+int sidik_shardset_fetch(void *set, uint64_t id, sidik_fmr *out);
+
+/** Calls fn once per record the directory names, with its signature and
+ *  shard, until fn returns nonzero (returned). */
+int sidik_shardset_each(sidik_shardset *set,
+                        int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard),
+                        void *ctx);
+
+/** Moves records from fuller to emptier shards until no two differ by more
+ *  than one, and removes orphans met on the way. progress (may be NULL) is
+ *  called after each batch with records moved and the total to move.
+ *  *moved (may be NULL) gets the count. Errors: shard and control errors
+ *  (what was moved stays moved and consistent). */
+int sidik_shardset_rebalance(sidik_shardset *set,
+                             void (*progress)(void *ctx, uint64_t moved, uint64_t total),
+                             void *ctx, uint64_t *moved);
+
+#endif
