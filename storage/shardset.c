@@ -223,32 +223,61 @@ static int dir_name(sidik_shardset *set, const uint64_t *ids, size_t n, uint32_t
     return sidik_control_commit(t);
 }
 
+/* SIDIK_EEXISTS (with *bad) when the directory already names one of ids. */
+static int dir_absent(sidik_shardset *set, const uint64_t *ids, size_t n, size_t *bad)
+{
+    sidik_control_txn *t;
+    int rc = sidik_control_begin(set->control, false, &t);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint32_t named;
+        rc = sidik_control_dir_get(t, ids[i], &named);
+        if (rc == 0) {
+            *bad = i;
+            rc = SIDIK_EEXISTS;
+        } else if (rc == SIDIK_ENOTFOUND) {
+            rc = 0;
+        }
+    }
+    sidik_control_abort(t);
+    return rc;
+}
+
 int sidik_shardset_put(sidik_shardset *set, const sidik_shard_record *r, size_t n, size_t *bad)
 {
+    size_t ignore;
+    if (bad == NULL)
+        bad = &ignore;
     if (set == NULL || (r == NULL && n > 0))
         return SIDIK_EINVAL;
+    uint64_t *ids = sidik_trymalloc(n * sizeof *ids + 1);
+    if (ids == NULL)
+        return SIDIK_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = r[i].id;
     uint32_t least = 0, most = 0;
     uint64_t nl, nm, total;
     int rc = extremes(set, &least, &most, &nl, &nm, &total);
-    if (rc != 0)
-        return rc;
     sidik_shard *s = shard_at(set, least);
     pthread_rwlock_rdlock(&set->put_lock);
-    if ((rc = sidik_shard_put(s, r, n, bad)) != 0) {
-        pthread_rwlock_unlock(&set->put_lock);
-        return rc;
-    }
-    uint64_t *ids = sidik_trymalloc(n * sizeof *ids + 1);
-    if (ids == NULL)
-        rc = SIDIK_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        ids[i] = r[i].id;
     if (rc == 0)
-        rc = dir_name(set, ids, n, least);
-    /* Not named: take the copies back (left behind, they would be orphans,
-     * invisible but taking room until a rebalance). */
-    if (rc != 0 && ids != NULL)
-        sidik_shard_del(s, ids, n);
+        rc = dir_absent(set, ids, n, bad);
+    if (rc == 0) {
+        rc = sidik_shard_put(s, r, n, bad);
+        if (rc == SIDIK_EEXISTS) {
+            /* In the shard but named nowhere: left by a put a crash cut
+             * short before its naming. Replace it. */
+            for (size_t i = 0; i < n; i++)
+                sidik_shard_del(s, &ids[i], 1);
+            rc = sidik_shard_put(s, r, n, bad);
+        }
+        if (rc == 0) {
+            rc = dir_name(set, ids, n, least);
+            /* Not named: take the copies back (left behind, they would be
+             * orphans, invisible but taking room until a rebalance). */
+            if (rc != 0)
+                sidik_shard_del(s, ids, n);
+        }
+    }
     pthread_rwlock_unlock(&set->put_lock);
     sidik_free(ids);
     return rc;

@@ -60,7 +60,9 @@ int sidik_shardset_add(sidik_shardset *set, uint32_t *number);
 int sidik_shardset_list(sidik_shardset *set, sidik_shard_info *out, uint32_t cap, uint32_t *n);
 
 /** Stores a batch in the emptiest shard and names it in the directory.
- *  Errors: those of sidik_shard_put (with *bad), and of the control store. */
+ *  Safe to repeat after a crash: SIDIK_EEXISTS (with *bad) means an id is
+ *  already stored and named; a copy left unnamed is replaced. Errors: those
+ *  of sidik_shard_put (with *bad), and of the control store. */
 int sidik_shardset_put(sidik_shardset *set, const sidik_shard_record *r, size_t n, size_t *bad);
 
 /** The templates of record id, wherever it lives; shaped as the search's

@@ -417,6 +417,12 @@ static void test_storage_shardset_add_and_rebalance(void **state)
     assert_int_equal(sidik_shardset_put(nd.set, &r, 1, NULL), 0);
     assert_int_equal(sidik_shardset_list(nd.set, info, 8, &n), 0);
     assert_int_equal(info[4].records, 1);
+    /* Stored and named already: a repeat is refused by index. */
+    sidik_shard_record two[2] = {rec(5001, &people[1]), rec(5000, &people[0])};
+    size_t bad = 9;
+    assert_int_equal(sidik_shardset_put(nd.set, two, 2, &bad), SIDIK_EEXISTS);
+    assert_int_equal(bad, 1);
+    assert_int_equal(sidik_shardset_fetch(nd.set, 5001, f), SIDIK_ENOTFOUND);
     node_close(&nd);
 
     /* All of it again after reopening. */
@@ -543,22 +549,31 @@ static void test_storage_shardset_orphans(void **state)
     assert_int_equal(sidik_shard_copy(s0, s1, ids, 3), 0);
     sidik_shard_record r = rec(900, &people[0]);
     assert_int_equal(sidik_shard_put(s0, &r, 1, NULL), 0);
+    r = rec(901, &people[1]); /* and one unnamed in shard 1 */
+    assert_int_equal(sidik_shard_put(s1, &r, 1, NULL), 0);
     sidik_shard_close(s0);
     sidik_shard_close(s1);
 
     nd = node_open(nd.dir);
     census c = take_census(&nd, 1000);
     assert_int_equal(c.count, 100); /* the orphans are invisible */
+    /* A put meeting an unnamed copy of its record in its shard (shard 1,
+     * the emptiest) replaces it; one whose id is named is refused. */
+    r = rec(901, &people[1]);
+    assert_int_equal(sidik_shardset_put(nd.set, &r, 1, NULL), 0);
+    r = rec(2, &people[2]);
+    size_t bad;
+    assert_int_equal(sidik_shardset_put(nd.set, &r, 1, &bad), SIDIK_EEXISTS);
     sidik_fmr *f = malloc(sizeof *f);
     assert_int_equal(sidik_shardset_fetch(nd.set, 900, f), SIDIK_ENOTFOUND);
     assert_int_equal(sidik_shardset_rebalance(nd.set, NULL, NULL, NULL), 0);
     sidik_shard_info info[2];
     uint32_t k;
     assert_int_equal(sidik_shardset_list(nd.set, info, 2, &k), 0);
-    assert_int_equal(info[0].records + info[1].records, 100); /* orphans gone */
-    assert_true(info[0].records >= 49 && info[0].records <= 51);
+    assert_int_equal(info[0].records + info[1].records, 101); /* orphans gone */
+    assert_true(info[0].records >= 50 && info[0].records <= 51);
     c = take_census(&nd, 1000);
-    assert_int_equal(c.count, 100);
+    assert_int_equal(c.count, 101);
     assert_int_equal(c.twice, 0);
     for (uint64_t id = 1; id <= 100; id++)
         assert_int_equal(sidik_shardset_fetch(nd.set, id, f), 0);
