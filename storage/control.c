@@ -94,8 +94,16 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         rc = sidik__lmdb_err(mdb_env_set_maxdbs(c->env, 8));
     if (rc == 0)
         rc = sidik__lmdb_err(mdb_env_set_mapsize(c->env, (size_t)map));
-    if (rc == 0 && (rc = sidik__lmdb_err(mdb_env_open(c->env, dir, 0, 0640))) != 0)
+    /* NOTLS: read transactions are not tied to a thread's slot, so one
+     * thread may hold several (a walk that looks records up) and a worker
+     * pool may begin and end them on any thread. */
+    if (rc == 0 && (rc = sidik__lmdb_err(mdb_env_open(c->env, dir, MDB_NOTLS, 0640))) != 0)
         *why = "LMDB refused to open the control store";
+    /* Reader slots of processes that died (SIGKILL) would otherwise stay
+     * taken until the table is full. */
+    int dead;
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_reader_check(c->env, &dead));
     if (rc == 0)
         rc = sidik__lmdb_err(mdb_txn_begin(c->env, NULL, 0, &txn));
     if (rc == 0)

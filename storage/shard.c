@@ -156,9 +156,15 @@ int sidik_shard_open(const char *dir, uint32_t number, const sidik_shard_options
     if (rc == 0)
         rc = sidik__lmdb_err(mdb_env_set_mapsize(s->env, (size_t)map));
     /* NORDAHEAD: lookups of shortlisted persons are random reads; the
-     * kernel's readahead would only evict useful pages. */
-    if (rc == 0 && (rc = sidik__lmdb_err(mdb_env_open(s->env, dir, MDB_NORDAHEAD, 0640))) != 0)
+     * kernel's readahead would only evict useful pages. NOTLS: as the
+     * control store (control.c). */
+    if (rc == 0 && (rc = sidik__lmdb_err(mdb_env_open(s->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0640))) != 0)
         *why = "LMDB refused to open the shard";
+    /* Reader slots of processes that died (SIGKILL) would otherwise stay
+     * taken until the table is full. */
+    int dead;
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_reader_check(s->env, &dead));
     if (rc == 0)
         rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
     if (rc == 0)

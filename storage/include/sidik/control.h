@@ -10,9 +10,11 @@
  * Key layouts and the format version are in storage/README.md; a store of
  * another format version refuses to open.
  *
- * Threads: the store is shared; a transaction belongs to the thread that
- * began it. One write transaction at a time (LMDB's rule: a second begin
- * waits); read transactions run alongside it and see a snapshot. Enrollment
+ * Threads: the store is shared; a transaction is used by one thread at a
+ * time, and a thread may hold several read transactions (MDB_NOTLS). One
+ * write transaction at a time (LMDB's rule: a second begin waits, so never
+ * begin a second write transaction while holding one); read transactions
+ * run alongside it and see a snapshot. Enrollment
  * records handed to callbacks are borrowed for the call.
  */
 #ifndef SIDIK_CONTROL_H

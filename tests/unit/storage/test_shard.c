@@ -9,46 +9,12 @@
 #include "sidik/search.h"
 #include "sidik/shard.h"
 #include "sidik/shardset.h"
-#include "synth.h"
+#include "people.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 
-
-#define PERSONS 12
-
-typedef struct person {
-    sidik_fmr fmr;
-    sidik_person_sig sig;
-    uint8_t tmpl[SIDIK_SHARD_TEMPLATE_MAX];
-    size_t len;
-} person;
-
-static person *people;
-
-static int make_people(void **state)
-{
-    (void)state;
-    sidik_synth_params p;
-    sidik_synth_params_default(&p);
-    people = calloc(PERSONS, sizeof *people);
-    for (uint64_t i = 0; i < PERSONS; i++) {
-        person *x = &people[i];
-        if (sidik_synth_impression(&p, 99, i, 0, &x->fmr, NULL, NULL) != 0 ||
-            sidik_sig_person(&x->fmr, &x->sig, NULL) != 0 ||
-            sidik_fmr_encode_iso2005(&x->fmr, x->tmpl, sizeof x->tmpl, &x->len) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int free_people(void **state)
-{
-    (void)state;
-    free(people);
-    return 0;
-}
 
 static sidik_shard *open_ok(const char *dir, uint32_t number, uint64_t map)
 {
