@@ -7,6 +7,9 @@
 #define SIDIK_STORAGE_TEST_H
 
 #include <ftw.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +68,39 @@ static inline int payload_check(uint64_t seq, const uint8_t *p, size_t n, size_t
         if (p[i] != (uint8_t)(sidik_test_rand(&s) >> 56))
             return -1;
     return 0;
+}
+
+/* One round of a SIGKILL harness: runs child(ctx, ack, seed) in a forked
+ * process, where it writes each sequence number it acknowledges to fd ack
+ * and never returns; kills it after a random delay below max_ns; returns
+ * the highest sequence acknowledged so far (acked included). A child that
+ * exits by itself fails the test. */
+static inline uint64_t crash_round(void (*child)(void *ctx, int ack, uint64_t seed), void *ctx,
+                                   uint64_t *rng, long max_ns, uint64_t acked)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child(ctx, fds[1], sidik_test_rand(rng));
+        _exit(2);
+    }
+    close(fds[1]);
+    struct timespec d = {0, (long)(sidik_test_rand(rng) % (uint64_t)max_ns)};
+    nanosleep(&d, NULL);
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFSIGNALED(status))
+        print_error("the child exited by itself (%d)\n", WEXITSTATUS(status));
+    assert_true(WIFSIGNALED(status));
+    uint64_t a;
+    while (read(fds[0], &a, sizeof a) == (ssize_t)sizeof a)
+        acked = a > acked ? a : acked;
+    close(fds[0]);
+    return acked;
 }
 
 /* Writes val under key in named database db of the LMDB environment in

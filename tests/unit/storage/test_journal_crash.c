@@ -16,9 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #define MAXP 3000
 
@@ -56,6 +53,17 @@ static void writer(const char *dir, int out, sidik_journal_backend backend, uint
     }
 }
 
+typedef struct writer_args {
+    const char *dir;
+    sidik_journal_backend backend;
+} writer_args;
+
+static void writer_child(void *ctx, int ack, uint64_t seed)
+{
+    writer_args *w = ctx;
+    writer(w->dir, ack, w->backend, seed);
+}
+
 static void test_storage_journal_sigkill(void **state)
 {
     (void)state;
@@ -64,26 +72,8 @@ static void test_storage_journal_sigkill(void **state)
     char *dir = scratch_create();
     uint64_t rng = 20261122, verified = 0, acked_max = 0, cuts = 0;
     for (int k = 0; k < kills; k++) {
-        int fds[2];
-        assert_int_equal(pipe(fds), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(fds[0]);
-            writer(dir, fds[1], k % 2 ? SIDIK_JOURNAL_SYNC : SIDIK_JOURNAL_AUTO,
-                   sidik_test_rand(&rng));
-        }
-        close(fds[1]);
-        struct timespec d = {0, (long)(sidik_test_rand(&rng) % 25000000)};
-        nanosleep(&d, NULL);
-        kill(pid, SIGKILL);
-        int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFSIGNALED(status)); /* never an early exit of its own */
-        uint64_t a;
-        while (read(fds[0], &a, sizeof a) == (ssize_t)sizeof a)
-            acked_max = a > acked_max ? a : acked_max;
-        close(fds[0]);
+        writer_args w = {dir, k % 2 ? SIDIK_JOURNAL_SYNC : SIDIK_JOURNAL_AUTO};
+        acked_max = crash_round(writer_child, &w, &rng, 25000000, acked_max);
 
         sidik_journal *j;
         sidik_journal_options o = {.backend = SIDIK_JOURNAL_SYNC, .segment_bytes = 64 << 10};

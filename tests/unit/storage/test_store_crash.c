@@ -25,9 +25,6 @@
 #include "sidik/shardset.h"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #define SHARDS 3
 
@@ -140,6 +137,11 @@ static void writer(const char *root, int ack, uint64_t seed)
     }
 }
 
+static void writer_child(void *ctx, int ack, uint64_t seed)
+{
+    writer(ctx, ack, seed);
+}
+
 typedef struct census {
     uint8_t *seen;
     uint64_t last, count, twice, stray;
@@ -207,27 +209,7 @@ static void test_storage_store_sigkill(void **state)
     char *root = scratch_create();
     uint64_t rng = 5150, acked = 0;
     for (int k = 0; k < kills; k++) {
-        int fds[2];
-        assert_int_equal(pipe(fds), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(fds[0]);
-            writer(root, fds[1], sidik_test_rand(&rng));
-        }
-        close(fds[1]);
-        struct timespec d = {0, (long)(sidik_test_rand(&rng) % 30000000)};
-        nanosleep(&d, NULL);
-        kill(pid, SIGKILL);
-        int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        if (!WIFSIGNALED(status))
-            print_error("kill %d: the writer exited by itself (%d)\n", k, WEXITSTATUS(status));
-        assert_true(WIFSIGNALED(status));
-        uint64_t a;
-        while (read(fds[0], &a, sizeof a) == (ssize_t)sizeof a)
-            acked = a > acked ? a : acked;
-        close(fds[0]);
+        acked = crash_round(writer_child, root, &rng, 30000000, acked);
 
         store st;
         assert_int_equal(store_open(root, &st), 0);
