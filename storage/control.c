@@ -15,7 +15,7 @@
 
 struct sidik_control {
     MDB_env *env;
-    MDB_dbi meta, enroll, office, dir;
+    MDB_dbi meta, enroll, office, dir, decision;
 };
 
 struct sidik_control_txn {
@@ -114,6 +114,8 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         rc = sidik__lmdb_err(mdb_dbi_open(txn, "office", MDB_CREATE, &c->office));
     if (rc == 0)
         rc = sidik__lmdb_err(mdb_dbi_open(txn, "dir", MDB_CREATE, &c->dir));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "decision", MDB_CREATE, &c->decision));
     if (rc == 0)
         rc = check_format(c, txn, why);
     if (rc == 0) {
@@ -264,4 +266,9 @@ void sidik__control_dbis(sidik_control_txn *t, MDB_dbi *enroll, MDB_dbi *office)
 {
     *enroll = t->c->enroll;
     *office = t->c->office;
+}
+
+MDB_dbi sidik__control_decision_dbi(sidik_control_txn *t)
+{
+    return t->c->decision;
 }

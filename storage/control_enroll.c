@@ -35,7 +35,7 @@ _Static_assert(sizeof(record_change) == 16, "status change is 16 bytes on disk")
 #define RECORD_MAX (sizeof(record_head) + SIDIK_OFFICE_MAX + SIDIK_NIK_LEN + \
                     SIDIK_HISTORY_MAX * sizeof(record_change))
 
-static bool valid_status(uint32_t s)
+bool sidik__control_valid_status(uint32_t s)
 {
     return s >= SIDIK_STATUS_CAPTURED && s <= SIDIK_STATUS_PRINTED;
 }
@@ -73,7 +73,7 @@ static int decode(const MDB_val *key, const MDB_val *v, sidik_enrollment *e)
     memcpy(&h, v->mv_data, sizeof h);
     if (h.version != RECORD_VERSION || h.office_len > SIDIK_OFFICE_MAX ||
         h.nik_len > SIDIK_NIK_LEN || h.nhistory == 0 || h.nhistory > SIDIK_HISTORY_MAX ||
-        !valid_status(h.status) ||
+        !sidik__control_valid_status(h.status) ||
         v->mv_size != sizeof h + h.office_len + h.nik_len + h.nhistory * sizeof(record_change))
         return SIDIK_ECORRUPT;
     memset(e, 0, sizeof *e);
@@ -91,7 +91,7 @@ static int decode(const MDB_val *key, const MDB_val *v, sidik_enrollment *e)
     for (uint32_t i = 0; i < h.nhistory; i++, p += sizeof(record_change)) {
         record_change c;
         memcpy(&c, p, sizeof c);
-        if (!valid_status(c.status))
+        if (!sidik__control_valid_status(c.status))
             return SIDIK_ECORRUPT;
         e->history[i] = (sidik_status_change){(sidik_status)c.status, c.time_ms};
     }
@@ -100,7 +100,7 @@ static int decode(const MDB_val *key, const MDB_val *v, sidik_enrollment *e)
 
 /* ---- field rules ------------------------------------------------------------ */
 
-static bool valid_id(const char *s)
+bool sidik__control_valid_id(const char *s)
 {
     size_t n = strnlen(s, SIDIK_ENROLL_ID_MAX + 1);
     if (n == 0 || n > SIDIK_ENROLL_ID_MAX)
@@ -180,7 +180,7 @@ static int office_put(MDB_txn *txn, MDB_dbi dbi, const sidik_enrollment *e, uint
 
 int sidik_control_enroll_put(sidik_control_txn *t, const sidik_enrollment *e)
 {
-    if (t == NULL || e == NULL || !valid_id(e->id) || !valid_office(e->office) ||
+    if (t == NULL || e == NULL || !sidik__control_valid_id(e->id) || !valid_office(e->office) ||
         !valid_nik(e->nik) || e->status != SIDIK_STATUS_RECEIVED || e->journal_seq == 0 ||
         e->nhistory != 1 || e->history[0].status != e->status)
         return SIDIK_EINVAL;
@@ -202,7 +202,7 @@ int sidik_control_enroll_put(sidik_control_txn *t, const sidik_enrollment *e)
 
 int sidik_control_enroll_get(sidik_control_txn *t, const char *id, sidik_enrollment *out)
 {
-    if (t == NULL || id == NULL || out == NULL || !valid_id(id))
+    if (t == NULL || id == NULL || out == NULL || !sidik__control_valid_id(id))
         return SIDIK_EINVAL;
     bool write;
     MDB_txn *txn = sidik__control_txn(t, &write);
@@ -216,7 +216,7 @@ int sidik_control_enroll_get(sidik_control_txn *t, const char *id, sidik_enrollm
 int sidik_control_enroll_status(sidik_control_txn *t, const char *id, sidik_status s,
                                 int64_t time_ms, uint64_t record_id)
 {
-    if (!valid_status(s))
+    if (!sidik__control_valid_status(s))
         return SIDIK_EINVAL;
     sidik_enrollment e;
     int rc = sidik_control_enroll_get(t, id, &e);
@@ -251,7 +251,7 @@ int sidik_control_enroll_list(sidik_control_txn *t, const char *office_code, sid
                               int (*fn)(void *ctx, const sidik_enrollment *e), void *ctx)
 {
     if (t == NULL || office_code == NULL || fn == NULL || !valid_office(office_code) ||
-        (s != 0 && !valid_status(s)))
+        (s != 0 && !sidik__control_valid_status(s)))
         return SIDIK_EINVAL;
     bool write;
     MDB_txn *txn = sidik__control_txn(t, &write);

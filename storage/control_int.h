@@ -11,5 +11,10 @@
 
 MDB_txn *sidik__control_txn(sidik_control_txn *t, bool *write);
 void sidik__control_dbis(sidik_control_txn *t, MDB_dbi *enroll, MDB_dbi *office);
+MDB_dbi sidik__control_decision_dbi(sidik_control_txn *t);
+
+/* Shared field rules (control_enroll.c). */
+bool sidik__control_valid_id(const char *s);
+bool sidik__control_valid_status(uint32_t s);
 
 #endif

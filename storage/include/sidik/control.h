@@ -115,6 +115,45 @@ int sidik_control_enroll_list(sidik_control_txn *t, const char *office, sidik_st
                               uint64_t after_seq, uint32_t limit,
                               int (*fn)(void *ctx, const sidik_enrollment *e), void *ctx);
 
+/* ---- decisions: what the search found and what was decided ----------- */
+
+#define SIDIK_DECISION_RECORD_CANDIDATES 8  /* candidates kept per decision */
+#define SIDIK_DECISION_RECORD_MAX        16 /* decisions per enrollment (first, then adjudications) */
+#define SIDIK_REASON_MAX          96
+
+typedef struct sidik_decision_candidate {
+    uint64_t record_id;    /* the enrolled person it matched */
+    double llr;            /* fused score */
+    double threshold;      /* the DUPLICATE threshold it was held to */
+    float signature;       /* the scan's score */
+    uint16_t compared;     /* bit f: finger position f + 1 was matched */
+    uint16_t score[10];    /* full-match score per finger position */
+} sidik_decision_candidate;
+
+typedef struct sidik_decision_record {
+    sidik_status outcome;  /* PRINT_READY (unique), DUPLICATE, ADJUDICATE or REJECTED */
+    int64_t time_ms;
+    uint64_t gallery_size; /* persons searched */
+    double threshold;      /* DUPLICATE threshold in force for that size */
+    double review_threshold;
+    char reason[SIDIK_REASON_MAX + 1]; /* who and why, for people: printable, may be empty */
+    uint32_t ncandidates;
+    sidik_decision_candidate candidate[SIDIK_DECISION_RECORD_CANDIDATES];
+} sidik_decision_record;
+
+/** Appends a decision to enrollment id's list; *index (may be NULL) gets its
+ *  place (0 for the first). Errors: SIDIK_EINVAL (a field out of range),
+ *  SIDIK_ENOTFOUND (no such enrollment), SIDIK_ESTATE (read-only
+ *  transaction, or SIDIK_DECISION_RECORD_MAX reached), SIDIK_EFULL. */
+int sidik_control_decision_add(sidik_control_txn *t, const char *id, const sidik_decision_record *d,
+                               uint32_t *index);
+/** Decision number index of id (UINT32_MAX: the latest). Errors:
+ *  SIDIK_EINVAL, SIDIK_ENOTFOUND, SIDIK_ECORRUPT. */
+int sidik_control_decision_get(sidik_control_txn *t, const char *id, uint32_t index,
+                               sidik_decision_record *out);
+/** How many decisions id has (0 when none). */
+int sidik_control_decision_count(sidik_control_txn *t, const char *id, uint32_t *n);
+
 /** The last journal sequence whose effects are in the store (0: none). */
 int sidik_control_applied(sidik_control_txn *t, uint64_t *seq);
 /** Sets it; it may only grow (SIDIK_ESTATE otherwise). */

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 
 static sidik_control *open_ok(const char *dir, uint64_t map_bytes)
 {
@@ -397,6 +398,113 @@ static void test_storage_control_alloc_failures(void **state)
     scratch_remove(dir);
 }
 
+
+static sidik_decision_record decision(sidik_status outcome, uint32_t ncand)
+{
+    sidik_decision_record d = {.outcome = outcome, .time_ms = 1800000000123, .gallery_size = 1000000,
+                        .threshold = -2.5, .review_threshold = -5.75, .ncandidates = ncand};
+    snprintf(d.reason, sizeof d.reason, "search: %u candidates", ncand);
+    for (uint32_t i = 0; i < ncand; i++) {
+        sidik_decision_candidate *c = &d.candidate[i];
+        c->record_id = 7000 + i;
+        c->llr = 12.5 - i;
+        c->threshold = -2.5;
+        c->signature = 0.25f + (float)i;
+        c->compared = (uint16_t)(0x3ff >> i);
+        for (int f = 0; f < 10; f++)
+            c->score[f] = (uint16_t)(100 * i + (uint32_t)f);
+    }
+    return d;
+}
+
+static void test_storage_control_decisions(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_enrollment e = make("dec-1", "OF", 1);
+    assert_int_equal(put(c, &e), 0);
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    uint32_t n, index;
+    assert_int_equal(sidik_control_decision_count(t, "dec-1", &n), 0);
+    assert_int_equal(n, 0);
+    sidik_decision_record got, first = decision(SIDIK_STATUS_ADJUDICATE, SIDIK_DECISION_RECORD_CANDIDATES);
+    assert_int_equal(sidik_control_decision_get(t, "dec-1", UINT32_MAX, &got), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_decision_add(t, "dec-1", &first, &index), 0);
+    assert_int_equal(index, 0);
+    /* The adjudicator's, with who decided. */
+    sidik_decision_record second = decision(SIDIK_STATUS_DUPLICATE, 1);
+    snprintf(second.reason, sizeof second.reason, "adjudicator CN=ana.sari: same person, scar");
+    assert_int_equal(sidik_control_decision_add(t, "dec-1", &second, &index), 0);
+    assert_int_equal(index, 1);
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+
+    c = open_ok(dir, 0);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_decision_count(t, "dec-1", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(sidik_control_decision_get(t, "dec-1", 0, &got), 0);
+    assert_memory_equal(&got, &first, sizeof got);
+    assert_int_equal(sidik_control_decision_get(t, "dec-1", UINT32_MAX, &got), 0);
+    assert_memory_equal(&got, &second, sizeof got);
+    assert_int_equal(sidik_control_decision_get(t, "dec-1", 2, &got), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_decision_get(t, "nobody", 0, &got), SIDIK_ENOTFOUND);
+    /* An id that is a prefix of another keeps its own list. */
+    assert_int_equal(sidik_control_decision_count(t, "dec-", &n), 0);
+    assert_int_equal(n, 0);
+    sidik_decision_record d = decision(SIDIK_STATUS_PRINT_READY, 0);
+    assert_int_equal(sidik_control_decision_add(t, "dec-1", &d, NULL), SIDIK_ESTATE); /* read-only */
+    sidik_control_abort(t);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+static void test_storage_control_decision_hostile(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_enrollment e = make("dec-2", "OF", 1);
+    assert_int_equal(put(c, &e), 0);
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    sidik_decision_record d = decision(SIDIK_STATUS_PRINT_READY, 2);
+    assert_int_equal(sidik_control_decision_add(t, "no-such", &d, NULL), SIDIK_ENOTFOUND);
+    sidik_decision_record bad[8];
+    int n = 0;
+    bad[n] = d, bad[n++].outcome = SIDIK_STATUS_RECEIVED;           /* not a decision */
+    bad[n] = d, bad[n++].outcome = (sidik_status)42;
+    bad[n] = d, bad[n++].ncandidates = SIDIK_DECISION_RECORD_CANDIDATES + 1;
+    bad[n] = d, memset(bad[n++].reason, 'r', sizeof d.reason);       /* unterminated */
+    bad[n] = d, strcpy(bad[n++].reason, "line\nbreak");              /* control byte */
+    bad[n] = d, bad[n++].threshold = NAN;
+    bad[n] = d, bad[n++].candidate[1].record_id = 0;
+    bad[n] = d, bad[n++].candidate[0].compared = 1u << 10;
+    for (int i = 0; i < n; i++)
+        assert_int_equal(sidik_control_decision_add(t, "dec-2", &bad[i], NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_decision_add(t, "bad id", &d, NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_decision_add(t, "dec-2", NULL, NULL), SIDIK_EINVAL);
+    for (int i = 0; i < SIDIK_DECISION_RECORD_MAX; i++)
+        assert_int_equal(sidik_control_decision_add(t, "dec-2", &d, NULL), 0);
+    assert_int_equal(sidik_control_decision_add(t, "dec-2", &d, NULL), SIDIK_ESTATE);
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+
+    /* A damaged value. */
+    uint8_t key[7] = {'d', 'e', 'c', '-', '2', 0, 3};
+    raw_lmdb_put(dir, "decision", key, sizeof key, "\x01\x02", 2);
+    c = open_ok(dir, 0);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    sidik_decision_record got;
+    assert_int_equal(sidik_control_decision_get(t, "dec-2", 3, &got), SIDIK_ECORRUPT);
+    assert_int_equal(sidik_control_decision_get(t, "dec-2", 4, &got), 0);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
 static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_enrollment_roundtrip),
     SIDIK_TEST(test_storage_control_status_rules),
@@ -406,6 +514,8 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_format_and_damage),
     SIDIK_TEST(test_storage_control_full),
     SIDIK_TEST(test_storage_control_alloc_failures),
+    SIDIK_TEST(test_storage_control_decisions),
+    SIDIK_TEST(test_storage_control_decision_hostile),
 };
 
 int main(void)
