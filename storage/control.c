@@ -15,7 +15,7 @@
 
 struct sidik_control {
     MDB_env *env;
-    MDB_dbi meta, enroll, office, dir, decision;
+    MDB_dbi meta, enroll, office, dir, decision, audit;
 };
 
 struct sidik_control_txn {
@@ -91,7 +91,7 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
     MDB_txn *txn = NULL;
     int rc = sidik__lmdb_err(mdb_env_create(&c->env));
     if (rc == 0)
-        rc = sidik__lmdb_err(mdb_env_set_maxdbs(c->env, 8));
+        rc = sidik__lmdb_err(mdb_env_set_maxdbs(c->env, 16));
     if (rc == 0)
         rc = sidik__lmdb_err(mdb_env_set_mapsize(c->env, (size_t)map));
     /* NOTLS: read transactions are not tied to a thread's slot, so one
@@ -116,6 +116,8 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         rc = sidik__lmdb_err(mdb_dbi_open(txn, "dir", MDB_CREATE, &c->dir));
     if (rc == 0)
         rc = sidik__lmdb_err(mdb_dbi_open(txn, "decision", MDB_CREATE, &c->decision));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "audit", MDB_CREATE, &c->audit));
     if (rc == 0)
         rc = check_format(c, txn, why);
     if (rc == 0) {
@@ -271,4 +273,10 @@ void sidik__control_dbis(sidik_control_txn *t, MDB_dbi *enroll, MDB_dbi *office)
 MDB_dbi sidik__control_decision_dbi(sidik_control_txn *t)
 {
     return t->c->decision;
+}
+
+void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta)
+{
+    *audit = t->c->audit;
+    *meta = t->c->meta;
 }

@@ -154,6 +154,47 @@ int sidik_control_decision_get(sidik_control_txn *t, const char *id, uint32_t in
 /** How many decisions id has (0 when none). */
 int sidik_control_decision_count(sidik_control_txn *t, const char *id, uint32_t *n);
 
+/* ---- the audit log: hash-chained, append-only ------------------------- */
+
+typedef enum {
+    SIDIK_AUDIT_DECISION = 1,  /* the search's decision on an enrollment */
+    SIDIK_AUDIT_ADJUDICATION,  /* a person decided a gray-zone case */
+    SIDIK_AUDIT_ADMIN,         /* a shard added, a rebalance, a setting */
+    SIDIK_AUDIT_PRINT,         /* a card printed (Print.Ack) */
+} sidik_audit_kind;
+
+#define SIDIK_AUDIT_TEXT_MAX   80
+#define SIDIK_AUDIT_DETAIL_MAX 512
+
+typedef struct sidik_audit_entry {
+    uint64_t seq;       /* set by append: 1, 2, ... */
+    sidik_audit_kind kind;
+    int64_t time_ms;
+    char actor[SIDIK_AUDIT_TEXT_MAX + 1];   /* "auditor:auditor.dewi", "sidikd" */
+    char subject[SIDIK_AUDIT_TEXT_MAX + 1]; /* an enrollment id, "shard 3", ... */
+    char detail[SIDIK_AUDIT_DETAIL_MAX + 1];
+    uint8_t prev[32];   /* set by append: the previous entry's hash (zeros first) */
+    uint8_t hash[32];   /* set by append: SHA-256 over prev and this entry */
+} sidik_audit_entry;
+
+/** Appends e (kind, time, actor, subject, detail) after the last entry in
+ *  the same transaction, chaining it, and returns it completed in *out (may
+ *  be NULL). Errors: SIDIK_EINVAL (kind unknown, a text field unterminated
+ *  or with control characters), SIDIK_ESTATE (read-only), SIDIK_EFULL,
+ *  SIDIK_ECORRUPT (the head record disagrees with the last entry). */
+int sidik_control_audit_append(sidik_control_txn *t, const sidik_audit_entry *e,
+                               sidik_audit_entry *out);
+
+/** Entry seq. Errors: SIDIK_ENOTFOUND, SIDIK_ECORRUPT (undecodable). */
+int sidik_control_audit_get(sidik_control_txn *t, uint64_t seq, sidik_audit_entry *out);
+
+/** Walks the whole chain: each entry decodes, follows its predecessor
+ *  without a gap, names its predecessor's hash, and hashes to what it
+ *  stores; the last one is the head recorded with every append. Returns 0
+ *  with *checked entries, or SIDIK_ECORRUPT with *first_bad the first entry
+ *  that fails (the head's sequence + 1 when entries were cut off the end). */
+int sidik_control_audit_verify(sidik_control_txn *t, uint64_t *checked, uint64_t *first_bad);
+
 /** The last journal sequence whose effects are in the store (0: none). */
 int sidik_control_applied(sidik_control_txn *t, uint64_t *seq);
 /** Sets it; it may only grow (SIDIK_ESTATE otherwise). */

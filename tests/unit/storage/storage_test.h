@@ -104,7 +104,7 @@ static inline uint64_t crash_round(void (*child)(void *ctx, int ack, uint64_t se
 }
 
 /* Writes val under key in named database db of the LMDB environment in
- * dir, as damage or an old version would. */
+ * dir, as damage or an old version would; a NULL val deletes the key. */
 static inline void raw_lmdb_put(const char *dir, const char *db, const void *key, size_t kn,
                                 const void *val, size_t n)
 {
@@ -118,7 +118,10 @@ static inline void raw_lmdb_put(const char *dir, const char *db, const void *key
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
     MDB_val k = {kn, (void *)key}, v = {n, (void *)val};
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    if (val != NULL)
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    else
+        assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
 }

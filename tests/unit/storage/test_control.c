@@ -505,6 +505,140 @@ static void test_storage_control_decision_hostile(void **state)
     scratch_remove(dir);
 }
 
+
+static void audit_add(sidik_control *c, int i)
+{
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    sidik_audit_entry e = {.kind = SIDIK_AUDIT_DECISION + i % 4, .time_ms = 1800000000000 + i};
+    snprintf(e.actor, sizeof e.actor, "auditor:auditor.dewi");
+    snprintf(e.subject, sizeof e.subject, "enr-%04d", i);
+    snprintf(e.detail, sizeof e.detail, "decision %d: PRINT_READY, 0 candidates", i);
+    sidik_audit_entry out;
+    assert_int_equal(sidik_control_audit_append(t, &e, &out), 0);
+    assert_int_equal(out.seq, (uint64_t)i);
+    assert_int_equal(sidik_control_commit(t), 0);
+}
+
+static int audit_verify(sidik_control *c, uint64_t *checked, uint64_t *bad)
+{
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    int rc = sidik_control_audit_verify(t, checked, bad);
+    sidik_control_abort(t);
+    return rc;
+}
+
+static void test_storage_control_audit_chain(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    uint64_t checked, bad;
+    assert_int_equal(audit_verify(c, &checked, &bad), 0);
+    assert_int_equal(checked, 0);
+    for (int i = 1; i <= 10; i++)
+        audit_add(c, i);
+    assert_int_equal(audit_verify(c, &checked, &bad), 0);
+    assert_int_equal(checked, 10);
+    sidik_control_txn *t;
+    sidik_audit_entry e, prev;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_audit_get(t, 4, &e), 0);
+    assert_int_equal(sidik_control_audit_get(t, 3, &prev), 0);
+    assert_string_equal(e.subject, "enr-0004");
+    assert_int_equal(e.kind, SIDIK_AUDIT_DECISION);
+    assert_memory_equal(e.prev, prev.hash, 32); /* the chain */
+    assert_int_equal(sidik_control_audit_get(t, 11, &e), SIDIK_ENOTFOUND);
+    sidik_control_abort(t);
+    /* Hostile fields. */
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    sidik_audit_entry bad_e = {.kind = (sidik_audit_kind)9};
+    assert_int_equal(sidik_control_audit_append(t, &bad_e, NULL), SIDIK_EINVAL);
+    bad_e.kind = SIDIK_AUDIT_ADMIN;
+    strcpy(bad_e.detail, "two\nlines");
+    assert_int_equal(sidik_control_audit_append(t, &bad_e, NULL), SIDIK_EINVAL);
+    bad_e.detail[0] = 0;
+    memset(bad_e.actor, 'a', sizeof bad_e.actor); /* unterminated */
+    assert_int_equal(sidik_control_audit_append(t, &bad_e, NULL), SIDIK_EINVAL);
+    sidik_control_abort(t);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    sidik_audit_entry ok_e = {.kind = SIDIK_AUDIT_ADMIN};
+    assert_int_equal(sidik_control_audit_append(t, &ok_e, NULL), SIDIK_ESTATE);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+/* Someone edits the store behind sidik's back: verify names the first
+ * entry that no longer holds, and appends refuse to chain onto damage. */
+static void test_storage_control_audit_tamper(void **state)
+{
+    (void)state;
+    for (int scenario = 0; scenario < 4; scenario++) {
+        char *dir = scratch_create();
+        sidik_control *c = open_ok(dir, 0);
+        for (int i = 1; i <= 10; i++)
+            audit_add(c, i);
+        sidik_control_txn *t;
+        sidik_audit_entry e;
+        assert_int_equal(sidik_control_begin(c, false, &t), 0);
+        assert_int_equal(sidik_control_audit_get(t, 5, &e), 0);
+        sidik_control_abort(t);
+        sidik_control_close(c);
+        uint8_t key[8] = {0, 0, 0, 0, 0, 0, 0, 5};
+        uint64_t want_bad = 5;
+        if (scenario == 0) {
+            /* One letter of entry 5's detail changed, its value otherwise intact:
+             * re-read the raw value and flip a byte of the detail. */
+            MDB_env *env;
+            MDB_txn *txn;
+            MDB_dbi dbi;
+            assert_int_equal(mdb_env_create(&env), 0);
+            assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+            assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
+            assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+            assert_int_equal(mdb_dbi_open(txn, "audit", 0, &dbi), 0);
+            MDB_val k = {8, key}, v;
+            assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+            uint8_t copy[1024];
+            memcpy(copy, v.mv_data, v.mv_size);
+            copy[16 + strlen(e.actor) + strlen(e.subject)] ^= 0x20; /* first detail letter */
+            MDB_val nv = {v.mv_size, copy};
+            assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+            assert_int_equal(mdb_txn_commit(txn), 0);
+            mdb_env_close(env);
+        } else if (scenario == 1) {
+            raw_lmdb_put(dir, "audit", key, 8, NULL, 0); /* entry 5 removed */
+        } else if (scenario == 2) {
+            key[7] = 10;
+            raw_lmdb_put(dir, "audit", key, 8, NULL, 0); /* the last entry removed */
+            want_bad = 10;
+        } else {
+            key[7] = 10; /* the last entry and the head rewritten together */
+            raw_lmdb_put(dir, "audit", key, 8, NULL, 0);
+            uint8_t head[40] = {9}; /* seq 9, a made-up hash */
+            raw_lmdb_put(dir, "meta", "audit_head", 10, head, sizeof head);
+            want_bad = 10;
+        }
+        c = open_ok(dir, 0);
+        uint64_t checked, bad;
+        assert_int_equal(audit_verify(c, &checked, &bad), SIDIK_ECORRUPT);
+        if (bad != want_bad)
+            print_error("scenario %d: first bad %llu\n", scenario, (unsigned long long)bad);
+        assert_int_equal(bad, want_bad);
+        assert_int_equal(checked, want_bad - 1);
+        if (scenario == 2) {
+            assert_int_equal(sidik_control_begin(c, true, &t), 0);
+            sidik_audit_entry more = {.kind = SIDIK_AUDIT_ADMIN};
+            assert_int_equal(sidik_control_audit_append(t, &more, NULL), SIDIK_ECORRUPT);
+            sidik_control_abort(t);
+        }
+        sidik_control_close(c);
+        scratch_remove(dir);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_enrollment_roundtrip),
     SIDIK_TEST(test_storage_control_status_rules),
@@ -516,6 +650,8 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_alloc_failures),
     SIDIK_TEST(test_storage_control_decisions),
     SIDIK_TEST(test_storage_control_decision_hostile),
+    SIDIK_TEST(test_storage_control_audit_chain),
+    SIDIK_TEST(test_storage_control_audit_tamper),
 };
 
 int main(void)
