@@ -15,7 +15,7 @@
 
 struct sidik_control {
     MDB_env *env;
-    MDB_dbi meta, enroll, office, dir, decision, audit;
+    MDB_dbi meta, enroll, office, dir, decision, audit, printq, lease, lease_exp;
 };
 
 struct sidik_control_txn {
@@ -118,6 +118,12 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         rc = sidik__lmdb_err(mdb_dbi_open(txn, "decision", MDB_CREATE, &c->decision));
     if (rc == 0)
         rc = sidik__lmdb_err(mdb_dbi_open(txn, "audit", MDB_CREATE, &c->audit));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "printq", MDB_CREATE, &c->printq));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "lease", MDB_CREATE, &c->lease));
+    if (rc == 0)
+        rc = sidik__lmdb_err(mdb_dbi_open(txn, "lease_exp", MDB_CREATE, &c->lease_exp));
     if (rc == 0)
         rc = check_format(c, txn, why);
     if (rc == 0) {
@@ -273,6 +279,14 @@ void sidik__control_dbis(sidik_control_txn *t, MDB_dbi *enroll, MDB_dbi *office)
 MDB_dbi sidik__control_decision_dbi(sidik_control_txn *t)
 {
     return t->c->decision;
+}
+
+void sidik__control_print_dbis(sidik_control_txn *t, MDB_dbi *printq, MDB_dbi *lease,
+                               MDB_dbi *lease_exp)
+{
+    *printq = t->c->printq;
+    *lease = t->c->lease;
+    *lease_exp = t->c->lease_exp;
 }
 
 void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta)

@@ -12,6 +12,8 @@
 MDB_txn *sidik__control_txn(sidik_control_txn *t, bool *write);
 void sidik__control_dbis(sidik_control_txn *t, MDB_dbi *enroll, MDB_dbi *office);
 MDB_dbi sidik__control_decision_dbi(sidik_control_txn *t);
+void sidik__control_print_dbis(sidik_control_txn *t, MDB_dbi *printq, MDB_dbi *lease,
+                               MDB_dbi *lease_exp);
 void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta);
 
 /* Shared field rules (control_enroll.c). */

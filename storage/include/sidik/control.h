@@ -195,6 +195,37 @@ int sidik_control_audit_get(sidik_control_txn *t, uint64_t seq, sidik_audit_entr
  *  that fails (the head's sequence + 1 when entries were cut off the end). */
 int sidik_control_audit_verify(sidik_control_txn *t, uint64_t *checked, uint64_t *first_bad);
 
+/* ---- the print queue ---------------------------------------------------- */
+
+#define SIDIK_REGION_MAX  16 /* print region code: digits, letters, '.', '-' */
+#define SIDIK_STATION_MAX 64
+
+typedef char sidik_enroll_id[SIDIK_ENROLL_ID_MAX + 1];
+
+/** Queues a PRINT_READY enrollment's authorisation for print region
+ *  `region`, in journal order. Errors: SIDIK_EINVAL, SIDIK_ENOTFOUND,
+ *  SIDIK_ESTATE (not PRINT_READY, or read-only), SIDIK_EEXISTS (already
+ *  queued or leased). */
+int sidik_control_print_enqueue(sidik_control_txn *t, const char *id, const char *region);
+
+/** Returns expired leases to the queue, then leases up to max of region's
+ *  queued authorisations to station until now_ms + lease_ms; their ids go to
+ *  ids[0..*n). Errors: SIDIK_EINVAL, SIDIK_ESTATE (read-only), SIDIK_EFULL. */
+int sidik_control_print_lease(sidik_control_txn *t, const char *region, const char *station,
+                              int64_t now_ms, int64_t lease_ms, uint32_t max, sidik_enroll_id *ids,
+                              uint32_t *n);
+
+/** The card for id was printed by station: PRINTED, once. Errors:
+ *  SIDIK_EINVAL, SIDIK_ENOTFOUND (not leased), SIDIK_EDENIED (leased to
+ *  another station), SIDIK_ESTATE (read-only). A lease past its time but not
+ *  yet returned may still be acknowledged by its station. */
+int sidik_control_print_ack(sidik_control_txn *t, const char *id, const char *station,
+                            int64_t now_ms);
+
+/** Returns every lease that ended at or before now_ms to its queue;
+ *  *returned (may be NULL) counts them. */
+int sidik_control_print_expire(sidik_control_txn *t, int64_t now_ms, uint32_t *returned);
+
 /** The last journal sequence whose effects are in the store (0: none). */
 int sidik_control_applied(sidik_control_txn *t, uint64_t *seq);
 /** Sets it; it may only grow (SIDIK_ESTATE otherwise). */

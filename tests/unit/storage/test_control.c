@@ -639,6 +639,126 @@ static void test_storage_control_audit_tamper(void **state)
     }
 }
 
+
+static int print_op(sidik_control *c, int op, const char *a, const char *b, int64_t now,
+                    sidik_enroll_id *ids, uint32_t *n)
+{
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    int rc = op == 0   ? sidik_control_print_enqueue(t, a, b)
+             : op == 1 ? sidik_control_print_lease(t, a, b, now, 60000, *n, ids, n)
+                       : sidik_control_print_ack(t, a, b, now);
+    if (rc == 0)
+        return sidik_control_commit(t);
+    sidik_control_abort(t);
+    return rc;
+}
+
+static void test_storage_control_print_queue(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    /* Journal sequences 5, 3, 9 in region 31.71; 7 in 32.73; 8 not ready. */
+    const struct {
+        const char *id;
+        uint64_t seq;
+        const char *region;
+    } en[] = {{"p5", 5, "31.71"}, {"p3", 3, "31.71"}, {"p9", 9, "31.71"}, {"p7", 7, "32.73"},
+              {"p8", 8, "31.71"}};
+    for (size_t i = 0; i < SIDIK_ARRAY_SIZE(en); i++) {
+        sidik_enrollment e = make(en[i].id, "OF", en[i].seq);
+        assert_int_equal(put(c, &e), 0);
+        if (i < 4)
+            assert_int_equal(set_status(c, en[i].id, SIDIK_STATUS_PRINT_READY, en[i].seq), 0);
+        int rc = print_op(c, 0, en[i].id, en[i].region, 0, NULL, NULL);
+        assert_int_equal(rc, i < 4 ? 0 : SIDIK_ESTATE);
+    }
+    assert_int_equal(print_op(c, 0, "p5", "31.71", 0, NULL, NULL), SIDIK_EEXISTS);
+    sidik_enroll_id ids[8];
+    uint32_t n = 2;
+    assert_int_equal(print_op(c, 1, "31.71", "st-A", 1000, ids, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0], "p3"); /* journal order */
+    assert_string_equal(ids[1], "p5");
+    n = 8;
+    assert_int_equal(print_op(c, 1, "31.71", "st-A", 1000, ids, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "p9");
+    n = 8;
+    assert_int_equal(print_op(c, 1, "31.71", "st-B", 2000, ids, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(print_op(c, 0, "p3", "31.71", 0, NULL, NULL), SIDIK_EEXISTS); /* leased */
+
+    /* Acknowledged by its station only, and once. */
+    assert_int_equal(print_op(c, 2, "p3", "st-B", 3000, NULL, NULL), SIDIK_EDENIED);
+    assert_int_equal(print_op(c, 2, "p3", "st-A", 3000, NULL, NULL), 0);
+    assert_int_equal(print_op(c, 2, "p3", "st-A", 3001, NULL, NULL), SIDIK_ENOTFOUND);
+    sidik_enrollment e;
+    assert_int_equal(get(c, "p3", &e), 0);
+    assert_int_equal(e.status, SIDIK_STATUS_PRINTED);
+    assert_int_equal(e.nhistory, 3);
+    assert_int_equal(print_op(c, 0, "p3", "31.71", 0, NULL, NULL), SIDIK_ESTATE); /* printed */
+
+    /* p5 and p9 not acknowledged by the end of their lease: back in the
+     * queue, in journal order, for whoever asks next. */
+    sidik_control_close(c);
+    c = open_ok(dir, 0);
+    n = 8;
+    assert_int_equal(print_op(c, 1, "31.71", "st-B", 1000 + 60000, ids, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0], "p5");
+    assert_string_equal(ids[1], "p9");
+    assert_int_equal(print_op(c, 2, "p5", "st-A", 61001, NULL, NULL), SIDIK_EDENIED);
+    assert_int_equal(print_op(c, 2, "p5", "st-B", 61001, NULL, NULL), 0);
+    /* Another region's queue is its own. */
+    n = 8;
+    assert_int_equal(print_op(c, 1, "32.73", "st-C", 61001, ids, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "p7");
+    /* Expire by itself: p9 (st-B, until 121000) and p7 (st-C, until 121001). */
+    sidik_control_txn *t;
+    uint32_t back;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    assert_int_equal(sidik_control_print_expire(t, 121000, &back), 0);
+    assert_int_equal(back, 1);
+    assert_int_equal(sidik_control_print_expire(t, 200000, &back), 0);
+    assert_int_equal(back, 1);
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
+static void test_storage_control_print_hostile(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_enroll_id ids[2];
+    uint32_t n = 2;
+    char long_station[80];
+    memset(long_station, 's', 79);
+    long_station[79] = 0;
+    assert_int_equal(print_op(c, 0, "x", "31 71", 0, NULL, NULL), SIDIK_EINVAL);
+    assert_int_equal(print_op(c, 0, "x", "", 0, NULL, NULL), SIDIK_EINVAL);
+    assert_int_equal(print_op(c, 0, "x", "12345678901234567", 0, NULL, NULL), SIDIK_EINVAL);
+    assert_int_equal(print_op(c, 0, "nobody", "31.71", 0, NULL, NULL), SIDIK_ENOTFOUND);
+    assert_int_equal(print_op(c, 1, "31.71", long_station, 0, ids, &n), SIDIK_EINVAL);
+    assert_int_equal(print_op(c, 1, "31.71", "st/../x", 0, ids, &n), SIDIK_EINVAL);
+    assert_int_equal(print_op(c, 2, "bad id", "st-A", 0, NULL, NULL), SIDIK_EINVAL);
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    assert_int_equal(sidik_control_print_lease(t, "31.71", "st-A", 0, 0, 2, ids, &n), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_print_lease(t, "31.71", "st-A", 0, 1000, 2, NULL, &n), SIDIK_EINVAL);
+    sidik_control_abort(t);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_print_lease(t, "31.71", "st-A", 0, 1000, 2, ids, &n), SIDIK_ESTATE);
+    assert_int_equal(sidik_control_print_ack(t, "p1", "st-A", 0), SIDIK_ESTATE);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
 static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_enrollment_roundtrip),
     SIDIK_TEST(test_storage_control_status_rules),
@@ -652,6 +772,8 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_decision_hostile),
     SIDIK_TEST(test_storage_control_audit_chain),
     SIDIK_TEST(test_storage_control_audit_tamper),
+    SIDIK_TEST(test_storage_control_print_queue),
+    SIDIK_TEST(test_storage_control_print_hostile),
 };
 
 int main(void)
