@@ -71,7 +71,8 @@ int sidik_grpc_timeout_parse(const char *v, size_t n, uint64_t *ns, const char *
         *why = "grpc-timeout unit must be one of H M S m u n";
         return SIDIK_EFORMAT;
     }
-    /* 99,999,999 hours is 3.6e17 ns: fits in 64 bits, no overflow check needed. */
-    *ns = value * unit;
+    /* 99,999,999 hours is 3.6e20 ns, past 64 bits: such a deadline is as
+     * good as none, so it saturates. */
+    *ns = value > UINT64_MAX / unit ? UINT64_MAX : value * unit;
     return 0;
 }

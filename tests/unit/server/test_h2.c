@@ -1,0 +1,371 @@
+/*
+ * gRPC over HTTP/2, in memory: a stock nghttp2 client session talks to the
+ * server connection, bytes pumped between them. Unary and bidirectional
+ * calls, messages spanning many frames, and every refusal with its gRPC
+ * status: unknown method, wrong role, not gRPC, too big, compressed, bad
+ * and expired deadlines, a message cut by the end of the stream, garbage
+ * instead of HTTP/2.
+ */
+#include "test_support.h"
+
+#include "sidik/common.h"
+#include "sidik/grpc_frame.h"
+#include "sidik/h2.h"
+
+#include <nghttp2/nghttp2.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the server side: a small application --------------------------------- */
+
+typedef struct app {
+    int calls, closes, half_closes;
+} app;
+
+static int app_call(void *ctx, sidik_h2_call *call)
+{
+    app *a = ctx;
+    a->calls++;
+    if (sidik_h2_call_method(call)->method == SIDIK_METHOD_STATUS_LIST)
+        return SIDIK_EBUSY; /* the application refuses: UNAVAILABLE */
+    return 0;
+}
+
+static int app_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    if (n == 4 && memcmp(p, "fail", 4) == 0)
+        return SIDIK_EINVAL;
+    if (sidik_h2_call_method(call)->method == SIDIK_METHOD_INGEST_UPLOAD)
+        return sidik_h2_call_send(call, p, n); /* echo; finished at half-close */
+    uint8_t reply[64] = "pong:";
+    size_t k = n < 50 ? n : 50;
+    memcpy(reply + 5, p, k);
+    int rc = sidik_h2_call_send(call, reply, 5 + k);
+    return rc != 0 ? rc : sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+}
+
+static void app_half_close(void *ctx, sidik_h2_call *call)
+{
+    app *a = ctx;
+    a->half_closes++;
+    if (sidik_h2_call_method(call)->method == SIDIK_METHOD_INGEST_UPLOAD)
+        sidik_h2_call_finish(call, SIDIK_GRPC_OK, "100% done\n");
+}
+
+static void app_close(void *ctx, sidik_h2_call *call)
+{
+    (void)call;
+    ((app *)ctx)->closes++;
+}
+
+static const sidik_h2_callbacks app_cb = {app_call, app_message, app_half_close, app_close};
+
+/* ---- the client side: stock nghttp2 --------------------------------------- */
+
+typedef struct reply {
+    char status[8], grpc_status[8], grpc_message[128], content_type[64];
+    uint8_t body[1 << 20];
+    size_t body_len;
+    int closed;
+    uint32_t error_code;
+} reply;
+
+typedef struct request {
+    uint8_t *body;
+    size_t len, off;
+} request;
+
+static int cl_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nn,
+                     const uint8_t *value, size_t vn, uint8_t flags, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    reply *r = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (r == NULL)
+        return 0;
+    char *dst = NULL;
+    size_t cap = 0;
+    if (nn == 7 && memcmp(name, ":status", 7) == 0)
+        dst = r->status, cap = sizeof r->status;
+    else if (nn == 11 && memcmp(name, "grpc-status", 11) == 0)
+        dst = r->grpc_status, cap = sizeof r->grpc_status;
+    else if (nn == 12 && memcmp(name, "grpc-message", 12) == 0)
+        dst = r->grpc_message, cap = sizeof r->grpc_message;
+    else if (nn == 12 && memcmp(name, "content-type", 12) == 0)
+        dst = r->content_type, cap = sizeof r->content_type;
+    if (dst != NULL && vn < cap) {
+        memcpy(dst, value, vn);
+        dst[vn] = 0;
+    }
+    return 0;
+}
+
+static int cl_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *p, size_t n, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    reply *r = nghttp2_session_get_stream_user_data(s, id);
+    if (r != NULL && r->body_len + n <= sizeof r->body) {
+        memcpy(r->body + r->body_len, p, n);
+        r->body_len += n;
+    }
+    return 0;
+}
+
+static int cl_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *ud)
+{
+    (void)ud;
+    reply *r = nghttp2_session_get_stream_user_data(s, id);
+    if (r != NULL) {
+        r->closed = 1;
+        r->error_code = error_code;
+    }
+    return 0;
+}
+
+static ssize_t cl_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+                       uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    (void)id;
+    (void)ud;
+    request *q = src->ptr;
+    size_t n = q->len - q->off < length ? q->len - q->off : length;
+    memcpy(buf, q->body + q->off, n);
+    q->off += n;
+    if (q->off == q->len)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+static nghttp2_session *client_new(void)
+{
+    nghttp2_session_callbacks *cbs;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, cl_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, cl_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, cl_close);
+    nghttp2_session *s;
+    assert_int_equal(nghttp2_session_client_new(&s, cbs, NULL), 0);
+    nghttp2_session_callbacks_del(cbs);
+    assert_int_equal(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0), 0);
+    return s;
+}
+
+/* Moves bytes both ways until neither side has anything to say. */
+static void pump(nghttp2_session *cl, sidik_h2_conn *sv)
+{
+    for (int round = 0; round < 10000; round++) {
+        int moved = 0;
+        const uint8_t *p;
+        ssize_t n;
+        while ((n = nghttp2_session_mem_send(cl, &p)) > 0) {
+            assert_int_equal(sidik_h2_conn_recv(sv, p, (size_t)n), 0);
+            moved = 1;
+        }
+        size_t m;
+        while (sidik_h2_conn_pending(sv, &p, &m) == 0 && m > 0) {
+            assert_int_equal(nghttp2_session_mem_recv(cl, p, m), (ssize_t)m);
+            moved = 1;
+        }
+        if (!moved)
+            return;
+    }
+    fail_msg("the connection never settled");
+}
+
+#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
+
+/* Frames msgs[0..n) into one request body (flag 1 marks compressed). */
+static request frame(const char *const *msgs, const size_t *lens, size_t n, int compressed)
+{
+    request q = {0};
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += SIDIK_GRPC_PREFIX_BYTES + lens[i];
+    q.body = malloc(total + 1);
+    for (size_t i = 0; i < n; i++) {
+        sidik_grpc_prefix_encode(q.body + q.len, (uint32_t)lens[i]);
+        q.body[q.len] = (uint8_t)compressed;
+        memcpy(q.body + q.len + SIDIK_GRPC_PREFIX_BYTES, msgs[i], lens[i]);
+        q.len += SIDIK_GRPC_PREFIX_BYTES + lens[i];
+    }
+    return q;
+}
+
+typedef struct call_opts {
+    sidik_role role;
+    const char *path, *content_type, *timeout;
+    uint32_t max_message;
+} call_opts;
+
+/* One call from a fresh connection; returns the reply (caller frees). */
+static reply *call(const call_opts *o, request *q, app *a)
+{
+    sidik_identity who = {o->role ? o->role : SIDIK_ROLE_OFFICE, "JKT-01"};
+    sidik_h2_options opt = {.max_message_bytes = o->max_message};
+    sidik_h2_conn *sv;
+    assert_int_equal(sidik_h2_conn_create(&opt, &who, &app_cb, a, &sv), 0);
+    nghttp2_session *cl = client_new();
+    reply *r = calloc(1, sizeof *r);
+    nghttp2_nv nva[6] = {NV(":method", "POST"), NV(":scheme", "https"), NV(":authority", "localhost"),
+                         NV(":path", o->path),
+                         NV("content-type", o->content_type ? o->content_type : "application/grpc"),
+                         NV("te", "trailers")};
+    nghttp2_nv with_timeout[7];
+    memcpy(with_timeout, nva, sizeof nva);
+    with_timeout[6] = (nghttp2_nv)NV("grpc-timeout", o->timeout ? o->timeout : "");
+    nghttp2_data_provider dp = {.source.ptr = q, .read_callback = cl_read};
+    int32_t id = nghttp2_submit_request(cl, NULL, o->timeout ? with_timeout : nva, o->timeout ? 7 : 6,
+                                        &dp, r);
+    assert_true(id > 0);
+    pump(cl, sv);
+    assert_true(r->closed);
+    nghttp2_session_del(cl);
+    sidik_h2_conn_destroy(sv);
+    free(q->body);
+    return r;
+}
+
+/* The i-th message of a reply body. */
+static const uint8_t *message_at(const reply *r, int i, uint32_t *len)
+{
+    size_t off = 0;
+    for (;;) {
+        if (off + SIDIK_GRPC_PREFIX_BYTES > r->body_len)
+            return NULL;
+        bool compressed;
+        const char *why;
+        assert_int_equal(sidik_grpc_prefix_decode(r->body + off, 1u << 30, &compressed, len, &why), 0);
+        if (i-- == 0)
+            return r->body + off + SIDIK_GRPC_PREFIX_BYTES;
+        off += SIDIK_GRPC_PREFIX_BYTES + *len;
+    }
+}
+
+static void test_server_h2_unary(void **state)
+{
+    (void)state;
+    app a = {0};
+    const char *m[] = {"hello"};
+    size_t l[] = {5};
+    request q = frame(m, l, 1, 0);
+    reply *r = call(&(call_opts){.path = "/sidik.v1.Status/Get"}, &q, &a);
+    assert_string_equal(r->status, "200");
+    assert_string_equal(r->content_type, "application/grpc");
+    assert_string_equal(r->grpc_status, "0");
+    uint32_t len;
+    const uint8_t *p = message_at(r, 0, &len);
+    assert_non_null(p);
+    assert_int_equal(len, 10);
+    assert_memory_equal(p, "pong:hello", 10);
+    assert_null(message_at(r, 1, &len));
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.closes, 1);
+    free(r);
+}
+
+static void test_server_h2_bidi_large_messages(void **state)
+{
+    (void)state;
+    app a = {0};
+    size_t big = 300 * 1024; /* many DATA frames and window updates each way */
+    char *b = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        b[i] = (char)(i * 7);
+    const char *m[] = {"one", b, ""};
+    size_t l[] = {3, big, 0};
+    request q = frame(m, l, 3, 0);
+    reply *r = call(&(call_opts){.path = "/sidik.v1.Ingest/Upload"}, &q, &a);
+    assert_string_equal(r->grpc_status, "0");
+    assert_string_equal(r->grpc_message, "100%25 done%0A"); /* percent-encoded */
+    uint32_t len;
+    const uint8_t *p = message_at(r, 0, &len);
+    assert_int_equal(len, 3);
+    p = message_at(r, 1, &len);
+    assert_int_equal(len, big);
+    assert_memory_equal(p, b, big);
+    p = message_at(r, 2, &len);
+    assert_non_null(p);
+    assert_int_equal(len, 0);
+    assert_int_equal(a.half_closes, 1);
+    assert_int_equal(a.closes, 1);
+    free(b);
+    free(r);
+}
+
+static void test_server_h2_refusals(void **state)
+{
+    (void)state;
+    char huge[2000];
+    memset(huge, 'h', sizeof huge);
+    struct {
+        call_opts o;
+        const char *msg;
+        size_t len;
+        int compressed, truncate;
+        const char *status;
+        int reaches_app;
+    } cases[] = {
+        {{.path = "/sidik.v1.Nope/Nothing"}, "x", 1, 0, 0, "12", 0},
+        {{.path = "/sidik.v1.Admin/Stats"}, "x", 1, 0, 0, "7", 0},              /* office role */
+        {{.path = "/sidik.v1.Admin/Stats", .role = SIDIK_ROLE_ADMIN}, "x", 1, 0, 0, "0", 1},
+        {{.path = "/sidik.v1.Status/Get", .content_type = "application/json"}, "x", 1, 0, 0, "13", 0},
+        {{.path = "/sidik.v1.Status/Get", .content_type = "application/grpc+proto"}, "x", 1, 0, 0, "0", 1},
+        {{.path = "/sidik.v1.Status/Get", .max_message = 1024}, huge, sizeof huge, 0, 0, "8", 1},
+        {{.path = "/sidik.v1.Status/Get"}, "x", 1, 1, 0, "12", 1},              /* compressed */
+        {{.path = "/sidik.v1.Status/Get", .timeout = "soon"}, "x", 1, 0, 0, "13", 0},
+        {{.path = "/sidik.v1.Status/Get", .timeout = "1n"}, "x", 1, 0, 0, "4", 0},
+        {{.path = "/sidik.v1.Status/Get", .timeout = "5S"}, "x", 1, 0, 0, "0", 1},
+        {{.path = "/sidik.v1.Status/Get", .timeout = "99999999H"}, "x", 1, 0, 0, "0", 1},
+        {{.path = "/sidik.v1.Status/Get"}, "fail", 4, 0, 0, "3", 1},            /* the app says no */
+        {{.path = "/sidik.v1.Status/List"}, "x", 1, 0, 0, "14", 1},             /* app refuses call */
+        {{.path = "/sidik.v1.Status/Get"}, "hello", 5, 0, 3, "13", 1},          /* cut mid-message */
+    };
+    for (size_t i = 0; i < SIDIK_ARRAY_SIZE(cases); i++) {
+        app a = {0};
+        const char *m[] = {cases[i].msg};
+        size_t l[] = {cases[i].len};
+        request q = frame(m, l, 1, cases[i].compressed);
+        q.len -= (size_t)cases[i].truncate;
+        reply *r = call(&cases[i].o, &q, &a);
+        if (strcmp(r->grpc_status, cases[i].status) != 0)
+            print_error("case %zu: grpc-status %s (%s)\n", i, r->grpc_status, r->grpc_message);
+        assert_string_equal(r->grpc_status, cases[i].status);
+        assert_string_equal(r->status, "200");
+        assert_int_equal(a.calls, cases[i].reaches_app);
+        assert_int_equal(a.closes, a.calls); /* every accepted call closed once */
+        free(r);
+    }
+}
+
+static void test_server_h2_garbage(void **state)
+{
+    (void)state;
+    app a = {0};
+    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
+    sidik_h2_conn *sv;
+    assert_int_equal(sidik_h2_conn_create(NULL, &who, &app_cb, &a, &sv), 0);
+    const char junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(sidik_h2_conn_recv(sv, (const uint8_t *)junk, sizeof junk - 1), SIDIK_EFORMAT);
+    const uint8_t *p;
+    size_t n;
+    assert_int_equal(sidik_h2_conn_pending(sv, &p, &n), 0);
+    assert_true(n > 0); /* SETTINGS and the GOAWAY */
+    sidik_h2_conn_destroy(sv);
+    sidik_h2_callbacks none = {0};
+    assert_int_equal(sidik_h2_conn_create(NULL, &who, &none, &a, &sv), SIDIK_EINVAL);
+    assert_int_equal(sidik_h2_conn_create(NULL, NULL, &app_cb, &a, &sv), SIDIK_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        SIDIK_TEST(test_server_h2_unary),
+        SIDIK_TEST(test_server_h2_bidi_large_messages),
+        SIDIK_TEST(test_server_h2_refusals),
+        SIDIK_TEST(test_server_h2_garbage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
