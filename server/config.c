@@ -147,7 +147,7 @@ static bool valid_addr(const char *v, size_t n)
         return false;
     size_t hn = (size_t)(colon - v), pn = n - hn - 1;
     double port;
-    if (parse_number(colon + 1, pn, NULL, &port) != 0 || port < 1 || port > 65535)
+    if (parse_number(colon + 1, pn, NULL, &port) != 0 || port > 65535) /* 0: any free port */
         return false;
     if (v[0] == '[')
         return hn > 2 && v[hn - 1] == ']';
@@ -167,7 +167,7 @@ static int set_value(const key_def *k, const char *v, size_t n, sidik_config *c,
     switch (k->type) {
     case T_ADDR:
         if (!valid_addr(v, n)) {
-            *why = "expected host:port with a port of 1-65535";
+            *why = "expected host:port with a port of 0-65535 (0: any free port)";
             return SIDIK_EFORMAT;
         }
         /* fall through */

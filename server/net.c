@@ -1,0 +1,432 @@
+/*
+ * TCP + TLS + gRPC connections on a libuv loop (sidik/net.h).
+ *
+ * TLS runs over memory BIOs: bytes from the socket go into the read BIO,
+ * OpenSSL's output is taken from the write BIO and written with uv_write.
+ * This keeps every socket operation in libuv and OpenSSL free of I/O.
+ */
+#include "sidik/common.h"
+#include "sidik/net.h"
+
+#include <openssl/err.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_CHUNK        (64 * 1024)
+#define OUT_HIGH_WATER    (4u << 20) /* stop reading a client above this much unsent */
+#define OUT_LOW_WATER     (1u << 20) /* and start again below this */
+
+typedef struct conn conn;
+
+struct sidik_net {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    sidik_net_options o;
+    SSL_CTX *ssl;
+    conn *conns;
+    uint32_t nconns;
+    int port;
+    bool stopping;
+    int closing_handles;
+    void (*done)(void *);
+    void *done_arg;
+};
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    sidik_net *net;
+    conn *prev, *next;
+    SSL *ssl;
+    BIO *rbio, *wbio;
+    sidik_h2_conn *h2;
+    sidik_identity who;
+    size_t unsent;       /* bytes handed to uv_write not yet written */
+    bool reading;
+    bool closing, shutting;
+    uv_shutdown_t shutdown;
+    int handles_open;    /* tcp and timer */
+};
+
+typedef struct write_req {
+    uv_write_t req;
+    conn *c;
+    size_t len;
+    char data[];
+} write_req;
+
+static void net_maybe_done(sidik_net *n);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void metric(sidik_net *n, sidik_metric m, int64_t d)
+{
+    if (n->o.metrics != NULL)
+        sidik_metrics_add(n->o.metrics, m, d);
+}
+
+/* ---- closing ------------------------------------------------------------------ */
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    sidik_net *n = c->net;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        n->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    n->nconns--;
+    metric(n, SIDIK_M_CONNECTIONS_OPEN, -1);
+    sidik_h2_conn_destroy(c->h2);
+    SSL_free(c->ssl); /* frees both BIOs */
+    sidik_free(c);
+    net_maybe_done(n);
+}
+
+static void conn_close(conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    conn_close(req->data);
+}
+
+/* Closes once everything queued has been written (the GOAWAY or TLS alert
+ * that tells the peer why), or at once when that cannot be arranged. */
+static void conn_finish(conn *c)
+{
+    if (c->closing || c->shutting)
+        return;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    c->shutting = true;
+    c->shutdown.data = c;
+    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+        conn_close(c);
+}
+
+/* ---- writing --------------------------------------------------------------------- */
+
+static void on_written(uv_write_t *req, int status)
+{
+    write_req *w = SIDIK_CONTAINER_OF(req, write_req, req);
+    conn *c = w->c;
+    c->unsent -= w->len;
+    sidik_free(w);
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (!c->reading && !c->closing && !c->shutting && c->unsent < OUT_LOW_WATER) {
+        c->reading = true;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+}
+
+/* Sends whatever OpenSSL has produced. */
+static int drain_tls(conn *c)
+{
+    size_t n;
+    while ((n = (size_t)BIO_ctrl_pending(c->wbio)) > 0) {
+        write_req *w = sidik_trymalloc(sizeof *w + n);
+        if (w == NULL)
+            return SIDIK_ENOMEM;
+        int got = BIO_read(c->wbio, w->data, (int)n);
+        if (got <= 0) {
+            sidik_free(w);
+            return SIDIK_EINTERNAL;
+        }
+        w->c = c;
+        w->len = (size_t)got;
+        uv_buf_t b = uv_buf_init(w->data, (unsigned)got);
+        int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+        if (rc != 0) {
+            sidik_free(w);
+            return rc;
+        }
+        c->unsent += w->len;
+    }
+    return 0;
+}
+
+/* Moves HTTP/2 output through TLS to the socket. */
+static int flush(conn *c)
+{
+    if (c->h2 != NULL) {
+        const uint8_t *p;
+        size_t n;
+        int rc;
+        while ((rc = sidik_h2_conn_pending(c->h2, &p, &n)) == 0 && n > 0)
+            if (SSL_write(c->ssl, p, (int)n) != (int)n)
+                return SIDIK_EINTERNAL; /* memory BIO: a short write cannot happen */
+        if (rc != 0)
+            return rc;
+    }
+    return drain_tls(c);
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    char *p = sidik_trymalloc(READ_CHUNK);
+    *buf = uv_buf_init(p, p != NULL ? READ_CHUNK : 0);
+}
+
+static void on_idle(uv_timer_t *t)
+{
+    conn *c = t->data;
+    SIDIK_LOG_INFO("connection closed", "why=%s name=%s", c->h2 ? "idle" : "handshake timeout",
+                   c->who.name[0] ? c->who.name : "-");
+    if (c->h2 == NULL)
+        metric(c->net, SIDIK_M_HANDSHAKE_FAILURES, 1);
+    conn_close(c);
+}
+
+static int handshake(conn *c)
+{
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc != 1) {
+        int e = SSL_get_error(c->ssl, rc);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;
+        unsigned long err = ERR_get_error();
+        char msg[160];
+        ERR_error_string_n(err, msg, sizeof msg);
+        ERR_clear_error();
+        SIDIK_LOG_INFO("tls handshake refused", "reason=\"%s\"", msg);
+        metric(c->net, SIDIK_M_HANDSHAKE_FAILURES, 1);
+        return SIDIK_EUNAUTH;
+    }
+    const char *why = NULL;
+    if ((rc = sidik_tls_identity(c->ssl, &c->who, &why)) != 0) {
+        SIDIK_LOG_INFO("client refused", "reason=\"%s\"", why);
+        metric(c->net, SIDIK_M_HANDSHAKE_FAILURES, 1);
+        return rc;
+    }
+    if ((rc = sidik_h2_conn_create(&c->net->o.h2, &c->who, c->net->o.cb, c->net->o.ctx, &c->h2)) != 0)
+        return rc;
+    SIDIK_LOG_DEBUG("client connected", "role=%s name=%s", sidik_role_name(c->who.role), c->who.name);
+    uv_timer_start(&c->timer, on_idle, c->net->o.idle_timeout_ms, 0);
+    return 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    if (nread <= 0) {
+        sidik_free(buf->base);
+        if (nread < 0)
+            conn_close(c); /* EOF or error: the peer is gone */
+        return;
+    }
+    int rc = BIO_write(c->rbio, buf->base, (int)nread) == (int)nread ? 0 : SIDIK_ENOMEM;
+    sidik_free(buf->base);
+    if (rc == 0 && c->h2 == NULL)
+        rc = handshake(c);
+    if (rc == 0 && c->h2 != NULL) {
+        uv_timer_again(&c->timer);
+        uint8_t plain[16384];
+        int got;
+        while (rc == 0 && (got = SSL_read(c->ssl, plain, sizeof plain)) > 0)
+            rc = sidik_h2_conn_recv(c->h2, plain, (size_t)got);
+        if (rc == 0) {
+            int e = SSL_get_error(c->ssl, got);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+                rc = e == SSL_ERROR_ZERO_RETURN ? SIDIK_ECANCELLED : SIDIK_EFORMAT;
+            ERR_clear_error();
+        }
+    }
+    /* Send what there is (a GOAWAY or a TLS alert included) even when
+     * closing: the peer learns why. */
+    int frc = flush(c);
+    if (rc != 0 || frc != 0 || (c->h2 != NULL && sidik_h2_conn_done(c->h2))) {
+        conn_finish(c);
+        return;
+    }
+    if (c->unsent > OUT_HIGH_WATER) {
+        uv_read_stop(s);
+        c->reading = false;
+    }
+}
+
+/* ---- accepting ------------------------------------------------------------------ */
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    sidik_net *n = server->data;
+    if (status < 0 || n->stopping)
+        return;
+    conn *c = sidik_trycalloc(1, sizeof *c);
+    if (c == NULL)
+        return;
+    c->net = n;
+    uv_tcp_init(n->loop, &c->tcp);
+    uv_timer_init(n->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles_open = 2;
+    c->next = n->conns;
+    if (n->conns != NULL)
+        n->conns->prev = c;
+    n->conns = c;
+    n->nconns++;
+    metric(n, SIDIK_M_CONNECTIONS_OPEN, 1);
+    metric(n, SIDIK_M_CONNECTIONS_TOTAL, 1);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || n->nconns > n->o.max_connections) {
+        conn_close(c);
+        return;
+    }
+    c->ssl = SSL_new(n->ssl);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        c->rbio = c->wbio = NULL;
+        conn_close(c);
+        return;
+    }
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_accept_state(c->ssl);
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_timer_start(&c->timer, on_idle, n->o.handshake_timeout_ms, 0);
+    c->reading = true;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* "host:port", host a name or literal, [v6] in brackets. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s)
+        return SIDIK_EINVAL;
+    char host[128];
+    size_t hn = (size_t)(colon - s);
+    if (s[0] == '[' && hn >= 2 && s[hn - 1] == ']') {
+        s++;
+        hn -= 2;
+    }
+    if (hn >= sizeof host)
+        return SIDIK_EINVAL;
+    memcpy(host, s, hn);
+    host[hn] = 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != 0 || port < 0 || port > 65535)
+        return SIDIK_EINVAL;
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    return SIDIK_EINVAL;
+}
+
+int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out, const char **why)
+{
+    const char *ignore;
+    if (why == NULL)
+        why = &ignore;
+    *why = NULL;
+    if (loop == NULL || o == NULL || o->listen == NULL || o->ssl == NULL || o->cb == NULL || out == NULL)
+        return SIDIK_EINVAL;
+    struct sockaddr_storage ss;
+    if (parse_listen(o->listen, &ss) != 0) {
+        *why = "listen must be an IP address (or localhost) and a port";
+        return SIDIK_EINVAL;
+    }
+    sidik_net *n = sidik_trycalloc(1, sizeof *n);
+    if (n == NULL)
+        return SIDIK_ENOMEM;
+    n->loop = loop;
+    n->o = *o;
+    n->ssl = o->ssl;
+    if (n->o.handshake_timeout_ms == 0)
+        n->o.handshake_timeout_ms = 10000;
+    if (n->o.idle_timeout_ms == 0)
+        n->o.idle_timeout_ms = 300000;
+    if (n->o.max_connections == 0)
+        n->o.max_connections = 10000;
+    uv_tcp_init(loop, &n->listener);
+    n->listener.data = n;
+    int rc = uv_tcp_bind(&n->listener, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&n->listener, 1024, on_connection);
+    if (rc != 0) {
+        *why = "cannot listen on that address";
+        n->stopping = true;
+        n->closing_handles = 1;
+        uv_close((uv_handle_t *)&n->listener, NULL);
+        /* The handle must outlive its close; run the loop once to finish it. */
+        uv_run(loop, UV_RUN_NOWAIT);
+        sidik_free(n);
+        return rc;
+    }
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+    uv_tcp_getsockname(&n->listener, (struct sockaddr *)&bound, &len);
+    n->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                          : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    *out = n;
+    return 0;
+}
+
+int sidik_net_port(const sidik_net *n)
+{
+    return n->port;
+}
+
+void sidik_net_set_ssl(sidik_net *n, SSL_CTX *ctx)
+{
+    n->ssl = ctx;
+}
+
+uint32_t sidik_net_connections(const sidik_net *n)
+{
+    return n->nconns;
+}
+
+static void net_maybe_done(sidik_net *n)
+{
+    if (!n->stopping || n->closing_handles > 0 || n->conns != NULL)
+        return;
+    void (*done)(void *) = n->done;
+    void *arg = n->done_arg;
+    sidik_free(n);
+    if (done != NULL)
+        done(arg);
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+    sidik_net *n = h->data;
+    n->closing_handles--;
+    net_maybe_done(n);
+}
+
+void sidik_net_stop(sidik_net *n, void (*done)(void *arg), void *arg)
+{
+    n->stopping = true;
+    n->done = done;
+    n->done_arg = arg;
+    n->closing_handles = 1;
+    uv_close((uv_handle_t *)&n->listener, listener_closed);
+    for (conn *c = n->conns; c != NULL; c = c->next)
+        conn_close(c);
+}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# sidikd live: a stock Python grpcio client over mutual TLS (grpc_interop.py),
+# a client that connects and never handshakes is cut after
+# handshake_timeout, SIGHUP reloads the certificates, SIGTERM stops it with
+# exit status 0.
+#   test_grpc_interop.sh SIDIKD SOURCE_DIR
+set -u
+sidikd=$1
+src=$2
+fail=0
+check() { if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi; }
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+cd "$tmp"
+sh "$src/deploy/pki.sh" pki >/dev/null
+sh "$src/deploy/pki.sh" pki client office SBY-03 --expired >/dev/null
+sh "$src/deploy/pki.sh" foreign client office JKT-01 >/dev/null
+cat > sidikd.conf <<CONF
+listen = 127.0.0.1:0
+tls_ca = pki/ca.crt
+tls_cert = pki/server.crt
+tls_key = pki/server.key
+handshake_timeout = 1s
+CONF
+"$sidikd" --config sidikd.conf 2> log &
+pid=$!
+port=
+for i in $(seq 1 100); do
+    port=$(grep -o 'msg="listening".*port=[0-9]*' log 2>/dev/null | grep -o 'port=[0-9]*' | cut -d= -f2)
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ]; check "sidikd listens (port $port)" $?
+
+/usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" pki foreign "$port" 2>grpc.err
+check "grpcio interop" $?
+
+# A client that connects and says nothing is cut after handshake_timeout.
+/usr/bin/python3 - "$port" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+t = time.monotonic()
+try:
+    data = s.recv(1)
+except socket.timeout:
+    sys.exit("not cut within 5 s")
+took = time.monotonic() - t
+sys.exit(0 if data == b"" and 0.5 < took < 4 else f"cut wrongly: {data!r} after {took:.1f}s")
+PY
+check "a silent client is cut after handshake_timeout" $?
+
+kill -HUP "$pid"
+sleep 0.5
+grep -q 'msg="certificates reloaded"' log; check "SIGHUP reloads the certificates" $?
+/usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" pki foreign "$port" >/dev/null 2>&1
+check "serves after the reload" $?
+
+kill -TERM "$pid"
+rc=124
+for i in $(seq 1 50); do
+    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; rc=$?; break; fi
+    sleep 0.1
+done
+pid=
+[ "$rc" -eq 0 ]; check "SIGTERM stops it with status 0 (got $rc)" $?
+grep -q 'msg="stopped"' log; check "it says it stopped" $?
+[ $fail -eq 0 ] || cat log
+exit $fail
