@@ -16,4 +16,25 @@ else
     echo "(no FVC2002 templates at $data: skipping sidik eval)"
 fi
 echo
-echo "sidikd's ingest service is not built yet; see README.md for what works today."
+# sidikd with its embedded defaults (data and dev PKI in ./var), and a stock
+# Python gRPC client showing mutual TLS and the role check at work.
+src=$(cd "$(dirname "$0")/.." && pwd)
+[ -f var/pki/ca.crt ] || { echo "== deploy/pki.sh var/pki  (a development CA and certificates)"; sh "$src/deploy/pki.sh" var/pki >/dev/null; }
+[ -f var/pki/office-SBY-03.crt ] || sh "$src/deploy/pki.sh" var/pki client office SBY-03 --expired >/dev/null
+[ -f var/pki-foreign/ca.crt ] || sh "$src/deploy/pki.sh" var/pki-foreign client office JKT-01 >/dev/null
+printf 'listen = 127.0.0.1:0\n' > var/demo.conf
+echo "== sidikd --config var/demo.conf  (TLS 1.3, mutual certificates, gRPC over HTTP/2)"
+"$build/bin/sidikd" --config var/demo.conf 2> var/sidikd.log &
+pid=$!
+port=
+for i in $(seq 1 100); do
+    port=$(grep -o 'msg="listening".*port=[0-9]*' var/sidikd.log 2>/dev/null | grep -o 'port=[0-9]*' | cut -d= -f2)
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+echo "listening on 127.0.0.1:$port; a Python grpcio client calls it as several roles:"
+/usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" var/pki var/pki-foreign "$port" 2>/dev/null || true
+kill -TERM "$pid"; wait "$pid"
+echo
+echo "sidikd's services are not wired to the journal and pipeline yet (they answer"
+echo "UNIMPLEMENTED, as shown); see README.md for what works today. Log: var/sidikd.log"
