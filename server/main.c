@@ -11,11 +11,13 @@
 #include "sidik/common.h"
 #include "sidik/config.h"
 #include "sidik/metrics.h"
+#include "sidik/metrics_http.h"
 #include "sidik/net.h"
 #include "sidik/tls.h"
 
 #include <openssl/ssl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -61,6 +63,7 @@ typedef struct daemon {
     SSL_CTX *ssl;
     sidik_net *net;
     sidik_metrics *metrics;
+    sidik_metrics_http *metrics_http;
     uv_signal_t term, intr, hup;
 } daemon_t;
 
@@ -113,6 +116,7 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     SIDIK_LOG_INFO("stopping", "signal=%d connections=%u", signum, sidik_net_connections(d->net));
     sidik_net *n = d->net;
     d->net = NULL;
+    sidik_metrics_http_stop(d->metrics_http);
     sidik_net_stop(n, net_stopped, d);
 }
 
@@ -157,6 +161,13 @@ static int serve(daemon_t *d)
                 sidik_strerror(rc));
         return 1;
     }
+    if ((rc = sidik_metrics_http_start(&d->loop, d->cfg.metrics_listen, d->metrics,
+                                       &d->metrics_http)) != 0) {
+        fprintf(stderr, "sidikd: metrics_listen %s: %s\n", d->cfg.metrics_listen, sidik_strerror(rc));
+        return 1;
+    }
+    SIDIK_LOG_INFO("metrics listening", "address=%s metrics_port=%d", d->cfg.metrics_listen,
+                   sidik_metrics_http_port(d->metrics_http));
     uv_signal_init(&d->loop, &d->term);
     uv_signal_init(&d->loop, &d->intr);
     uv_signal_init(&d->loop, &d->hup);
@@ -210,6 +221,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    sidik_log_level level_cfg;
+    if (getenv("SIDIK_LOG") == NULL && sidik_log_level_parse(cfg.log_level, &level_cfg) == 0)
+        sidik_log_set_level(level_cfg); /* SIDIK_LOG, when set, wins */
     SSL_CTX *ctx = NULL;
     const char *why = NULL;
     sidik_tls_files files = {cfg.tls_ca, cfg.tls_cert, cfg.tls_key};

@@ -6,6 +6,7 @@
  * This keeps every socket operation in libuv and OpenSSL free of I/O.
  */
 #include "sidik/common.h"
+#include "net_int.h"
 #include "sidik/net.h"
 
 #include <openssl/err.h>
@@ -310,7 +311,7 @@ static void on_connection(uv_stream_t *server, int status)
 }
 
 /* "host:port", host a name or literal, [v6] in brackets. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss)
+int sidik__net_parse_listen(const char *s, struct sockaddr_storage *ss)
 {
     const char *colon = strrchr(s, ':');
     if (colon == NULL || colon == s)
@@ -347,7 +348,7 @@ int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out
     if (loop == NULL || o == NULL || o->listen == NULL || o->ssl == NULL || o->cb == NULL || out == NULL)
         return SIDIK_EINVAL;
     struct sockaddr_storage ss;
-    if (parse_listen(o->listen, &ss) != 0) {
+    if (sidik__net_parse_listen(o->listen, &ss) != 0) {
         *why = "listen must be an IP address (or localhost) and a port";
         return SIDIK_EINVAL;
     }

@@ -23,6 +23,7 @@ tls_ca = pki/ca.crt
 tls_cert = pki/server.crt
 tls_key = pki/server.key
 handshake_timeout = 1s
+metrics_listen = 127.0.0.1:0
 CONF
 "$sidikd" --config sidikd.conf 2> log &
 pid=$!
@@ -36,6 +37,23 @@ done
 
 /usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" pki foreign "$port" 2>grpc.err
 check "grpcio interop" $?
+
+mport=$(grep -o 'metrics_port=[0-9]*' log | cut -d= -f2)
+# five channels: office, admin, no certificate, another CA, expired
+/usr/bin/python3 - "$mport" <<'PY'
+import sys, urllib.request, urllib.error
+base = f"http://127.0.0.1:{sys.argv[1]}"
+text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+values = {l.split(" ")[0]: float(l.split(" ")[1]) for l in text.splitlines() if l and not l.startswith("#")}
+ok = values.get("sidik_connections_total", 0) >= 5 and values.get("sidik_handshake_failures_total", 0) >= 3
+try:
+    urllib.request.urlopen(base + "/nope", timeout=5)
+    ok = False
+except urllib.error.HTTPError as e:
+    ok = ok and e.code == 404
+sys.exit(0 if ok else f"metrics wrong: {values}")
+PY
+check "GET /metrics counts the connections and refused handshakes; other paths 404" $?
 
 # A client that connects and says nothing is cut after handshake_timeout.
 /usr/bin/python3 - "$port" <<'PY'
