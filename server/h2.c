@@ -57,7 +57,19 @@ struct sidik_h2_conn {
     sidik_h2_callbacks cb;
     void *ctx;
     sidik_h2_call *calls;
+    /* Streams the client may still reset before being cut (a token bucket:
+     * RESET_BURST, refilled at RESET_RATE a second). */
+    double reset_tokens;
+    int64_t reset_refill_ns;
+    bool flooded;
 };
+
+/* Rapid reset (CVE-2023-44487): each stream opened makes the server start
+ * work, and a client that cancels at once can repeat that without limit.
+ * nghttp2 1.52 (Debian 12) has no limit of its own (upstream added one in
+ * 1.57 with these same figures); tests/unit/server/test_h2.c shows it. */
+#define RESET_BURST 1000.0
+#define RESET_RATE  33.0
 
 static int64_t now_ns(void)
 {
@@ -330,9 +342,30 @@ static void half_closed(sidik_h2_conn *c, sidik_h2_call *call)
         c->cb.on_half_close(c->ctx, call);
 }
 
+/* One client reset: false when the bucket is empty and the session ends. */
+static bool reset_allowed(sidik_h2_conn *c)
+{
+    int64_t now = now_ns();
+    c->reset_tokens += (double)(now - c->reset_refill_ns) * 1e-9 * RESET_RATE;
+    if (c->reset_tokens > RESET_BURST)
+        c->reset_tokens = RESET_BURST;
+    c->reset_refill_ns = now;
+    if (c->reset_tokens >= 1) {
+        c->reset_tokens -= 1;
+        return true;
+    }
+    if (!c->flooded) {
+        c->flooded = true;
+        nghttp2_session_terminate_session(c->s, NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+    return false;
+}
+
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
     sidik_h2_conn *c = ud;
+    if (f->hd.type == NGHTTP2_RST_STREAM && !reset_allowed(c))
+        return 0;
     sidik_h2_call *call = call_of(s, f->hd.stream_id);
     if (call == NULL)
         return 0;
@@ -455,6 +488,8 @@ int sidik_h2_conn_create(const sidik_h2_options *o, const sidik_identity *who,
     c->who = *who;
     c->cb = *cb;
     c->ctx = ctx;
+    c->reset_tokens = RESET_BURST;
+    c->reset_refill_ns = now_ns();
 
     nghttp2_session_callbacks *cbs;
     nghttp2_option *opt;
@@ -511,10 +546,12 @@ void sidik_h2_conn_destroy(sidik_h2_conn *c)
 
 int sidik_h2_conn_recv(sidik_h2_conn *c, const uint8_t *p, size_t n)
 {
+    if (c->flooded)
+        return SIDIK_EFORMAT;
     ssize_t rv = nghttp2_session_mem_recv(c->s, p, n);
     if (rv == NGHTTP2_ERR_NOMEM)
         return SIDIK_ENOMEM;
-    return rv < 0 ? SIDIK_EFORMAT : 0;
+    return rv < 0 || c->flooded ? SIDIK_EFORMAT : 0;
 }
 
 int sidik_h2_conn_pending(sidik_h2_conn *c, const uint8_t **p, size_t *n)

@@ -359,6 +359,98 @@ static void test_server_h2_garbage(void **state)
     assert_int_equal(sidik_h2_conn_create(NULL, NULL, &app_cb, &a, &sv), SIDIK_EINVAL);
 }
 
+
+/* ---- floods: a client that never reads its answers ------------------------- */
+
+static const uint8_t client_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/* A raw frame: 9-byte header, then payload. */
+static size_t raw_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stream,
+                        const uint8_t *payload, uint32_t n)
+{
+    out[0] = (uint8_t)(n >> 16), out[1] = (uint8_t)(n >> 8), out[2] = (uint8_t)n;
+    out[3] = type, out[4] = flags;
+    out[5] = (uint8_t)(stream >> 24), out[6] = (uint8_t)(stream >> 16);
+    out[7] = (uint8_t)(stream >> 8), out[8] = (uint8_t)stream;
+    if (n > 0)
+        memcpy(out + 9, payload, n);
+    return 9 + n;
+}
+
+/* Feeds the preface and an empty SETTINGS, then `count` copies of frame f
+ * without ever taking the server's output. Returns how many copies were
+ * fed before the connection was refused (count when never). */
+static int flood(const uint8_t *f, size_t n, int count)
+{
+    app a = {0};
+    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
+    sidik_h2_conn *sv;
+    assert_int_equal(sidik_h2_conn_create(NULL, &who, &app_cb, &a, &sv), 0);
+    uint8_t settings[9];
+    raw_frame(settings, 0x4, 0, 0, NULL, 0);
+    assert_int_equal(sidik_h2_conn_recv(sv, client_preface, sizeof client_preface - 1), 0);
+    assert_int_equal(sidik_h2_conn_recv(sv, settings, sizeof settings), 0);
+    int i = 0;
+    for (; i < count; i++)
+        if (sidik_h2_conn_recv(sv, f, n) != 0)
+            break;
+    sidik_h2_conn_destroy(sv);
+    return i;
+}
+
+static void test_server_h2_floods(void **state)
+{
+    (void)state;
+    uint8_t f[64];
+    /* PING after PING: each owes an ACK the client never reads. */
+    size_t n = raw_frame(f, 0x6, 0, 0, (const uint8_t *)"12345678", 8);
+    int fed = flood(f, n, 100000);
+    print_message("ping flood cut after %d frames\n", fed);
+    assert_true(fed < 100000);
+    /* SETTINGS after SETTINGS: each owes an ACK too. */
+    n = raw_frame(f, 0x4, 0, 0, NULL, 0);
+    fed = flood(f, n, 100000);
+    print_message("settings flood cut after %d frames\n", fed);
+    assert_true(fed < 100000);
+}
+
+/* Rapid reset (CVE-2023-44487): open a stream and cancel it, over and over.
+ * Each opening makes the server start work; the connection must be cut
+ * long before a hundred thousand of them. */
+static void test_server_h2_rapid_reset(void **state)
+{
+    (void)state;
+    app a = {0};
+    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
+    sidik_h2_conn *sv;
+    assert_int_equal(sidik_h2_conn_create(NULL, &who, &app_cb, &a, &sv), 0);
+    uint8_t settings[9];
+    raw_frame(settings, 0x4, 0, 0, NULL, 0);
+    assert_int_equal(sidik_h2_conn_recv(sv, client_preface, sizeof client_preface - 1), 0);
+    assert_int_equal(sidik_h2_conn_recv(sv, settings, sizeof settings), 0);
+    /* HPACK, static table only: :method POST, :scheme https, :path / */
+    const uint8_t hdrs[] = {0x83, 0x87, 0x84};
+    const uint8_t cancel[] = {0, 0, 0, 8};
+    int i = 0;
+    for (; i < 100000; i++) {
+        uint8_t buf[64];
+        uint32_t id = 1 + 2 * (uint32_t)i;
+        size_t n = raw_frame(buf, 0x1, 0x4, id, hdrs, sizeof hdrs);
+        n += raw_frame(buf + n, 0x3, 0, id, cancel, sizeof cancel);
+        if (sidik_h2_conn_recv(sv, buf, n) != 0)
+            break;
+        /* The server's answers are taken, as a real attacker's TCP stack
+         * would: the limit must not depend on the client being slow. */
+        const uint8_t *p;
+        size_t m;
+        while (sidik_h2_conn_pending(sv, &p, &m) == 0 && m > 0)
+            ;
+    }
+    print_message("rapid reset cut after %d streams\n", i);
+    sidik_h2_conn_destroy(sv);
+    assert_true(i < 100000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +458,8 @@ int main(void)
         SIDIK_TEST(test_server_h2_bidi_large_messages),
         SIDIK_TEST(test_server_h2_refusals),
         SIDIK_TEST(test_server_h2_garbage),
+        SIDIK_TEST(test_server_h2_floods),
+        SIDIK_TEST(test_server_h2_rapid_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
