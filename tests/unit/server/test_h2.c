@@ -451,6 +451,67 @@ static void test_server_h2_rapid_reset(void **state)
     assert_true(i < 100000);
 }
 
+/* More streams than the acknowledged SETTINGS allow: nghttp2 treats the
+ * excess stream as a connection error, so the client is cut with GOAWAY
+ * (PROTOCOL_ERROR) after the streams it was allowed; those two reach the
+ * application and are closed with the connection. */
+static void test_server_h2_too_many_streams(void **state)
+{
+    (void)state;
+    app a = {0};
+    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
+    sidik_h2_options o = {.max_streams = 2};
+    sidik_h2_conn *sv;
+    assert_int_equal(sidik_h2_conn_create(&o, &who, &app_cb, &a, &sv), 0);
+    uint8_t buf[512];
+    size_t n = 0;
+    memcpy(buf, client_preface, sizeof client_preface - 1);
+    n += sizeof client_preface - 1;
+    n += raw_frame(buf + n, 0x4, 0, 0, NULL, 0); /* our SETTINGS */
+    assert_int_equal(sidik_h2_conn_recv(sv, buf, n), 0);
+    const uint8_t *p;
+    size_t m;
+    while (sidik_h2_conn_pending(sv, &p, &m) == 0 && m > 0) /* the server's SETTINGS go out */
+        ;
+    n = raw_frame(buf, 0x4, 0x1, 0, NULL, 0); /* and are acknowledged: the limit applies */
+    /* :method POST, :scheme https (static table), then :authority, :path and
+     * content-type as literals without indexing (HPACK section 6.2.2);
+     * nghttp2 resets a request without :authority. */
+    uint8_t hb[96];
+    size_t h = 0;
+    hb[h++] = 0x83;
+    hb[h++] = 0x87;
+    hb[h++] = 0x01; /* name: static index 1, :authority */
+    hb[h++] = 9;
+    memcpy(hb + h, "localhost", 9);
+    h += 9;
+    hb[h++] = 0x04; /* name: static index 4, :path */
+    hb[h++] = 20;
+    memcpy(hb + h, "/sidik.v1.Status/Get", 20);
+    h += 20;
+    hb[h++] = 0x0f; /* name: static index 31, content-type (15 + 16) */
+    hb[h++] = 16;
+    hb[h++] = 16;
+    memcpy(hb + h, "application/grpc", 16);
+    h += 16;
+    for (uint32_t id = 1; id <= 9; id += 2)
+        n += raw_frame(buf + n, 0x1, 0x4, id, hb, (uint32_t)h); /* HEADERS, END_HEADERS */
+    sidik_h2_conn_recv(sv, buf, n); /* cut: 0 or SIDIK_EFORMAT, either way no more reading */
+    int goaway = 0;
+    while (sidik_h2_conn_pending(sv, &p, &m) == 0 && m > 0)
+        for (size_t off = 0; off + 9 <= m;) {
+            uint32_t len = (uint32_t)p[off] << 16 | (uint32_t)p[off + 1] << 8 | p[off + 2];
+            if (p[off + 3] == 0x7 && len >= 8 && p[off + 16] == 1) /* GOAWAY PROTOCOL_ERROR */
+                goaway++;
+            off += 9 + len;
+        }
+    assert_int_equal(goaway, 1);
+    assert_true(sidik_h2_conn_done(sv));
+    assert_int_equal(a.calls, 2);
+    sidik_h2_conn_destroy(sv);
+    assert_int_equal(a.closes, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +521,7 @@ int main(void)
         SIDIK_TEST(test_server_h2_garbage),
         SIDIK_TEST(test_server_h2_floods),
         SIDIK_TEST(test_server_h2_rapid_reset),
+        SIDIK_TEST(test_server_h2_too_many_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
