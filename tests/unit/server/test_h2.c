@@ -377,19 +377,27 @@ static size_t raw_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stre
     return 9 + n;
 }
 
+/* A server connection for an office, fed the client preface and an empty
+ * SETTINGS, as a raw client would start. */
+static sidik_h2_conn *raw_open(app *a)
+{
+    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
+    sidik_h2_conn *sv;
+    assert_int_equal(sidik_h2_conn_create(NULL, &who, &app_cb, a, &sv), 0);
+    uint8_t settings[9];
+    raw_frame(settings, 0x4, 0, 0, NULL, 0);
+    assert_int_equal(sidik_h2_conn_recv(sv, client_preface, sizeof client_preface - 1), 0);
+    assert_int_equal(sidik_h2_conn_recv(sv, settings, sizeof settings), 0);
+    return sv;
+}
+
 /* Feeds the preface and an empty SETTINGS, then `count` copies of frame f
  * without ever taking the server's output. Returns how many copies were
  * fed before the connection was refused (count when never). */
 static int flood(const uint8_t *f, size_t n, int count)
 {
     app a = {0};
-    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
-    sidik_h2_conn *sv;
-    assert_int_equal(sidik_h2_conn_create(NULL, &who, &app_cb, &a, &sv), 0);
-    uint8_t settings[9];
-    raw_frame(settings, 0x4, 0, 0, NULL, 0);
-    assert_int_equal(sidik_h2_conn_recv(sv, client_preface, sizeof client_preface - 1), 0);
-    assert_int_equal(sidik_h2_conn_recv(sv, settings, sizeof settings), 0);
+    sidik_h2_conn *sv = raw_open(&a);
     int i = 0;
     for (; i < count; i++)
         if (sidik_h2_conn_recv(sv, f, n) != 0)
@@ -421,13 +429,7 @@ static void test_server_h2_rapid_reset(void **state)
 {
     (void)state;
     app a = {0};
-    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
-    sidik_h2_conn *sv;
-    assert_int_equal(sidik_h2_conn_create(NULL, &who, &app_cb, &a, &sv), 0);
-    uint8_t settings[9];
-    raw_frame(settings, 0x4, 0, 0, NULL, 0);
-    assert_int_equal(sidik_h2_conn_recv(sv, client_preface, sizeof client_preface - 1), 0);
-    assert_int_equal(sidik_h2_conn_recv(sv, settings, sizeof settings), 0);
+    sidik_h2_conn *sv = raw_open(&a);
     /* HPACK, static table only: :method POST, :scheme https, :path / */
     const uint8_t hdrs[] = {0x83, 0x87, 0x84};
     const uint8_t cancel[] = {0, 0, 0, 8};
