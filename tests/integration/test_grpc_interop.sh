@@ -23,6 +23,7 @@ tls_ca = pki/ca.crt
 tls_cert = pki/server.crt
 tls_key = pki/server.key
 handshake_timeout = 1s
+idle_timeout = 2s
 metrics_listen = 127.0.0.1:0
 CONF
 "$sidikd" --config sidikd.conf 2> log &
@@ -69,6 +70,29 @@ took = time.monotonic() - t
 sys.exit(0 if data == b"" and 0.5 < took < 4 else f"cut wrongly: {data!r} after {took:.1f}s")
 PY
 check "a silent client is cut after handshake_timeout" $?
+
+# A client that finishes its handshake and then goes quiet (a half-open
+# connection, a stalled office) is closed after idle_timeout.
+/usr/bin/python3 - "$port" <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile="pki/ca.crt")
+ctx.load_cert_chain("pki/office-JKT-01.crt", "pki/office-JKT-01.key")
+ctx.set_alpn_protocols(["h2"])
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.settimeout(8)
+t = time.monotonic()
+try:
+    while s.recv(4096):  # the server's SETTINGS, then nothing until it closes
+        pass
+except (ssl.SSLError, ConnectionError):
+    pass
+except socket.timeout:
+    sys.exit("a quiet client was never closed")
+took = time.monotonic() - t
+sys.exit(0 if 1.5 < took < 6 else f"closed after {took:.1f}s")
+PY
+check "a quiet client is closed after idle_timeout" $?
 
 kill -HUP "$pid"
 sleep 0.5
