@@ -6,9 +6,7 @@
 #include "sidik/common.h"
 #include "sidik/control.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define FORMAT_VERSION    1u
 #define DEFAULT_MAP_BYTES (64ull << 30)
@@ -81,59 +79,19 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         return SIDIK_EINVAL;
     }
     uint64_t map = o != NULL && o->map_bytes != 0 ? o->map_bytes : DEFAULT_MAP_BYTES;
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        *why = "cannot create the control store folder";
-        return -errno;
-    }
     sidik_control *c = sidik_trycalloc(1, sizeof *c);
     if (c == NULL)
         return SIDIK_ENOMEM;
-    MDB_txn *txn = NULL;
-    int rc = sidik__lmdb_err(mdb_env_create(&c->env));
+    const sidik__lmdb_db dbs[] = {
+        {"meta", &c->meta},         {"enroll", &c->enroll}, {"office", &c->office},
+        {"dir", &c->dir},           {"decision", &c->decision}, {"audit", &c->audit},
+        {"printq", &c->printq},     {"lease", &c->lease},   {"lease_exp", &c->lease_exp},
+    };
+    MDB_txn *txn;
+    int rc = sidik__lmdb_open(dir, map, 0, dbs, SIDIK_ARRAY_SIZE(dbs), &c->env, &txn, why);
     if (rc == 0)
-        rc = sidik__lmdb_err(mdb_env_set_maxdbs(c->env, 16));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_env_set_mapsize(c->env, (size_t)map));
-    /* NOTLS: read transactions are not tied to a thread's slot, so one
-     * thread may hold several (a walk that looks records up) and a worker
-     * pool may begin and end them on any thread. */
-    if (rc == 0 && (rc = sidik__lmdb_err(mdb_env_open(c->env, dir, MDB_NOTLS, 0640))) != 0)
-        *why = "LMDB refused to open the control store";
-    /* Reader slots of processes that died (SIGKILL) would otherwise stay
-     * taken until the table is full. */
-    int dead;
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_reader_check(c->env, &dead));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_txn_begin(c->env, NULL, 0, &txn));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "meta", MDB_CREATE, &c->meta));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "enroll", MDB_CREATE, &c->enroll));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "office", MDB_CREATE, &c->office));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "dir", MDB_CREATE, &c->dir));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "decision", MDB_CREATE, &c->decision));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "audit", MDB_CREATE, &c->audit));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "printq", MDB_CREATE, &c->printq));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "lease", MDB_CREATE, &c->lease));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "lease_exp", MDB_CREATE, &c->lease_exp));
-    if (rc == 0)
-        rc = check_format(c, txn, why);
-    if (rc == 0) {
-        rc = sidik__lmdb_err(mdb_txn_commit(txn));
-        txn = NULL;
-    }
+        rc = sidik__lmdb_open_finish(&c->env, &txn, check_format(c, txn, why));
     if (rc != 0) {
-        mdb_txn_abort(txn);
-        if (c->env != NULL)
-            mdb_env_close(c->env);
         sidik_free(c);
         return rc;
     }
@@ -293,4 +251,29 @@ void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *me
 {
     *audit = t->c->audit;
     *meta = t->c->meta;
+}
+
+/* ---- key ranges (control_int.h) -------------------------------------------- */
+
+int sidik__range_open(sidik__range *r, MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, size_t tail)
+{
+    if (start->mv_size > sizeof r->start || tail > start->mv_size)
+        return SIDIK_EINVAL;
+    memcpy(r->start, start->mv_data, start->mv_size);
+    r->len = start->mv_size;
+    r->tail = tail;
+    return sidik__lmdb_err(mdb_cursor_open(txn, dbi, &r->cur));
+}
+
+int sidik__range_step(sidik__range *r, bool first, MDB_val *k, MDB_val *v)
+{
+    if (first)
+        *k = (MDB_val){r->len, r->start};
+    int mrc = mdb_cursor_get(r->cur, k, v, first ? MDB_SET_RANGE : MDB_NEXT);
+    if (mrc == MDB_NOTFOUND)
+        return 1;
+    if (mrc != 0)
+        return sidik__lmdb_err(mrc);
+    size_t prefix = r->len - r->tail;
+    return k->mv_size == r->len && memcmp(k->mv_data, r->start, prefix) == 0 ? 0 : 1;
 }

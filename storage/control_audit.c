@@ -90,6 +90,31 @@ static int read_head(MDB_txn *txn, MDB_dbi meta, head_record *h)
     return 0;
 }
 
+/* The transaction, the databases and the head record, as every operation
+ * on the chain starts. */
+typedef struct chain {
+    MDB_txn *txn;
+    bool write;
+    MDB_dbi audit, meta;
+    head_record head;
+} chain;
+
+static int chain_open(sidik_control_txn *t, chain *ch)
+{
+    ch->txn = sidik__control_txn(t, &ch->write);
+    sidik__control_audit_dbis(t, &ch->audit, &ch->meta);
+    return read_head(ch->txn, ch->meta, &ch->head);
+}
+
+/* A key's sequence number; 0 for a key of the wrong size (never valid). */
+static uint64_t key_seq(const MDB_val *k)
+{
+    uint64_t seq = 0;
+    for (size_t i = 0; k->mv_size == 8 && i < 8; i++)
+        seq = seq << 8 | ((const uint8_t *)k->mv_data)[i];
+    return seq;
+}
+
 /* Decodes value v of entry seq into *e (prev and hash as stored). */
 static int decode(uint64_t seq, const MDB_val *v, sidik_audit_entry *e)
 {
@@ -127,16 +152,15 @@ int sidik_control_audit_append(sidik_control_txn *t, const sidik_audit_entry *e,
         !text_ok(e->subject, SIDIK_AUDIT_TEXT_MAX, &sn) ||
         !text_ok(e->detail, SIDIK_AUDIT_DETAIL_MAX, &dn))
         return SIDIK_EINVAL;
-    bool write;
-    MDB_txn *txn = sidik__control_txn(t, &write);
-    if (!write)
-        return SIDIK_ESTATE;
-    MDB_dbi audit, meta;
-    sidik__control_audit_dbis(t, &audit, &meta);
-    head_record head;
-    int rc = read_head(txn, meta, &head);
+    chain ch;
+    int rc = chain_open(t, &ch);
     if (rc != 0)
         return rc;
+    if (!ch.write)
+        return SIDIK_ESTATE;
+    MDB_txn *txn = ch.txn;
+    MDB_dbi audit = ch.audit, meta = ch.meta;
+    head_record head = ch.head;
     /* The head must name the last entry: anything else is damage, and
      * chaining onto it would hide that. */
     MDB_cursor *cur;
@@ -145,12 +169,11 @@ int sidik_control_audit_append(sidik_control_txn *t, const sidik_audit_entry *e,
     MDB_val lk, lv;
     int mrc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
     mdb_cursor_close(cur);
-    uint64_t last = 0;
-    if (mrc == 0 && lk.mv_size == 8)
-        for (int i = 0; i < 8; i++)
-            last = last << 8 | ((const uint8_t *)lk.mv_data)[i];
-    else if (mrc != MDB_NOTFOUND)
-        return mrc == 0 ? SIDIK_ECORRUPT : sidik__lmdb_err(mrc);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return sidik__lmdb_err(mrc);
+    uint64_t last = mrc == 0 ? key_seq(&lk) : 0;
+    if (mrc == 0 && last == 0)
+        return SIDIK_ECORRUPT;
     if (last != head.seq)
         return SIDIK_ECORRUPT;
 
@@ -193,13 +216,13 @@ int sidik_control_audit_get(sidik_control_txn *t, uint64_t seq, sidik_audit_entr
 {
     if (t == NULL || out == NULL || seq == 0)
         return SIDIK_EINVAL;
-    bool write;
-    MDB_txn *txn = sidik__control_txn(t, &write);
-    MDB_dbi audit, meta;
-    sidik__control_audit_dbis(t, &audit, &meta);
+    chain ch;
+    int rc = chain_open(t, &ch);
+    if (rc != 0)
+        return rc;
     uint8_t kb[8];
     MDB_val k = seq_key(seq, kb), v;
-    int rc = sidik__lmdb_err(mdb_get(txn, audit, &k, &v));
+    rc = sidik__lmdb_err(mdb_get(ch.txn, ch.audit, &k, &v));
     return rc != 0 ? rc : decode(seq, &v, out);
 }
 
@@ -209,28 +232,23 @@ int sidik_control_audit_verify(sidik_control_txn *t, uint64_t *checked, uint64_t
         return SIDIK_EINVAL;
     *checked = 0;
     *first_bad = 0;
-    bool write;
-    MDB_txn *txn = sidik__control_txn(t, &write);
-    MDB_dbi audit, meta;
-    sidik__control_audit_dbis(t, &audit, &meta);
-    head_record head;
-    int rc = read_head(txn, meta, &head);
+    chain ch;
+    int rc = chain_open(t, &ch);
     if (rc != 0)
         return rc;
+    head_record head = ch.head;
     MDB_cursor *cur;
-    if ((rc = sidik__lmdb_err(mdb_cursor_open(txn, audit, &cur))) != 0)
+    if ((rc = sidik__lmdb_err(mdb_cursor_open(ch.txn, ch.audit, &cur))) != 0)
         return rc;
     uint8_t prev[32] = {0};
     uint64_t expect = 1;
     MDB_val k, v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), expect++) {
-        uint64_t seq = 0;
-        for (size_t i = 0; i < k.mv_size && k.mv_size == 8; i++)
-            seq = seq << 8 | ((const uint8_t *)k.mv_data)[i];
+        uint64_t seq = key_seq(&k);
         sidik_audit_entry e;
         uint8_t hash[32];
-        bool ok = k.mv_size == 8 && seq == expect && decode(seq, &v, &e) == 0 &&
+        bool ok = seq == expect && decode(seq, &v, &e) == 0 &&
                   memcmp(e.prev, prev, 32) == 0 &&
                   chain_hash(prev, seq, v.mv_data, v.mv_size - 64, hash) == 0 &&
                   memcmp(hash, e.hash, 32) == 0;

@@ -77,25 +77,17 @@ int sidik_control_decision_count(sidik_control_txn *t, const char *id, uint32_t 
         return SIDIK_EINVAL;
     bool write;
     MDB_txn *txn = sidik__control_txn(t, &write);
-    MDB_cursor *cur;
-    int rc = sidik__lmdb_err(mdb_cursor_open(txn, sidik__control_decision_dbi(t), &cur));
-    if (rc != 0)
-        return rc;
     uint8_t kb[KEY_MAX];
     MDB_val k = decision_key(id, 0, kb), v;
-    size_t prefix = k.mv_size - 1;
-    uint8_t want[KEY_MAX];
-    memcpy(want, kb, prefix);
+    sidik__range r;
+    int rc = sidik__range_open(&r, txn, sidik__control_decision_dbi(t), &k, 1);
+    if (rc != 0)
+        return rc;
     *n = 0;
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (mrc == 0 && k.mv_size == prefix + 1 && memcmp(k.mv_data, want, prefix) == 0) {
+    for (bool first = true; (rc = sidik__range_step(&r, first, &k, &v)) == 0; first = false)
         (*n)++;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
-    mdb_cursor_close(cur);
-    return rc;
+    mdb_cursor_close(r.cur);
+    return rc == 1 ? 0 : rc;
 }
 
 int sidik_control_decision_add(sidik_control_txn *t, const char *id, const sidik_decision_record *d,

@@ -257,21 +257,18 @@ int sidik_control_enroll_list(sidik_control_txn *t, const char *office_code, sid
     MDB_txn *txn = sidik__control_txn(t, &write);
     MDB_dbi enroll, office;
     sidik__control_dbis(t, &enroll, &office);
-    MDB_cursor *cur;
-    int rc = sidik__lmdb_err(mdb_cursor_open(txn, office, &cur));
+    if (after_seq == UINT64_MAX)
+        return 0; /* nothing comes after the last sequence */
+    uint8_t kb[OFFICE_KEY_MAX];
+    MDB_val k = office_key(office_code, (uint8_t)s, after_seq + 1, kb), v;
+    sidik__range r;
+    int rc = sidik__range_open(&r, txn, office, &k, 8);
     if (rc != 0)
         return rc;
-    uint8_t kb[OFFICE_KEY_MAX];
-    uint64_t from = after_seq == UINT64_MAX ? UINT64_MAX : after_seq + 1;
-    MDB_val k = office_key(office_code, (uint8_t)s, from, kb), v;
-    size_t prefix = k.mv_size - 8;
-    uint8_t want[OFFICE_KEY_MAX];
-    memcpy(want, kb, prefix);
     uint32_t calls = 0;
-    int mrc = after_seq == UINT64_MAX ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && mrc == 0 && (limit == 0 || calls < limit)) {
-        if (k.mv_size != prefix + 8 || memcmp(k.mv_data, want, prefix) != 0)
-            break; /* past this office and status */
+    for (bool first = true; (limit == 0 || calls < limit) &&
+                            (rc = sidik__range_step(&r, first, &k, &v)) == 0;
+         first = false) {
         sidik_enrollment e;
         MDB_val ek = v, ev;
         rc = sidik__lmdb_err(mdb_get(txn, enroll, &ek, &ev));
@@ -279,13 +276,15 @@ int sidik_control_enroll_list(sidik_control_txn *t, const char *office_code, sid
             rc = SIDIK_ECORRUPT; /* the index names a record that is not there */
         if (rc == 0)
             rc = decode(&ek, &ev, &e);
-        if (rc == 0)
-            rc = fn(ctx, &e);
         calls++;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        if (rc != 0)
+            break;
+        int stop = fn(ctx, &e);
+        if (stop != 0) {
+            mdb_cursor_close(r.cur);
+            return stop; /* the callback's own value, whatever it is */
+        }
     }
-    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
-    mdb_cursor_close(cur);
-    return rc;
+    mdb_cursor_close(r.cur);
+    return rc == 1 ? 0 : rc;
 }

@@ -16,6 +16,23 @@ void sidik__control_print_dbis(sidik_control_txn *t, MDB_dbi *printq, MDB_dbi *l
                                MDB_dbi *lease_exp);
 void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta);
 
+/* A walk over one range of keys: those that begin like the start key (all
+ * but its last `tail` bytes) and are exactly as long (office + status +
+ * sequence, enrollment id + index, region + sequence). */
+typedef struct sidik__range {
+    MDB_cursor *cur;
+    uint8_t start[128];
+    size_t len, tail;
+} sidik__range;
+
+/* Opens a cursor on dbi for the range starting at start. Returns 0 or an
+ * error; close r->cur with mdb_cursor_close. */
+int sidik__range_open(sidik__range *r, MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, size_t tail);
+
+/* Moves to the first key at or after the start (first) or to the next one:
+ * 0 with *k and *v, 1 past the range, or an error. */
+int sidik__range_step(sidik__range *r, bool first, MDB_val *k, MDB_val *v);
+
 /* Shared field rules (control_enroll.c). */
 bool sidik__control_valid_id(const char *s);
 bool sidik__control_valid_status(uint32_t s);

@@ -157,17 +157,15 @@ int sidik_control_print_lease(sidik_control_txn *t, const char *region, const ch
     if (rc != 0)
         return rc;
     dbs d = get_dbs(t);
-    MDB_cursor *cur;
-    if ((rc = sidik__lmdb_err(mdb_cursor_open(d.txn, d.printq, &cur))) != 0)
-        return rc;
     uint8_t kb[QKEY_MAX];
     MDB_val k = queue_key(region, 0, kb), v;
     size_t prefix = k.mv_size - 8;
-    uint8_t want[QKEY_MAX];
-    memcpy(want, kb, prefix);
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && mrc == 0 && *n < max && k.mv_size == prefix + 8 &&
-           memcmp(k.mv_data, want, prefix) == 0) {
+    sidik__range r;
+    if ((rc = sidik__range_open(&r, d.txn, d.printq, &k, 8)) != 0)
+        return rc;
+    /* After each delete, LMDB's NEXT lands on the entry that followed. */
+    for (bool first = true; *n < max && (rc = sidik__range_step(&r, first, &k, &v)) == 0;
+         first = false) {
         if (v.mv_size == 0 || v.mv_size > SIDIK_ENROLL_ID_MAX) {
             rc = SIDIK_ECORRUPT;
             break;
@@ -187,15 +185,13 @@ int sidik_control_print_lease(sidik_control_txn *t, const char *region, const ch
         if (rc == 0)
             rc = sidik__lmdb_err(mdb_put(d.txn, d.lease_exp, &ek, &ev, 0));
         if (rc == 0)
-            rc = sidik__lmdb_err(mdb_cursor_del(cur, 0));
-        if (rc == 0) {
-            (*n)++;
-            /* After a delete, LMDB's NEXT lands on the entry that followed. */
-            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
+            rc = sidik__lmdb_err(mdb_cursor_del(r.cur, 0));
+        if (rc != 0)
+            break;
+        (*n)++;
     }
-    mdb_cursor_close(cur);
-    return rc;
+    mdb_cursor_close(r.cur);
+    return rc == 1 ? 0 : rc;
 }
 
 int sidik_control_print_ack(sidik_control_txn *t, const char *id, const char *station,

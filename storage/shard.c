@@ -5,10 +5,8 @@
 #include "sidik/common.h"
 #include "sidik/shard.h"
 
-#include <errno.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 
 #define FORMAT_VERSION    1u
 #define RECORD_VERSION    1u
@@ -140,47 +138,19 @@ int sidik_shard_open(const char *dir, uint32_t number, const sidik_shard_options
         *why = "no folder or result pointer";
         return SIDIK_EINVAL;
     }
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        *why = "cannot create the shard folder";
-        return -errno;
-    }
     sidik_shard *s = sidik_trycalloc(1, sizeof *s);
     if (s == NULL)
         return SIDIK_ENOMEM;
     s->number = number;
     uint64_t map = o != NULL && o->map_bytes != 0 ? o->map_bytes : DEFAULT_MAP_BYTES;
-    MDB_txn *txn = NULL;
-    int rc = sidik__lmdb_err(mdb_env_create(&s->env));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_env_set_maxdbs(s->env, 4));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_env_set_mapsize(s->env, (size_t)map));
+    const sidik__lmdb_db dbs[] = {{"meta", &s->meta}, {"persons", &s->persons}};
+    MDB_txn *txn;
     /* NORDAHEAD: lookups of shortlisted persons are random reads; the
-     * kernel's readahead would only evict useful pages. NOTLS: as the
-     * control store (control.c). */
-    if (rc == 0 && (rc = sidik__lmdb_err(mdb_env_open(s->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0640))) != 0)
-        *why = "LMDB refused to open the shard";
-    /* Reader slots of processes that died (SIGKILL) would otherwise stay
-     * taken until the table is full. */
-    int dead;
+     * kernel's readahead would only evict useful pages. */
+    int rc = sidik__lmdb_open(dir, map, MDB_NORDAHEAD, dbs, SIDIK_ARRAY_SIZE(dbs), &s->env, &txn, why);
     if (rc == 0)
-        rc = sidik__lmdb_err(mdb_reader_check(s->env, &dead));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta));
-    if (rc == 0)
-        rc = sidik__lmdb_err(mdb_dbi_open(txn, "persons", MDB_CREATE, &s->persons));
-    if (rc == 0)
-        rc = check_meta(s, txn, why);
-    if (rc == 0) {
-        rc = sidik__lmdb_err(mdb_txn_commit(txn));
-        txn = NULL;
-    }
+        rc = sidik__lmdb_open_finish(&s->env, &txn, check_meta(s, txn, why));
     if (rc != 0) {
-        mdb_txn_abort(txn);
-        if (s->env != NULL)
-            mdb_env_close(s->env);
         sidik_free(s);
         return rc;
     }

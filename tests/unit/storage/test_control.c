@@ -149,6 +149,13 @@ static int collect(void *ctx, const sidik_enrollment *e)
     return 0;
 }
 
+static int stop_with_1(void *ctx, const sidik_enrollment *e)
+{
+    (void)e;
+    (*(int *)ctx)++;
+    return 1;
+}
+
 static listed list(sidik_control *c, const char *office, sidik_status s, uint64_t after,
                    uint32_t limit)
 {
@@ -208,6 +215,9 @@ static void test_storage_control_office_listing(void **state)
     assert_int_equal(sidik_control_enroll_list(t, "A", (sidik_status)77, 0, 0, collect, &l),
                      SIDIK_EINVAL);
     assert_int_equal(sidik_control_enroll_list(t, "A", 0, 0, 0, NULL, NULL), SIDIK_EINVAL);
+    int seen = 0; /* the callback's value comes back, even 1 */
+    assert_int_equal(sidik_control_enroll_list(t, "A", 0, 0, 0, stop_with_1, &seen), 1);
+    assert_int_equal(seen, 1);
     sidik_control_abort(t);
     sidik_control_close(c);
     scratch_remove(dir);

@@ -145,6 +145,15 @@ static int gate_fault(void *ctx, sidik_journal_op op)
     return 0;
 }
 
+/* Options whose every group write waits at gate g. */
+static sidik_journal_options gated(gate *g)
+{
+    sidik_journal_options o = opts();
+    o.fault = gate_fault;
+    o.fault_ctx = g;
+    return o;
+}
+
 static void gate_wait_write(gate *g)
 {
     pthread_mutex_lock(&g->mu);
@@ -166,9 +175,7 @@ static void test_storage_journal_group_commit(void **state)
     (void)state;
     char *dir = scratch_create();
     gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-    sidik_journal_options o = opts();
-    o.fault = gate_fault;
-    o.fault_ctx = &g;
+    sidik_journal_options o = gated(&g);
     sidik_journal *j = open_ok(dir, &o);
     append_range(j, 1, 1);
     gate_wait_write(&g); /* the thread holds entry 1 in its write */
@@ -192,9 +199,7 @@ static void test_storage_journal_backpressure(void **state)
     (void)state;
     char *dir = scratch_create();
     gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-    sidik_journal_options o = opts();
-    o.fault = gate_fault;
-    o.fault_ctx = &g;
+    sidik_journal_options o = gated(&g);
     o.max_pending_bytes = 4096;
     sidik_journal *j = open_ok(dir, &o);
     uint8_t big[3000] = {0};
