@@ -18,8 +18,9 @@ static const sidik_method_info methods[] = {
     {SIDIK_METHOD_INGEST_UPLOAD, "/sidik.v1.Ingest/Upload", SIDIK_CALL_BIDI, R(SIDIK_ROLE_OFFICE)},
     {SIDIK_METHOD_STATUS_GET, "/sidik.v1.Status/Get", SIDIK_CALL_UNARY,
      R(SIDIK_ROLE_OFFICE) | R(SIDIK_ROLE_AUDITOR)},
-    {SIDIK_METHOD_STATUS_LIST, "/sidik.v1.Status/List", SIDIK_CALL_UNARY,
-     R(SIDIK_ROLE_OFFICE) | R(SIDIK_ROLE_AUDITOR)},
+    /* An office's own listing (the request names no office); auditors
+     * search across offices with Audit.SearchDecisions. */
+    {SIDIK_METHOD_STATUS_LIST, "/sidik.v1.Status/List", SIDIK_CALL_UNARY, R(SIDIK_ROLE_OFFICE)},
     {SIDIK_METHOD_AUDIT_GET_DECISION, "/sidik.v1.Audit/GetDecision", SIDIK_CALL_UNARY,
      R(SIDIK_ROLE_AUDITOR)},
     {SIDIK_METHOD_AUDIT_SEARCH_DECISIONS, "/sidik.v1.Audit/SearchDecisions", SIDIK_CALL_UNARY,

@@ -34,6 +34,8 @@ struct sidik_h2_call {
 
     bool accepted; /* handed to the application */
     bool finished; /* status decided; incoming data is dropped */
+    bool paused;   /* received DATA is held unacknowledged (sidik_h2_call_pause) */
+    size_t held;   /* bytes received while paused, not yet acknowledged */
 
     /* The message being reassembled. */
     uint8_t prefix[SIDIK_GRPC_PREFIX_BYTES];
@@ -62,6 +64,10 @@ struct sidik_h2_conn {
     double reset_tokens;
     int64_t reset_refill_ns;
     bool flooded;
+    /* Output queued outside sidik_h2_conn_recv is announced through wake. */
+    bool in_recv;
+    void (*wake)(void *arg);
+    void *wake_arg;
 };
 
 /* Rapid reset (CVE-2023-44487): each stream opened makes the server start
@@ -76,6 +82,14 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Output queued from outside recv (a receipt sent when the journal caught
+ * up, a paused call resumed): the transport must come and take it. */
+static void wake(sidik_h2_conn *c)
+{
+    if (!c->in_recv && c->wake != NULL)
+        c->wake(c->wake_arg);
 }
 
 /* ---- responses ---------------------------------------------------------------- */
@@ -202,12 +216,39 @@ int sidik_h2_call_send(sidik_h2_call *call, const uint8_t *p, size_t n)
     if (n > 0)
         memcpy(call->out + call->out_len + SIDIK_GRPC_PREFIX_BYTES, p, n);
     call->out_len = need;
-    return submit_response(call);
+    int rc = submit_response(call);
+    wake(call->conn);
+    return rc;
 }
 
 int sidik_h2_call_finish(sidik_h2_call *call, sidik_grpc_status status, const char *message)
 {
-    return finish(call, status, message);
+    int rc = finish(call, status, message);
+    wake(call->conn);
+    return rc;
+}
+
+void sidik_h2_call_pause(sidik_h2_call *call, bool paused)
+{
+    if (call->paused == paused)
+        return;
+    call->paused = paused;
+    if (!paused && call->held > 0) {
+        nghttp2_session_consume(call->conn->s, call->stream_id, call->held);
+        call->held = 0;
+        wake(call->conn); /* the WINDOW_UPDATE that lets the peer go on */
+    }
+}
+
+bool sidik_h2_call_paused(const sidik_h2_call *call)
+{
+    return call->paused;
+}
+
+void sidik_h2_conn_set_wake(sidik_h2_conn *c, void (*fn)(void *arg), void *arg)
+{
+    c->wake = fn;
+    c->wake_arg = arg;
 }
 
 const sidik_method_info *sidik_h2_call_method(const sidik_h2_call *call)
@@ -437,8 +478,12 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id, c
     sidik_h2_call *call = call_of(s, stream_id);
     if (call != NULL && call->accepted && !call->finished)
         take_data(c, call, p, n);
-    /* Acknowledged only now that the application has had it. */
-    nghttp2_session_consume(s, stream_id, n);
+    /* Acknowledged only now that the application has had it, and not
+     * while it holds the call paused (it is behind: the peer must wait). */
+    if (call != NULL && call->paused && !call->finished)
+        call->held += n;
+    else
+        nghttp2_session_consume(s, stream_id, n);
     return 0;
 }
 
@@ -452,6 +497,8 @@ static void call_free(sidik_h2_conn *c, sidik_h2_call *call)
         call->next->prev = call->prev;
     if (call->accepted && c->cb.on_close != NULL)
         c->cb.on_close(c->ctx, call);
+    if (call->held > 0) /* the stream is gone; its share of the connection window is not */
+        nghttp2_session_consume_connection(c->s, call->held);
     sidik_free(call->msg);
     sidik_free(call->out);
     sidik_free(call);
@@ -525,7 +572,11 @@ int sidik_h2_conn_create(const sidik_h2_options *o, const sidik_identity *who,
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, c->o.window_bytes},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16384},
     };
-    if (nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, iv, SIDIK_ARRAY_SIZE(iv)) != 0) {
+    /* The connection window is twice a stream's, so one paused stream (an
+     * upload waiting for the journal) cannot stall the others. */
+    if (nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, iv, SIDIK_ARRAY_SIZE(iv)) != 0 ||
+        nghttp2_session_set_local_window_size(c->s, NGHTTP2_FLAG_NONE, 0,
+                                              (int32_t)(2 * (uint64_t)c->o.window_bytes)) != 0) {
         nghttp2_session_del(c->s);
         sidik_free(c);
         return SIDIK_ENOMEM;
@@ -548,7 +599,9 @@ int sidik_h2_conn_recv(sidik_h2_conn *c, const uint8_t *p, size_t n)
 {
     if (c->flooded)
         return SIDIK_EFORMAT;
+    c->in_recv = true;
     ssize_t rv = nghttp2_session_mem_recv(c->s, p, n);
+    c->in_recv = false;
     if (rv == NGHTTP2_ERR_NOMEM)
         return SIDIK_ENOMEM;
     return rv < 0 || c->flooded ? SIDIK_EFORMAT : 0;

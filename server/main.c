@@ -1,25 +1,33 @@
 /*
  * sidikd: the central ingest and deduplication server.
  *
- * This build serves gRPC over TLS 1.3 with mutual certificates on one libuv
- * loop: handshakes, identities, the role check, HTTP/2 and gRPC framing are
- * real. The services themselves are not yet wired to the journal and the
- * pipeline: every call a caller's role allows is answered UNIMPLEMENTED
- * with a message saying so, never with a made-up result. SIGTERM and SIGINT
- * stop it (connections closed, exit 0); SIGHUP reloads the certificates.
+ * Serves gRPC over TLS 1.3 with mutual certificates on one libuv loop.
+ * Ingest.Upload (sidik/ingest.h) validates enrollments, makes them durable
+ * in the journal and records them RECEIVED in the control store before its
+ * Receipts go out; Status.Get and Status.List answer from the control store
+ * (sidik/status_service.h). The other services are not wired to the
+ * pipeline yet: a call a caller's role allows is answered UNIMPLEMENTED
+ * with a message saying so, never with a made-up result. SIGTERM and
+ * SIGINT stop it (connections closed, journal synced and closed, exit 0);
+ * SIGHUP reloads the certificates.
  */
 #include "sidik/common.h"
 #include "sidik/config.h"
+#include "sidik/control.h"
+#include "sidik/ingest.h"
 #include "sidik/metrics.h"
 #include "sidik/metrics_http.h"
 #include "sidik/net.h"
+#include "sidik/status_service.h"
 #include "sidik/tls.h"
 
+#include <errno.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #ifndef SIDIK_VERSION
@@ -36,8 +44,8 @@ static void usage(FILE *f)
                "                   settings in force, and exit: 0 when all is well,\n"
                "                   1 when a TLS file is refused, 2 for a bad config\n"
                "Without --check-config it serves gRPC on the listen address until\n"
-               "SIGTERM; the services are not wired to the pipeline in this build yet\n"
-               "and answer UNIMPLEMENTED.\n");
+               "SIGTERM: Ingest.Upload and Status; the other services answer\n"
+               "UNIMPLEMENTED in this build.\n");
 }
 
 static void print_config(const sidik_config *c)
@@ -64,8 +72,15 @@ typedef struct daemon {
     sidik_net *net;
     sidik_metrics *metrics;
     sidik_metrics_http *metrics_http;
+    sidik_control *control;
+    sidik_ingest *ingest;
     uv_signal_t term, intr, hup;
 } daemon_t;
+
+static sidik_method method_of(sidik_h2_call *call)
+{
+    return sidik_h2_call_method(call)->method;
+}
 
 /* Requests are read (so size limits and deadlines apply as they will),
  * then answered: not served by this build. */
@@ -76,36 +91,90 @@ static void not_wired(sidik_h2_call *call)
                          "this sidikd build does not serve this method yet (see README.md)");
 }
 
+static void answer_status(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    int rc = sidik_status_answer(d->control, method_of(call), sidik_h2_call_peer(call), p, n, &out,
+                                 &len, &why);
+    if (rc == 0)
+        rc = sidik_h2_call_send(call, out, len);
+    sidik_free(out);
+    if (rc == 0)
+        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+    else
+        sidik_h2_call_finish(call, sidik_err_grpc(rc),
+                             why != NULL ? why : rc == SIDIK_EFORMAT ? "the request does not parse"
+                                                                     : sidik_strerror(rc));
+}
+
 static int on_call(void *ctx, sidik_h2_call *call)
 {
-    (void)ctx;
-    (void)call;
+    daemon_t *d = ctx;
+    sidik_metrics_add(d->metrics, SIDIK_M_STREAMS_OPEN, 1);
+    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
+        return sidik_ingest_on_call(d->ingest, call);
     return 0;
 }
 
 static int on_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n)
 {
-    (void)ctx;
-    (void)p;
-    (void)n;
-    not_wired(call);
-    return 0;
+    daemon_t *d = ctx;
+    switch (method_of(call)) {
+    case SIDIK_METHOD_INGEST_UPLOAD:
+        return sidik_ingest_on_message(d->ingest, call, p, n);
+    case SIDIK_METHOD_STATUS_GET:
+    case SIDIK_METHOD_STATUS_LIST:
+        answer_status(d, call, p, n); /* unary: a second message finds the call finished */
+        return 0;
+    default:
+        not_wired(call);
+        return 0;
+    }
 }
 
 static void on_half_close(void *ctx, sidik_h2_call *call)
 {
-    (void)ctx;
-    not_wired(call); /* SIDIK_ESTATE when a message already answered it */
+    daemon_t *d = ctx;
+    switch (method_of(call)) {
+    case SIDIK_METHOD_INGEST_UPLOAD:
+        sidik_ingest_on_half_close(d->ingest, call);
+        return;
+    case SIDIK_METHOD_STATUS_GET:
+    case SIDIK_METHOD_STATUS_LIST:
+        /* SIDIK_ESTATE when the request was answered: the usual case. */
+        sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a unary call carries one request message");
+        return;
+    default:
+        not_wired(call); /* SIDIK_ESTATE when a message already answered it */
+    }
 }
 
-static const sidik_h2_callbacks services = {on_call, on_message, on_half_close, NULL};
+static void on_close(void *ctx, sidik_h2_call *call)
+{
+    daemon_t *d = ctx;
+    sidik_metrics_add(d->metrics, SIDIK_M_STREAMS_OPEN, -1);
+    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
+        sidik_ingest_on_close(d->ingest, call);
+}
 
+static const sidik_h2_callbacks services = {on_call, on_message, on_half_close, on_close};
+
+/* Every connection is closed: the journal is synced and closed, what it
+ * made durable recorded, and the stores closed. */
 static void net_stopped(void *arg)
 {
     daemon_t *d = arg;
     uv_close((uv_handle_t *)&d->term, NULL);
     uv_close((uv_handle_t *)&d->intr, NULL);
     uv_close((uv_handle_t *)&d->hup, NULL);
+    int rc = sidik_ingest_close(d->ingest, NULL, NULL);
+    if (rc != 0)
+        SIDIK_LOG_ERROR("the journal had stopped", "error=%s", sidik_err_name(rc));
+    d->ingest = NULL;
+    sidik_control_close(d->control);
+    d->control = NULL;
 }
 
 static void on_stop_signal(uv_signal_t *s, int signum)
@@ -140,16 +209,54 @@ static void on_reload(uv_signal_t *s, int signum)
     SIDIK_LOG_INFO("certificates reloaded", "cert=\"%s\"", d->cfg.tls_cert);
 }
 
+/* data_dir/control and data_dir/journal: opened, and the journal's
+ * entries the control store has not recorded replayed into it. */
+static int open_stores(daemon_t *d)
+{
+    const sidik_config *c = &d->cfg;
+    if (mkdir(c->data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "sidikd: data_dir %s: %s\n", c->data_dir, strerror(errno));
+        return 1;
+    }
+    char control_dir[SIDIK_CONFIG_STR + 16], journal_dir[SIDIK_CONFIG_STR + 16];
+    snprintf(control_dir, sizeof control_dir, "%s/control", c->data_dir);
+    snprintf(journal_dir, sizeof journal_dir, "%s/journal", c->data_dir);
+    const char *why = NULL;
+    int rc = sidik_control_open(control_dir, NULL, &d->control, &why);
+    if (rc != 0) {
+        fprintf(stderr, "sidikd: control store %s: %s (%s)\n", control_dir, why ? why : "",
+                sidik_strerror(rc));
+        return 1;
+    }
+    sidik_ingest_options io = {.journal_dir = journal_dir,
+                               .journal = {.segment_bytes = c->journal_segment_bytes,
+                                           .max_pending_bytes = c->journal_max_pending_bytes},
+                               .control = d->control,
+                               .metrics = d->metrics};
+    uint64_t replayed = 0;
+    rc = sidik_ingest_open(&d->loop, &io, &d->ingest, &replayed, &why);
+    if (rc != 0) {
+        fprintf(stderr, "sidikd: journal %s: %s (%s)\n", journal_dir, why ? why : "", sidik_strerror(rc));
+        sidik_control_close(d->control);
+        return 1;
+    }
+    SIDIK_LOG_INFO("stores open", "data_dir=%s replayed=%llu", c->data_dir, (unsigned long long)replayed);
+    return 0;
+}
+
 static int serve(daemon_t *d)
 {
     uv_loop_init(&d->loop);
     if (sidik_metrics_create(&d->metrics) != 0)
+        return 1;
+    if (open_stores(d) != 0)
         return 1;
     sidik_net_options o = {.listen = d->cfg.listen,
                            .ssl = d->ssl,
                            .h2 = {.max_message_bytes = (uint32_t)d->cfg.max_message_bytes,
                                   .max_streams = d->cfg.max_streams},
                            .cb = &services,
+                           .ctx = d,
                            .handshake_timeout_ms = d->cfg.handshake_timeout_ms,
                            .idle_timeout_ms = d->cfg.idle_timeout_ms,
                            .max_connections = d->cfg.max_connections,

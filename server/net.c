@@ -24,6 +24,8 @@ typedef struct conn conn;
 struct sidik_net {
     uv_loop_t *loop;
     uv_tcp_t listener;
+    uv_idle_t flusher;  /* runs while connections have output queued from outside a read */
+    conn *dirty;        /* those connections */
     sidik_net_options o;
     SSL_CTX *ssl;
     conn *conns;
@@ -43,6 +45,8 @@ struct conn {
     SSL *ssl;
     BIO *rbio, *wbio;
     sidik_h2_conn *h2;
+    conn *dirty_prev, *dirty_next; /* in net->dirty when dirty */
+    bool dirty;
     sidik_identity who;
     size_t unsent;       /* bytes handed to uv_write not yet written */
     bool reading;
@@ -59,6 +63,8 @@ typedef struct write_req {
 } write_req;
 
 static void net_maybe_done(sidik_net *n);
+static void conn_service(conn *c, int rc);
+static void conn_wake(void *arg);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
@@ -90,10 +96,25 @@ static void conn_handle_closed(uv_handle_t *h)
     net_maybe_done(n);
 }
 
+static void dirty_remove(conn *c)
+{
+    if (!c->dirty)
+        return;
+    if (c->dirty_prev != NULL)
+        c->dirty_prev->dirty_next = c->dirty_next;
+    else
+        c->net->dirty = c->dirty_next;
+    if (c->dirty_next != NULL)
+        c->dirty_next->dirty_prev = c->dirty_prev;
+    c->dirty_prev = c->dirty_next = NULL;
+    c->dirty = false;
+}
+
 static void conn_close(conn *c)
 {
     if (c->closing)
         return;
+    dirty_remove(c);
     c->closing = true;
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
@@ -179,6 +200,23 @@ static int flush(conn *c)
     return drain_tls(c);
 }
 
+/* After input or a wake: sends what there is (a GOAWAY or a TLS alert
+ * included, even when closing: the peer learns why), closes a finished
+ * connection, and stops reading from a client that does not take its
+ * answers. rc is the input's result. */
+static void conn_service(conn *c, int rc)
+{
+    int frc = flush(c);
+    if (rc != 0 || frc != 0 || (c->h2 != NULL && sidik_h2_conn_done(c->h2))) {
+        conn_finish(c);
+        return;
+    }
+    if (c->reading && c->unsent > OUT_HIGH_WATER) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
 /* ---- reading ---------------------------------------------------------------------- */
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -222,6 +260,7 @@ static int handshake(conn *c)
     }
     if ((rc = sidik_h2_conn_create(&c->net->o.h2, &c->who, c->net->o.cb, c->net->o.ctx, &c->h2)) != 0)
         return rc;
+    sidik_h2_conn_set_wake(c->h2, conn_wake, c);
     SIDIK_LOG_DEBUG("client connected", "role=%s name=%s", sidik_role_name(c->who.role), c->who.name);
     uv_timer_start(&c->timer, on_idle, c->net->o.idle_timeout_ms, 0);
     return 0;
@@ -253,17 +292,36 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             ERR_clear_error();
         }
     }
-    /* Send what there is (a GOAWAY or a TLS alert included) even when
-     * closing: the peer learns why. */
-    int frc = flush(c);
-    if (rc != 0 || frc != 0 || (c->h2 != NULL && sidik_h2_conn_done(c->h2))) {
-        conn_finish(c);
+    conn_service(c, rc);
+}
+
+/* ---- output queued from outside a read (sidik_h2_conn_set_wake) ------------------- */
+
+static void flush_dirty(uv_idle_t *h)
+{
+    sidik_net *n = h->data;
+    while (n->dirty != NULL) {
+        conn *c = n->dirty;
+        dirty_remove(c);
+        conn_service(c, 0);
+    }
+    uv_idle_stop(h);
+}
+
+/* Only notes the connection: the wake comes from inside an h2 call, which
+ * must not be re-entered; the flush runs from the loop right after. */
+static void conn_wake(void *arg)
+{
+    conn *c = arg;
+    if (c->dirty || c->closing || c->shutting)
         return;
-    }
-    if (c->unsent > OUT_HIGH_WATER) {
-        uv_read_stop(s);
-        c->reading = false;
-    }
+    c->dirty = true;
+    c->dirty_prev = NULL;
+    c->dirty_next = c->net->dirty;
+    if (c->net->dirty != NULL)
+        c->net->dirty->dirty_prev = c;
+    c->net->dirty = c;
+    uv_idle_start(&c->net->flusher, flush_dirty);
 }
 
 /* ---- accepting ------------------------------------------------------------------ */
@@ -366,14 +424,16 @@ int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out
         n->o.max_connections = 10000;
     uv_tcp_init(loop, &n->listener);
     n->listener.data = n;
+    uv_idle_init(loop, &n->flusher);
+    n->flusher.data = n;
     int rc = uv_tcp_bind(&n->listener, (struct sockaddr *)&ss, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&n->listener, 1024, on_connection);
     if (rc != 0) {
         *why = "cannot listen on that address";
         n->stopping = true;
-        n->closing_handles = 1;
         uv_close((uv_handle_t *)&n->listener, NULL);
+        uv_close((uv_handle_t *)&n->flusher, NULL);
         /* The handle must outlive its close; run the loop once to finish it. */
         uv_run(loop, UV_RUN_NOWAIT);
         sidik_free(n);
@@ -414,7 +474,7 @@ static void net_maybe_done(sidik_net *n)
         done(arg);
 }
 
-static void listener_closed(uv_handle_t *h)
+static void net_handle_closed(uv_handle_t *h)
 {
     sidik_net *n = h->data;
     n->closing_handles--;
@@ -426,8 +486,9 @@ void sidik_net_stop(sidik_net *n, void (*done)(void *arg), void *arg)
     n->stopping = true;
     n->done = done;
     n->done_arg = arg;
-    n->closing_handles = 1;
-    uv_close((uv_handle_t *)&n->listener, listener_closed);
+    n->closing_handles = 2;
+    uv_close((uv_handle_t *)&n->listener, net_handle_closed);
+    uv_close((uv_handle_t *)&n->flusher, net_handle_closed);
     for (conn *c = n->conns; c != NULL; c = c->next)
         conn_close(c);
 }

@@ -4,6 +4,7 @@
  * answer rather than one problem per round trip over a slow link.
  */
 #include "sidik/common.h"
+#include "sidik/control.h"
 #include "sidik/matcher.h"
 #include "sidik/validate.h"
 
@@ -299,6 +300,9 @@ int sidik_enrollment_validate(const Sidik__V1__Enrollment *e, const sidik_identi
     if (who->role != SIDIK_ROLE_OFFICE || e->office_code == NULL || strcmp(e->office_code, who->name) != 0)
         add(out, "OFFICE_NOT_CALLER", "office_code must be the office named in the caller's certificate",
             "office_code");
+    else if (!sidik_control_valid_office(e->office_code))
+        add(out, "OFFICE_CODE_FORMAT", "office_code must be 1-32 letters, digits, '-' or '_' "
+            "(the certificate's CN is not a usable office code)", "office_code");
     if (e->capture_time_ms < EARLIEST_CAPTURE_MS || e->capture_time_ms > lim->now_ms + CLOCK_SLACK_MS)
         add(out, "CAPTURE_TIME_RANGE", "capture_time_ms is before 2011 or more than a day ahead",
             "capture_time_ms");

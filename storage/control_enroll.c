@@ -111,7 +111,7 @@ bool sidik__control_valid_id(const char *s)
     return true;
 }
 
-static bool valid_office(const char *s)
+bool sidik_control_valid_office(const char *s)
 {
     size_t n = strnlen(s, SIDIK_OFFICE_MAX + 1);
     if (n == 0 || n > SIDIK_OFFICE_MAX)
@@ -180,7 +180,7 @@ static int office_put(MDB_txn *txn, MDB_dbi dbi, const sidik_enrollment *e, uint
 
 int sidik_control_enroll_put(sidik_control_txn *t, const sidik_enrollment *e)
 {
-    if (t == NULL || e == NULL || !sidik__control_valid_id(e->id) || !valid_office(e->office) ||
+    if (t == NULL || e == NULL || !sidik__control_valid_id(e->id) || !sidik_control_valid_office(e->office) ||
         !valid_nik(e->nik) || e->status != SIDIK_STATUS_RECEIVED || e->journal_seq == 0 ||
         e->nhistory != 1 || e->history[0].status != e->status)
         return SIDIK_EINVAL;
@@ -250,7 +250,7 @@ int sidik_control_enroll_list(sidik_control_txn *t, const char *office_code, sid
                               uint64_t after_seq, uint32_t limit,
                               int (*fn)(void *ctx, const sidik_enrollment *e), void *ctx)
 {
-    if (t == NULL || office_code == NULL || fn == NULL || !valid_office(office_code) ||
+    if (t == NULL || office_code == NULL || fn == NULL || !sidik_control_valid_office(office_code) ||
         (s != 0 && !sidik__control_valid_status(s)))
         return SIDIK_EINVAL;
     bool write;

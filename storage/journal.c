@@ -135,7 +135,11 @@ static void *journal_thread(void *arg)
             break;
     }
     pthread_cond_broadcast(&j->durable);
+    int failed = j->failed;
     pthread_mutex_unlock(&j->mu);
+    /* Listeners waiting on the durable point learn that it stopped. */
+    if (failed != 0 && j->o.on_durable != NULL)
+        j->o.on_durable(j->o.ctx, atomic_load_explicit(&j->durable_seq, memory_order_acquire));
     return NULL;
 }
 

@@ -1,26 +1,24 @@
 """Interop: a stock Python grpcio client against a live sidikd over mutual TLS.
 
-Run by test_grpc_interop.sh with /usr/bin/python3 (Debian's python3-grpcio,
-python3-grpc-tools, python3-protobuf). Stubs are generated from
-proto/sidik.proto at test time. Exits non-zero on the first failed check.
+Run by test_grpc_interop.sh with /usr/bin/python3. Exits non-zero when a
+check fails.
 
-    grpc_interop.py PROTO_DIR PKI_DIR FOREIGN_PKI_DIR PORT
+    grpc_interop.py PROTO_DIR PKI_DIR FOREIGN_PKI_DIR PORT RECORDS STATE
+    grpc_interop.py --after-restart PROTO_DIR PKI_DIR PORT STATE
+
+The first form uploads and queries (RECORDS: a `sidik gen` records.iso)
+and writes what the server acknowledged to STATE; the second, run against
+a restarted sidikd, checks every acknowledged enrollment is still there and
+a resend still gets its original receipt.
 """
+import json
 import os
 import sys
-import tempfile
 
 import grpc
-from grpc_tools import protoc
 
-proto_dir, pki, foreign, port = sys.argv[1:5]
-out = tempfile.mkdtemp(prefix="sidik-stubs-")
-if protoc.main(["protoc", f"-I{proto_dir}", f"--python_out={out}", f"--grpc_python_out={out}",
-                os.path.join(proto_dir, "sidik.proto")]) != 0:
-    sys.exit("protoc failed")
-sys.path.insert(0, out)
-import sidik_pb2 as pb  # noqa: E402
-import sidik_pb2_grpc as rpc  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sidik_client import channel, code_of, enrollment, load_stubs, records  # noqa: E402
 
 failures = 0
 
@@ -31,79 +29,144 @@ def check(desc, cond):
     failures += 0 if cond else 1
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
+def upload(stub, messages, timeout=20):
+    return list(stub.Upload(iter(messages), timeout=timeout))
 
 
-def channel(client=None, ca_dir=None):
-    ca = read(os.path.join(pki, "ca.crt"))
-    if client is None:
-        creds = grpc.ssl_channel_credentials(root_certificates=ca)
-    else:
-        d = ca_dir or pki
-        creds = grpc.ssl_channel_credentials(
-            root_certificates=ca,
-            private_key=read(os.path.join(d, client + ".key")),
-            certificate_chain=read(os.path.join(d, client + ".crt")))
-    return grpc.secure_channel(f"localhost:{port}", creds)
+def after_restart(proto_dir, pki, port, state_path):
+    pb, rpc = load_stubs(proto_dir)
+    with open(state_path) as f:
+        state = json.load(f)
+    office = channel(pki, port, "office-JKT-01")
+    status = rpc.StatusStub(office)
+    for r in state["receipts"]:
+        got = status.Get(pb.GetStatusRequest(enrollment_id=r["id"]), timeout=10)
+        check(f"{r['id']} is still RECEIVED after the restart",
+              got.status == pb.RECEIVED and got.history[0].time_ms == r["received"])
+    again = upload(rpc.IngestStub(office), [pb.Enrollment.FromString(bytes.fromhex(state["first"]))])
+    check("a resend after the restart gets the original receipt",
+          len(again) == 1 and again[0].resend and again[0].journal_seq == state["receipts"][0]["seq"])
+    sys.exit(1 if failures else 0)
 
 
-def code_of(fn):
-    try:
-        fn()
-        return grpc.StatusCode.OK, ""
-    except grpc.RpcError as e:
-        return e.code(), e.details() or ""
+if sys.argv[1] == "--after-restart":
+    after_restart(*sys.argv[2:6])
 
+proto_dir, pki, foreign, port, records_path, state_path = sys.argv[1:7]
+pb, rpc = load_stubs(proto_dir)
+recs = records(records_path)
+office = channel(pki, port, "office-JKT-01")
+ingest = rpc.IngestStub(office)
+status = rpc.StatusStub(office)
 
-office = channel("office-JKT-01")
-code, details = code_of(lambda: rpc.StatusStub(office).Get(
-    pb.GetStatusRequest(enrollment_id="0b6f2c1e-8d3a-4c55-9a57-2f4e1b9d7c10"), timeout=10))
-check(f"office Status.Get over mTLS reaches the service (got {code}: {details})",
-      code == grpc.StatusCode.UNIMPLEMENTED and "does not serve this method yet" in details)
+# ---- Upload: receipts once durable, in order, with per-enrollment verdicts ----
+good = [enrollment(pb, recs[i], i + 1) for i in range(3)]
+bad = enrollment(pb, recs[3], 4)
+bad.demographics.nik = "3171012505900000"  # serial 0000 is impossible
+receipts = upload(ingest, [good[0], good[1], bad, good[2]])
+check(f"four enrollments, four receipts in order (got {len(receipts)})",
+      [r.enrollment_id for r in receipts] == [good[0].enrollment_id, good[1].enrollment_id,
+                                               bad.enrollment_id, good[2].enrollment_id])
+ok = [receipts[0], receipts[1], receipts[3]]
+check("valid ones are RECEIVED with code 0, a content hash and rising journal sequences",
+      all(r.code == 0 and r.status == pb.RECEIVED and len(r.content_sha256) == 32 and not r.resend
+          for r in ok) and ok[0].journal_seq < ok[1].journal_seq < ok[2].journal_seq)
+check("an impossible NIK is INVALID_ARGUMENT, REJECTED, with its field and reason code",
+      receipts[2].code == grpc.StatusCode.INVALID_ARGUMENT.value[0] and
+      receipts[2].status == pb.REJECTED and
+      [(e.field, e.reason_code) for e in receipts[2].field_errors] ==
+      [("demographics.nik", "NIK_STRUCTURE")])
 
-code, details = code_of(lambda: rpc.AdminStub(office).Stats(pb.StatsRequest(), timeout=10))
-check(f"office calling Admin.Stats is PERMISSION_DENIED (got {code})",
+again = upload(ingest, [good[0]])
+check("a resend gets the original receipt (same sequence and time, resend set)",
+      len(again) == 1 and again[0].resend and again[0].code == 0 and
+      again[0].journal_seq == receipts[0].journal_seq and
+      again[0].received_time_ms == receipts[0].received_time_ms and
+      again[0].content_sha256 == receipts[0].content_sha256)
+
+changed = pb.Enrollment()
+changed.CopyFrom(good[1])
+changed.station_id = "ST-02"
+other = upload(ingest, [changed])
+check("the same id with other content is ALREADY_EXISTS",
+      len(other) == 1 and other[0].code == grpc.StatusCode.ALREADY_EXISTS.value[0] and
+      not other[0].resend)
+
+raw = office.stream_stream("/sidik.v1.Ingest/Upload", request_serializer=lambda b: b,
+                           response_deserializer=pb.Receipt.FromString)
+garbage = list(raw(iter([b"\xff\xff\xff\xff", good[2].SerializeToString()]), timeout=10))
+check("a message that is not protobuf is answered MESSAGE_MALFORMED and the stream goes on",
+      len(garbage) == 2 and garbage[0].code == grpc.StatusCode.INVALID_ARGUMENT.value[0] and
+      [e.reason_code for e in garbage[0].field_errors] == ["MESSAGE_MALFORMED"] and
+      garbage[1].resend)
+
+foreign_office = enrollment(pb, recs[0], 9, office="BDG-02")
+theirs = upload(ingest, [foreign_office])
+check("an enrollment naming another office is refused (OFFICE_NOT_CALLER)",
+      len(theirs) == 1 and [e.reason_code for e in theirs[0].field_errors] == ["OFFICE_NOT_CALLER"])
+
+# ---- Status: from the control store, each office its own -----------------------
+st = status.Get(pb.GetStatusRequest(enrollment_id=good[0].enrollment_id), timeout=10)
+check("Status.Get: RECEIVED, with the receipt's time in its history",
+      st.status == pb.RECEIVED and st.office_code == "JKT-01" and len(st.history) == 1 and
+      st.history[0].time_ms == receipts[0].received_time_ms)
+code, _ = code_of(lambda: status.Get(pb.GetStatusRequest(enrollment_id=bad.enrollment_id), timeout=10))
+check(f"a rejected enrollment was never stored (got {code})", code == grpc.StatusCode.NOT_FOUND)
+bdg = rpc.StatusStub(channel(pki, port, "office-BDG-02"))
+code, _ = code_of(lambda: bdg.Get(pb.GetStatusRequest(enrollment_id=good[0].enrollment_id), timeout=10))
+check(f"another office cannot see it: NOT_FOUND, as if never received (got {code})",
+      code == grpc.StatusCode.NOT_FOUND)
+aud = rpc.StatusStub(channel(pki, port, "auditor"))
+check("an auditor can read any enrollment's status",
+      aud.Get(pb.GetStatusRequest(enrollment_id=good[0].enrollment_id), timeout=10).status == pb.RECEIVED)
+code, _ = code_of(lambda: status.Get(pb.GetStatusRequest(), timeout=10))
+check(f"Status.Get without an id is INVALID_ARGUMENT (got {code})", code == grpc.StatusCode.INVALID_ARGUMENT)
+
+page1 = status.List(pb.ListStatusRequest(page_size=2), timeout=10)
+page2 = status.List(pb.ListStatusRequest(page_size=2, page_token=page1.next_page_token), timeout=10)
+listed = [e.enrollment_id for e in page1.enrollments] + [e.enrollment_id for e in page2.enrollments]
+check("Status.List pages through the office's own, in the order received",
+      listed == [g.enrollment_id for g in good] and page1.next_page_token and not page2.next_page_token)
+check("Status.List filtered by status",
+      len(status.List(pb.ListStatusRequest(status=pb.PRINT_READY), timeout=10).enrollments) == 0 and
+      len(status.List(pb.ListStatusRequest(status=pb.RECEIVED), timeout=10).enrollments) == 3)
+check("another office's listing is its own (empty)",
+      len(bdg.List(pb.ListStatusRequest(), timeout=10).enrollments) == 0)
+code, _ = code_of(lambda: status.List(pb.ListStatusRequest(page_token="x"), timeout=10))
+check(f"a forged page token is INVALID_ARGUMENT (got {code})", code == grpc.StatusCode.INVALID_ARGUMENT)
+code, _ = code_of(lambda: aud.List(pb.ListStatusRequest(), timeout=10))
+check(f"an auditor calling Status.List is PERMISSION_DENIED (got {code})",
       code == grpc.StatusCode.PERMISSION_DENIED)
 
-admin = channel("admin")
+# ---- roles, limits, certificates ------------------------------------------------
+code, _ = code_of(lambda: rpc.AdminStub(office).Stats(pb.StatsRequest(), timeout=10))
+check(f"office calling Admin.Stats is PERMISSION_DENIED (got {code})",
+      code == grpc.StatusCode.PERMISSION_DENIED)
+code, _ = code_of(lambda: list(rpc.IngestStub(channel(pki, port, "auditor")).Upload(iter(good), timeout=10)))
+check(f"an auditor calling Ingest.Upload is PERMISSION_DENIED (got {code})",
+      code == grpc.StatusCode.PERMISSION_DENIED)
+admin = channel(pki, port, "admin")
 code, _ = code_of(lambda: rpc.AdminStub(admin).Stats(pb.StatsRequest(), timeout=10))
 check(f"admin calling Admin.Stats passes the role check (got {code})",
       code == grpc.StatusCode.UNIMPLEMENTED)
 
-
-def uploads():
-    for i in range(3):
-        yield pb.Enrollment(enrollment_id=f"0b6f2c1e-8d3a-4c55-9a57-2f4e1b9d7c1{i}",
-                            office_code="JKT-01")
-
-
-code, _ = code_of(lambda: list(rpc.IngestStub(office).Upload(uploads(), timeout=10)))
-check(f"bidirectional Upload stream answered with trailers (got {code})",
-      code == grpc.StatusCode.UNIMPLEMENTED)
-
 big = pb.GetStatusRequest(enrollment_id="x" * (5 << 20))
-code, _ = code_of(lambda: rpc.StatusStub(office).Get(big, timeout=20))
-check(f"a 5 MiB message is RESOURCE_EXHAUSTED (got {code})",
-      code == grpc.StatusCode.RESOURCE_EXHAUSTED)
+code, _ = code_of(lambda: status.Get(big, timeout=20))
+check(f"a 5 MiB message is RESOURCE_EXHAUSTED (got {code})", code == grpc.StatusCode.RESOURCE_EXHAUSTED)
 
-code, _ = code_of(lambda: rpc.StatusStub(channel(None)).Get(pb.GetStatusRequest(), timeout=10))
-check(f"no client certificate: the handshake fails (got {code})",
-      code == grpc.StatusCode.UNAVAILABLE)
-
-code, _ = code_of(lambda: rpc.StatusStub(channel("office-JKT-01", foreign)).Get(
-    pb.GetStatusRequest(), timeout=10))
-check(f"another CA's certificate: the handshake fails (got {code})",
-      code == grpc.StatusCode.UNAVAILABLE)
-
-code, _ = code_of(lambda: rpc.StatusStub(channel("office-SBY-03")).Get(
-    pb.GetStatusRequest(), timeout=10))
-check(f"an expired certificate: the handshake fails (got {code})",
-      code == grpc.StatusCode.UNAVAILABLE)
+for who, ca_dir, what in ((None, None, "no client certificate"),
+                          ("office-JKT-01", foreign, "another CA's certificate"),
+                          ("office-SBY-03", None, "an expired certificate")):
+    code, _ = code_of(lambda: rpc.StatusStub(channel(pki, port, who, ca_dir)).Get(
+        pb.GetStatusRequest(enrollment_id=good[0].enrollment_id), timeout=10))
+    check(f"{what}: the handshake fails (got {code})", code == grpc.StatusCode.UNAVAILABLE)
 
 # The office connection still works after all that.
-code, _ = code_of(lambda: rpc.StatusStub(office).Get(pb.GetStatusRequest(), timeout=10))
-check(f"other clients' failures did not harm this connection (got {code})",
-      code == grpc.StatusCode.UNIMPLEMENTED)
+check("other clients' failures did not harm this connection",
+      status.Get(pb.GetStatusRequest(enrollment_id=good[1].enrollment_id), timeout=10).status == pb.RECEIVED)
+
+with open(state_path, "w") as f:
+    json.dump({"first": good[0].SerializeToString().hex(),
+               "receipts": [{"id": r.enrollment_id, "seq": r.journal_seq, "received": r.received_time_ms}
+                            for r in ok]}, f)
 sys.exit(1 if failures else 0)

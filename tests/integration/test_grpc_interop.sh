@@ -1,12 +1,14 @@
 #!/bin/sh
-# sidikd live: a stock Python grpcio client over mutual TLS (grpc_interop.py),
-# a client that connects and never handshakes is cut after
-# handshake_timeout, SIGHUP reloads the certificates, SIGTERM stops it with
-# exit status 0.
-#   test_grpc_interop.sh SIDIKD SOURCE_DIR
+# sidikd live: a stock Python grpcio client over mutual TLS uploads and
+# queries (grpc_interop.py); a client that connects and never handshakes is
+# cut after handshake_timeout; SIGHUP reloads the certificates; SIGTERM
+# stops it with exit status 0; restarted, it still has every enrollment it
+# acknowledged.
+#   test_grpc_interop.sh SIDIKD SIDIK SOURCE_DIR
 set -u
 sidikd=$1
-src=$2
+sidik=$2
+src=$3
 fail=0
 check() { if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi; }
 tmp=$(mktemp -d)
@@ -17,6 +19,7 @@ cd "$tmp"
 sh "$src/deploy/pki.sh" pki >/dev/null
 sh "$src/deploy/pki.sh" pki client office SBY-03 --expired >/dev/null
 sh "$src/deploy/pki.sh" foreign client office JKT-01 >/dev/null
+"$sidik" gen --persons 4 --reenroll-rate 0 --out gen >/dev/null 2>&1
 cat > sidikd.conf <<CONF
 listen = 127.0.0.1:0
 tls_ca = pki/ca.crt
@@ -25,18 +28,24 @@ tls_key = pki/server.key
 handshake_timeout = 1s
 idle_timeout = 2s
 metrics_listen = 127.0.0.1:0
+data_dir = data
 CONF
-"$sidikd" --config sidikd.conf 2> log &
-pid=$!
-port=
-for i in $(seq 1 100); do
-    port=$(grep -o 'msg="listening".*port=[0-9]*' log 2>/dev/null | grep -o 'port=[0-9]*' | cut -d= -f2)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
+start() {
+    "$sidikd" --config sidikd.conf 2>> log &
+    pid=$!
+    port=
+    for i in $(seq 1 100); do
+        port=$(grep -o 'msg="listening".*port=[0-9]*' log 2>/dev/null | tail -n 1 | grep -o 'port=[0-9]*' | cut -d= -f2)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+}
+: > log
+start
 [ -n "$port" ]; check "sidikd listens (port $port)" $?
 
-/usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" pki foreign "$port" 2>grpc.err
+/usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" pki foreign "$port" \
+    gen/records.iso state.json 2>grpc.err
 check "grpcio interop" $?
 
 mport=$(grep -o 'metrics_port=[0-9]*' log | cut -d= -f2)
@@ -97,7 +106,14 @@ check "a quiet client is closed after idle_timeout" $?
 kill -HUP "$pid"
 sleep 0.5
 grep -q 'msg="certificates reloaded"' log; check "SIGHUP reloads the certificates" $?
-/usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" pki foreign "$port" >/dev/null 2>&1
+/usr/bin/python3 - "$src/tests/integration" "$src/proto" pki "$port" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from sidik_client import channel, load_stubs
+pb, rpc = load_stubs(sys.argv[2])
+r = rpc.StatusStub(channel(sys.argv[3], sys.argv[4], "office-JKT-01")).List(pb.ListStatusRequest(), timeout=10)
+sys.exit(0 if len(r.enrollments) == 3 else f"listed {len(r.enrollments)}")
+PY
 check "serves after the reload" $?
 
 kill -TERM "$pid"
@@ -109,5 +125,11 @@ done
 pid=
 [ "$rc" -eq 0 ]; check "SIGTERM stops it with status 0 (got $rc)" $?
 grep -q 'msg="stopped"' log; check "it says it stopped" $?
+
+: > log
+start
+[ -n "$port" ]; check "sidikd starts again on the same data" $?
+/usr/bin/python3 "$src/tests/integration/grpc_interop.py" --after-restart "$src/proto" pki "$port" state.json
+check "after a restart every acknowledged enrollment is there and resends get their receipts" $?
 [ $fail -eq 0 ] || cat log
 exit $fail

@@ -28,6 +28,7 @@
 #ifndef SIDIK_H2_H
 #define SIDIK_H2_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,13 @@ int sidik_h2_conn_pending(sidik_h2_conn *c, const uint8_t **p, size_t *n);
 /** True when both sides are done and the transport may be closed. */
 int sidik_h2_conn_done(const sidik_h2_conn *c);
 
+/** fn(arg) is called when output was queued outside sidik_h2_conn_recv
+ *  (a response sent from a timer or another event, a paused call
+ *  resumed): the transport should take sidik_h2_conn_pending soon. It is
+ *  called from inside sidik_h2_call_send and friends, so it must only note
+ *  the connection, never call back into it. */
+void sidik_h2_conn_set_wake(sidik_h2_conn *c, void (*fn)(void *arg), void *arg);
+
 const sidik_method_info *sidik_h2_call_method(const sidik_h2_call *call);
 /** The call's deadline in ms on the CLOCK_MONOTONIC scale (0: none). */
 int64_t sidik_h2_call_deadline_ms(const sidik_h2_call *call);
@@ -87,6 +95,13 @@ void *sidik_h2_call_data(const sidik_h2_call *call);
 /** Queues one response message (copied). Errors: SIDIK_ESTATE (the call
  *  is finished), SIDIK_ETOOBIG (over max_message_bytes), SIDIK_ENOMEM. */
 int sidik_h2_call_send(sidik_h2_call *call, const uint8_t *p, size_t n);
+
+/** Backpressure for one call: while paused, DATA the peer sends on it is
+ *  not acknowledged, so the peer stops once the stream's window (and at
+ *  most twice that on the connection) is spent; messages within the
+ *  window still arrive. Resuming acknowledges what was held. */
+void sidik_h2_call_pause(sidik_h2_call *call, bool paused);
+bool sidik_h2_call_paused(const sidik_h2_call *call);
 
 /** Ends the call with status (and message, may be NULL) after the queued
  *  messages. Errors: SIDIK_ESTATE (already finished), SIDIK_ENOMEM. */

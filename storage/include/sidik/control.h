@@ -87,6 +87,10 @@ int sidik_control_commit(sidik_control_txn *t);
 /** Drops t's changes and frees it. NULL is ignored. */
 void sidik_control_abort(sidik_control_txn *t);
 
+/** True for an office code the store keeps: 1-SIDIK_OFFICE_MAX letters,
+ *  digits, '-' or '_'. */
+bool sidik_control_valid_office(const char *s);
+
 /** Records a new enrollment, as it is received: e->status RECEIVED, a
  *  journal_seq, and e->history holding exactly that one change. Errors: SIDIK_EINVAL (a field
  *  breaks the rules above), SIDIK_EEXISTS (the id is taken; read it with

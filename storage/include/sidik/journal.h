@@ -63,7 +63,9 @@ typedef struct sidik_journal_options {
     uint64_t segment_bytes;   /* start a new segment past this; 0: 256 MiB */
     size_t max_pending_bytes; /* appends beyond this many unsynced bytes get
                                  SIDIK_EBUSY; 0: 64 MiB */
-    /* Called on the journal thread each time the durable point advances. */
+    /* Called on the journal thread each time the durable point advances,
+     * and once more when the journal stops for an error (then
+     * sidik_journal_status() says which). */
     void (*on_durable)(void *ctx, uint64_t durable_seq);
     void *ctx;
     /* Tests: called before each operation; a nonzero return (-errno) is

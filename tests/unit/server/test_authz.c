@@ -17,7 +17,7 @@ static const struct {
 } matrix[] = {
     {"/sidik.v1.Ingest/Upload", "o"},
     {"/sidik.v1.Status/Get", "oa"},
-    {"/sidik.v1.Status/List", "oa"},
+    {"/sidik.v1.Status/List", "o"},
     {"/sidik.v1.Audit/GetDecision", "a"},
     {"/sidik.v1.Audit/SearchDecisions", "a"},
     {"/sidik.v1.Audit/ReviewQueue", "a"},

@@ -1,0 +1,116 @@
+/*
+ * Ingest.Upload: offices stream Enrollments, sidikd answers each with a
+ * Receipt once it is durable in the journal.
+ *
+ * For each Enrollment, in the order the office sent them:
+ *   1. it must parse and pass sidik_enrollment_validate (sidik/validate.h):
+ *      otherwise Receipt code INVALID_ARGUMENT, status REJECTED, one
+ *      FieldError per problem; nothing is stored;
+ *   2. its id is looked up among the enrollments in flight (appended, not
+ *      yet recorded) and in the control store: the same content hash is a
+ *      resend, answered with the original receipt (resend = true, its
+ *      journal sequence and received time, its status now); other content
+ *      is ALREADY_EXISTS;
+ *   3. it is appended to the journal (sidik/journal.h) as one entry of
+ *      kind SIDIK_JOURNAL_KIND_ENROLLMENT (the record below);
+ *   4. once the journal's durable point passes it, it is recorded RECEIVED
+ *      in the control store (many per transaction, with the journal point
+ *      they reach: sidik_control_applied) and its Receipt (code 0, status
+ *      RECEIVED) is sent.
+ * Receipts go out in the order the enrollments came in, so an office can
+ * match them up even without reading the ids.
+ *
+ * Nothing acknowledged is lost: a Receipt is only sent for what is durable
+ * in the journal, and opening replays every durable entry after the control
+ * store's applied point into the control store (a crash between the journal
+ * sync and the control commit loses nothing).
+ *
+ * Backpressure: a call whose enrollments are accepted but not yet answered
+ * exceed call_window_bytes, or that waits for journal room (the journal
+ * answers SIDIK_EBUSY past its max_pending_bytes), is paused
+ * (sidik_h2_call_pause): HTTP/2 flow control stops the office instead of
+ * the server buffering without bound.
+ *
+ * A journal that stops (disk full, I/O error) stops ingest: every
+ * enrollment not yet durable and every later one is answered with the
+ * journal's error (RESOURCE_EXHAUSTED for a full disk, UNAVAILABLE
+ * otherwise) and a reason saying to send it again later; what was durable
+ * stays acknowledged.
+ *
+ * Threads: everything runs on the loop's thread; the journal's thread only
+ * wakes the loop (uv_async).
+ */
+#ifndef SIDIK_INGEST_H
+#define SIDIK_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "sidik/control.h"
+#include "sidik/h2.h"
+#include "sidik/journal.h"
+#include "sidik/metrics.h"
+
+/* ---- the journal record of an accepted enrollment ----------------------------- */
+
+#define SIDIK_JOURNAL_KIND_ENROLLMENT 1u
+#define SIDIK_INGEST_RECORD_VERSION   1u
+#define SIDIK_INGEST_RECORD_HEADER    48u
+
+/* Payload of a SIDIK_JOURNAL_KIND_ENROLLMENT entry, little-endian:
+ *   0  u32 version (1)     4  u32 flags (0)
+ *   8  i64 received_ms     16 sha256[32] (sidik_enrollment_hash)
+ *   48 the Enrollment message as the office sent it (protobuf) */
+typedef struct sidik_ingest_record {
+    int64_t received_ms;
+    uint8_t sha256[32];
+    const uint8_t *enrollment; /* borrowed */
+    size_t enrollment_len;
+} sidik_ingest_record;
+
+/** Writes r's header into hdr; the entry is hdr then r->enrollment. */
+void sidik_ingest_record_header(const sidik_ingest_record *r, uint8_t hdr[SIDIK_INGEST_RECORD_HEADER]);
+
+/** Reads an entry's payload; out->enrollment points into p. Errors:
+ *  SIDIK_ETRUNCATED (shorter than the header), SIDIK_EVERSION,
+ *  SIDIK_EFORMAT (flags set). */
+int sidik_ingest_record_parse(const void *p, size_t n, sidik_ingest_record *out);
+
+/* ---- the service ----------------------------------------------------------------- */
+
+typedef struct sidik_ingest sidik_ingest;
+
+typedef struct sidik_ingest_options {
+    const char *journal_dir;
+    sidik_journal_options journal; /* on_durable and ctx are the service's own */
+    sidik_control *control;        /* borrowed; outlives the service */
+    sidik_metrics *metrics;        /* may be NULL */
+    size_t call_window_bytes;      /* pause a call past this much unanswered; 0: 1 MiB */
+    int64_t (*now_ms)(void);       /* tests; NULL: the wall clock */
+} sidik_ingest_options;
+
+/** Opens the journal, records in the control store every durable entry it
+ *  holds beyond the applied point (*replayed, may be NULL, counts them),
+ *  and starts serving on loop. Errors: those of sidik_journal_open, of the
+ *  control store, SIDIK_ECORRUPT (a journal entry that does not parse:
+ *  *why), SIDIK_EINVAL, SIDIK_ENOMEM. */
+int sidik_ingest_open(uv_loop_t *loop, const sidik_ingest_options *o, sidik_ingest **out,
+                      uint64_t *replayed, const char **why);
+
+/** Call once no Upload call is left (the listener stopped): syncs and closes
+ *  the journal, records what became durable, and frees the service once
+ *  its loop handle is closed (done(arg) then, may be NULL). Returns the
+ *  journal's error, if it had stopped. */
+int sidik_ingest_close(sidik_ingest *s, void (*done)(void *arg), void *arg);
+
+/** The h2 callbacks for Ingest.Upload calls (sidik/h2.h). */
+int sidik_ingest_on_call(sidik_ingest *s, sidik_h2_call *call);
+int sidik_ingest_on_message(sidik_ingest *s, sidik_h2_call *call, const uint8_t *p, size_t n);
+void sidik_ingest_on_half_close(sidik_ingest *s, sidik_h2_call *call);
+void sidik_ingest_on_close(sidik_ingest *s, sidik_h2_call *call);
+
+/** Enrollments appended and not yet recorded. */
+uint32_t sidik_ingest_in_flight(const sidik_ingest *s);
+
+#endif
