@@ -40,6 +40,7 @@ static const key_def keys[] = {
     {"max_message_bytes", T_SIZE, F(max_message_bytes), 1024, 64.0 * 1024 * 1024},
     {"max_streams", T_U32, F(max_streams), 1, 10000},
     {"max_connections", T_U32, F(max_connections), 1, 1000000},
+    {"max_connections_per_client", T_U32, F(max_connections_per_client), 1, 1000000},
     {"handshake_timeout", T_MS, F(handshake_timeout_ms), 100, 600000},
     {"idle_timeout", T_MS, F(idle_timeout_ms), 1000, 86400000},
     {"journal_segment_bytes", T_SIZE, F(journal_segment_bytes), 1024 * 1024,
@@ -53,8 +54,8 @@ static const key_def keys[] = {
 
 const char *const sidik_config_keys[] = {
     "listen", "metrics_listen", "io_threads", "dedup_threads", "data_dir", "tls_ca", "tls_cert",
-    "tls_key", "max_message_bytes", "max_streams", "max_connections", "handshake_timeout",
-    "idle_timeout", "journal_segment_bytes", "journal_max_pending_bytes", "duplicate_fpir",
+    "tls_key", "max_message_bytes", "max_streams", "max_connections",
+    "max_connections_per_client", "handshake_timeout", "idle_timeout", "journal_segment_bytes", "journal_max_pending_bytes", "duplicate_fpir",
     "review_fpir", "log_level", NULL,
 };
 _Static_assert(SIDIK_ARRAY_SIZE(sidik_config_keys) == SIDIK_ARRAY_SIZE(keys) + 1,
@@ -74,6 +75,7 @@ void sidik_config_defaults(sidik_config *c)
         .max_message_bytes = 4u << 20,
         .max_streams = 100,
         .max_connections = 10000,
+        .max_connections_per_client = 64,
         .handshake_timeout_ms = 10000,
         .idle_timeout_ms = 300000,
         .journal_segment_bytes = 256u << 20,

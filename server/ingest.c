@@ -31,20 +31,20 @@ typedef struct inflight {
     struct inflight *next;  /* the service's list, in journal order */
     struct inflight *hnext; /* its index bucket */
     int64_t appended_ns;
-    sidik_enrollment e;     /* the control record: id, office, nik, hash, seq, RECEIVED */
+    sidik_enrollment e; /* the control record: id, office, nik, hash, seq, RECEIVED */
 } inflight;
 
-typedef struct answer {     /* a Receipt owed to the caller */
+typedef struct answer { /* a Receipt owed to the caller */
     struct answer *next;
-    uint64_t seq;           /* sent once this is durable; 0: as soon as its turn comes */
-    size_t bytes;           /* the message bytes it answers (the call's window) */
+    uint64_t seq; /* sent once this is durable; 0: as soon as its turn comes */
+    size_t bytes; /* the message bytes it answers (the call's window) */
     char id[SIDIK_ENROLL_ID_MAX + 1];
     uint8_t sha256[32];
     size_t len;
-    uint8_t packed[];       /* the Receipt, encoded */
+    uint8_t packed[]; /* the Receipt, encoded */
 } answer;
 
-typedef struct waiting {    /* a message waiting for room in the journal */
+typedef struct waiting { /* a message waiting for room in the journal */
     struct waiting *next;
     size_t n;
     uint8_t p[];
@@ -56,7 +56,7 @@ typedef struct upload {
     struct upload *prev, *next; /* the service's calls */
     answer *ahead, *atail;
     waiting *whead, *wtail;
-    size_t owed;                /* bytes of messages not answered yet */
+    size_t owed; /* bytes of messages not answered yet */
     bool half_closed;
 } upload;
 
@@ -242,8 +242,8 @@ static const char *journal_reason(int rc)
 /* ---- one message --------------------------------------------------------------------- */
 
 /* Appends an accepted enrollment; SIDIK_EBUSY when the journal has no room. */
-static int append(upload *u, const Sidik__V1__Enrollment *e, const uint8_t sha[32], const uint8_t *p,
-                  size_t n, int64_t now)
+static int append(upload *u, const Sidik__V1__Enrollment *e, const uint8_t sha[32],
+                  const uint8_t *p, size_t n, int64_t now)
 {
     sidik_ingest *s = u->ing;
     inflight *f = sidik_trycalloc(1, sizeof *f);
@@ -299,7 +299,8 @@ static int stored(sidik_ingest *s, const char *id, sidik_enrollment *out)
     return rc;
 }
 
-static int decide(upload *u, const Sidik__V1__Enrollment *e, const uint8_t *p, size_t n, int64_t now)
+static int decide(upload *u, const Sidik__V1__Enrollment *e, const uint8_t *p, size_t n,
+                  int64_t now)
 {
     sidik_ingest *s = u->ing;
     sidik_validation v;
@@ -340,7 +341,8 @@ static int decide(upload *u, const Sidik__V1__Enrollment *e, const uint8_t *p, s
         return owe(u, &r, 0, n);
     }
     if (rc != SIDIK_ENOTFOUND) {
-        SIDIK_LOG_ERROR("control store unreadable", "error=%s id=%s", sidik_err_name(rc), e->enrollment_id);
+        SIDIK_LOG_ERROR("control store unreadable", "error=%s id=%s", sidik_err_name(rc),
+                        e->enrollment_id);
         r.resend = false;
         r.code = sidik_err_grpc(rc);
         r.reason = "the server cannot read its control store; send it again later";
@@ -355,7 +357,8 @@ static int take(upload *u, const uint8_t *p, size_t n)
 {
     static const sidik_validation malformed = {
         .nerrors = 1,
-        .err = {{"", "MESSAGE_MALFORMED", "not an Enrollment message: the protobuf does not parse"}}};
+        .err = {
+            {"", "MESSAGE_MALFORMED", "not an Enrollment message: the protobuf does not parse"}}};
     Sidik__V1__Enrollment *e = sidik__v1__enrollment__unpack(&sidik_pb_alloc, n, p);
     if (e == NULL) {
         metric(u->ing, SIDIK_M_ENROLLMENTS_REJECTED, 1);
@@ -427,7 +430,9 @@ static int send_answers(upload *u, int journal_rc)
             break;
         int rc;
         if (lost) {
-            receipt r = {.id = a->id, .sha256 = a->sha256, .code = sidik_err_grpc(journal_rc),
+            receipt r = {.id = a->id,
+                         .sha256 = a->sha256,
+                         .code = sidik_err_grpc(journal_rc),
                          .reason = journal_reason(journal_rc)};
             answer *err = answer_new(&r, 0, a->bytes);
             if (err == NULL)
@@ -479,7 +484,8 @@ static void record_durable(sidik_ingest *s, uint64_t durable)
         int rc = sidik_control_begin(s->control, true, &t);
         uint32_t k = 0;
         uint64_t last = 0;
-        for (inflight *f = s->head; rc == 0 && f != NULL && f->e.journal_seq <= durable && k < RECORD_BATCH;
+        for (inflight *f = s->head;
+             rc == 0 && f != NULL && f->e.journal_seq <= durable && k < RECORD_BATCH;
              f = f->next, k++) {
             rc = sidik_control_enroll_put(t, &f->e);
             if (rc == SIDIK_EEXISTS) { /* only a replay can have put it: the id was checked */
@@ -496,11 +502,13 @@ static void record_durable(sidik_ingest *s, uint64_t durable)
         else
             sidik_control_abort(t);
         if (rc != 0) {
-            SIDIK_LOG_ERROR("recording received enrollments failed; retrying at the next durable point",
-                            "error=%s first_seq=%llu", sidik_err_name(rc),
-                            (unsigned long long)s->head->e.journal_seq);
+            SIDIK_LOG_ERROR(
+                "recording received enrollments failed; retrying at the next durable point",
+                "error=%s first_seq=%llu", sidik_err_name(rc),
+                (unsigned long long)s->head->e.journal_seq);
             break;
         }
+        metric(s, SIDIK_M_ENROLLMENTS_RECEIVED, k);
         int64_t now = mono_ns();
         for (; k > 0; k--) {
             if (s->metrics != NULL)
@@ -509,7 +517,8 @@ static void record_durable(sidik_ingest *s, uint64_t durable)
             inflight_pop(s);
         }
     }
-    s->settled = s->head != NULL && s->head->e.journal_seq <= durable ? s->head->e.journal_seq - 1 : durable;
+    s->settled =
+        s->head != NULL && s->head->e.journal_seq <= durable ? s->head->e.journal_seq - 1 : durable;
 }
 
 /* The journal stopped: what it had not made durable never will be. Those
@@ -645,8 +654,8 @@ static int replay_entry(void *ctx, uint64_t seq, uint32_t kind, const void *p, s
         r->why = "a journal entry is not an enrollment record this build reads";
         return SIDIK_ECORRUPT;
     }
-    Sidik__V1__Enrollment *e = sidik__v1__enrollment__unpack(&sidik_pb_alloc, rec.enrollment_len,
-                                                             rec.enrollment);
+    Sidik__V1__Enrollment *e =
+        sidik__v1__enrollment__unpack(&sidik_pb_alloc, rec.enrollment_len, rec.enrollment);
     if (e == NULL) {
         r->why = "a journal entry's enrollment does not parse";
         return SIDIK_ECORRUPT;

@@ -32,7 +32,8 @@ static uint64_t get_le64(const uint8_t *p)
     return v;
 }
 
-void sidik_ingest_record_header(const sidik_ingest_record *r, uint8_t hdr[SIDIK_INGEST_RECORD_HEADER])
+void sidik_ingest_record_header(const sidik_ingest_record *r,
+                                uint8_t hdr[SIDIK_INGEST_RECORD_HEADER])
 {
     put_le32(hdr, SIDIK_INGEST_RECORD_VERSION);
     put_le32(hdr + 4, 0);

@@ -51,14 +51,16 @@ static void usage(FILE *f)
 static void print_config(const sidik_config *c)
 {
     printf("listen = %s\nmetrics_listen = %s\nio_threads = %u\nmax_connections = %u\n"
-           "max_streams = %u\nhandshake_timeout = %llums\nidle_timeout = %llums\n"
+           "max_streams = %u\nmax_connections_per_client = %u\nhandshake_timeout = "
+           "%llums\nidle_timeout = %llums\n"
            "max_message_bytes = %llu\ntls_ca = %s\ntls_cert = %s\ntls_key = %s\ndata_dir = %s\n"
            "journal_segment_bytes = %llu\njournal_max_pending_bytes = %llu\ndedup_threads = %u\n"
            "duplicate_fpir = %g\nreview_fpir = %g\nlog_level = %s\n",
            c->listen, c->metrics_listen, c->io_threads, c->max_connections, c->max_streams,
-           (unsigned long long)c->handshake_timeout_ms, (unsigned long long)c->idle_timeout_ms,
-           (unsigned long long)c->max_message_bytes, c->tls_ca, c->tls_cert, c->tls_key,
-           c->data_dir, (unsigned long long)c->journal_segment_bytes,
+           c->max_connections_per_client, (unsigned long long)c->handshake_timeout_ms,
+           (unsigned long long)c->idle_timeout_ms, (unsigned long long)c->max_message_bytes,
+           c->tls_ca, c->tls_cert, c->tls_key, c->data_dir,
+           (unsigned long long)c->journal_segment_bytes,
            (unsigned long long)c->journal_max_pending_bytes, c->dedup_threads, c->duplicate_fpir,
            c->review_fpir, c->log_level);
 }
@@ -105,8 +107,9 @@ static void answer_status(daemon_t *d, sidik_h2_call *call, const uint8_t *p, si
         sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
     else
         sidik_h2_call_finish(call, sidik_err_grpc(rc),
-                             why != NULL ? why : rc == SIDIK_EFORMAT ? "the request does not parse"
-                                                                     : sidik_strerror(rc));
+                             why != NULL           ? why
+                             : rc == SIDIK_EFORMAT ? "the request does not parse"
+                                                   : sidik_strerror(rc));
 }
 
 static int on_call(void *ctx, sidik_h2_call *call)
@@ -236,11 +239,13 @@ static int open_stores(daemon_t *d)
     uint64_t replayed = 0;
     rc = sidik_ingest_open(&d->loop, &io, &d->ingest, &replayed, &why);
     if (rc != 0) {
-        fprintf(stderr, "sidikd: journal %s: %s (%s)\n", journal_dir, why ? why : "", sidik_strerror(rc));
+        fprintf(stderr, "sidikd: journal %s: %s (%s)\n", journal_dir, why ? why : "",
+                sidik_strerror(rc));
         sidik_control_close(d->control);
         return 1;
     }
-    SIDIK_LOG_INFO("stores open", "data_dir=%s replayed=%llu", c->data_dir, (unsigned long long)replayed);
+    SIDIK_LOG_INFO("stores open", "data_dir=%s replayed=%llu", c->data_dir,
+                   (unsigned long long)replayed);
     return 0;
 }
 
@@ -260,6 +265,7 @@ static int serve(daemon_t *d)
                            .handshake_timeout_ms = d->cfg.handshake_timeout_ms,
                            .idle_timeout_ms = d->cfg.idle_timeout_ms,
                            .max_connections = d->cfg.max_connections,
+                           .max_connections_per_client = d->cfg.max_connections_per_client,
                            .metrics = d->metrics};
     const char *why = NULL;
     int rc = sidik_net_start(&d->loop, &o, &d->net, &why);
@@ -270,7 +276,8 @@ static int serve(daemon_t *d)
     }
     if ((rc = sidik_metrics_http_start(&d->loop, d->cfg.metrics_listen, d->metrics,
                                        &d->metrics_http)) != 0) {
-        fprintf(stderr, "sidikd: metrics_listen %s: %s\n", d->cfg.metrics_listen, sidik_strerror(rc));
+        fprintf(stderr, "sidikd: metrics_listen %s: %s\n", d->cfg.metrics_listen,
+                sidik_strerror(rc));
         return 1;
     }
     SIDIK_LOG_INFO("metrics listening", "address=%s metrics_port=%d", d->cfg.metrics_listen,
@@ -321,7 +328,8 @@ int main(int argc, char **argv)
         int rc = sidik_config_load(config_path, &cfg, &line, &why);
         if (rc != 0) {
             if (line > 0)
-                fprintf(stderr, "sidikd: %s:%u: %s\n", config_path, line, why ? why : sidik_strerror(rc));
+                fprintf(stderr, "sidikd: %s:%u: %s\n", config_path, line,
+                        why ? why : sidik_strerror(rc));
             else
                 fprintf(stderr, "sidikd: %s: %s (%s)\n", config_path, why ? why : "unreadable",
                         sidik_strerror(rc));
@@ -336,8 +344,9 @@ int main(int argc, char **argv)
     sidik_tls_files files = {cfg.tls_ca, cfg.tls_cert, cfg.tls_key};
     int rc = sidik_tls_server_ctx_create(&files, &ctx, &why);
     if (rc != 0) {
-        fprintf(stderr, "sidikd: TLS: %s (tls_ca %s, tls_cert %s, tls_key %s); deploy/pki.sh DIR "
-                        "makes a development set\n",
+        fprintf(stderr,
+                "sidikd: TLS: %s (tls_ca %s, tls_cert %s, tls_key %s); deploy/pki.sh DIR "
+                "makes a development set\n",
                 why ? why : sidik_strerror(rc), cfg.tls_ca, cfg.tls_cert, cfg.tls_key);
         return 1;
     }

@@ -24,6 +24,9 @@ static const metric_def defs[SIDIK_M_VALUES_] = {
     [SIDIK_M_CONNECTIONS_TOTAL] = {"sidik_connections_total", "counter", "TLS connections accepted", NULL},
     [SIDIK_M_HANDSHAKE_FAILURES] = {"sidik_handshake_failures_total", "counter",
                                     "TLS handshakes refused or failed", NULL},
+    [SIDIK_M_CONNECTIONS_REFUSED] = {"sidik_connections_refused_total", "counter",
+                                     "connections closed at once: over max_connections or over "
+                                     "max_connections_per_client", NULL},
     [SIDIK_M_STREAMS_OPEN] = {"sidik_streams_open", "gauge", "HTTP/2 streams open now", NULL},
     [SIDIK_M_ENROLLMENTS_RECEIVED] = {"sidik_enrollments_total", "counter",
                                       "enrollments by the status they reached", "status=\"RECEIVED\""},

@@ -15,21 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_CHUNK        (64 * 1024)
-#define OUT_HIGH_WATER    (4u << 20) /* stop reading a client above this much unsent */
-#define OUT_LOW_WATER     (1u << 20) /* and start again below this */
+#define READ_CHUNK     (64 * 1024)
+#define OUT_HIGH_WATER (4u << 20) /* stop reading a client above this much unsent */
+#define OUT_LOW_WATER  (1u << 20) /* and start again below this */
+#define CLIENT_BUCKETS 1024
 
 typedef struct conn conn;
+
+/* How many connections one identity holds (max_connections_per_client). */
+typedef struct client_count {
+    struct client_count *next;
+    sidik_identity who;
+    uint32_t n;
+} client_count;
 
 struct sidik_net {
     uv_loop_t *loop;
     uv_tcp_t listener;
-    uv_idle_t flusher;  /* runs while connections have output queued from outside a read */
-    conn *dirty;        /* those connections */
+    uv_idle_t flusher; /* runs while connections have output queued from outside a read */
+    conn *dirty;       /* those connections */
     sidik_net_options o;
     SSL_CTX *ssl;
     conn *conns;
     uint32_t nconns;
+    client_count *clients[CLIENT_BUCKETS];
     int port;
     bool stopping;
     int closing_handles;
@@ -48,11 +57,12 @@ struct conn {
     conn *dirty_prev, *dirty_next; /* in net->dirty when dirty */
     bool dirty;
     sidik_identity who;
-    size_t unsent;       /* bytes handed to uv_write not yet written */
+    client_count *counted; /* the identity's count, once past the handshake */
+    size_t unsent;         /* bytes handed to uv_write not yet written */
     bool reading;
     bool closing, shutting;
     uv_shutdown_t shutdown;
-    int handles_open;    /* tcp and timer */
+    int handles_open; /* tcp and timer */
 };
 
 typedef struct write_req {
@@ -74,6 +84,51 @@ static void metric(sidik_net *n, sidik_metric m, int64_t d)
         sidik_metrics_add(n->o.metrics, m, d);
 }
 
+/* ---- connections per client ------------------------------------------------------ */
+
+static client_count **client_slot(sidik_net *n, const sidik_identity *who)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)who->role; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)who->name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    client_count **pp = &n->clients[h % CLIENT_BUCKETS];
+    while (*pp != NULL && ((*pp)->who.role != who->role || strcmp((*pp)->who.name, who->name) != 0))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* Counts c against its identity's share; false when the share is used up. */
+static bool client_admit(conn *c)
+{
+    sidik_net *n = c->net;
+    client_count **pp = client_slot(n, &c->who);
+    if (*pp == NULL) {
+        client_count *k = sidik_trycalloc(1, sizeof *k);
+        if (k == NULL)
+            return false;
+        k->who = c->who;
+        *pp = k;
+    }
+    if ((*pp)->n >= n->o.max_connections_per_client)
+        return false;
+    (*pp)->n++;
+    c->counted = *pp;
+    return true;
+}
+
+static void client_release(conn *c)
+{
+    if (c->counted == NULL)
+        return;
+    client_count **pp = client_slot(c->net, &c->who);
+    if (--(*pp)->n == 0) {
+        client_count *k = *pp;
+        *pp = k->next;
+        sidik_free(k);
+    }
+    c->counted = NULL;
+}
+
 /* ---- closing ------------------------------------------------------------------ */
 
 static void conn_handle_closed(uv_handle_t *h)
@@ -89,6 +144,7 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->next != NULL)
         c->next->prev = c->prev;
     n->nconns--;
+    client_release(c);
     metric(n, SIDIK_M_CONNECTIONS_OPEN, -1);
     sidik_h2_conn_destroy(c->h2);
     SSL_free(c->ssl); /* frees both BIOs */
@@ -258,11 +314,22 @@ static int handshake(conn *c)
         metric(c->net, SIDIK_M_HANDSHAKE_FAILURES, 1);
         return rc;
     }
-    if ((rc = sidik_h2_conn_create(&c->net->o.h2, &c->who, c->net->o.cb, c->net->o.ctx, &c->h2)) != 0)
+    if (!client_admit(c)) {
+        SIDIK_LOG_WARN("client refused: too many connections", "role=%s name=%s limit=%u",
+                       sidik_role_name(c->who.role), c->who.name,
+                       c->net->o.max_connections_per_client);
+        metric(c->net, SIDIK_M_CONNECTIONS_REFUSED, 1);
+        return SIDIK_EBUSY;
+    }
+    if ((rc = sidik_h2_conn_create(&c->net->o.h2, &c->who, c->net->o.cb, c->net->o.ctx, &c->h2)) !=
+        0)
         return rc;
     sidik_h2_conn_set_wake(c->h2, conn_wake, c);
-    SIDIK_LOG_DEBUG("client connected", "role=%s name=%s", sidik_role_name(c->who.role), c->who.name);
-    uv_timer_start(&c->timer, on_idle, c->net->o.idle_timeout_ms, 0);
+    SIDIK_LOG_DEBUG("client connected", "role=%s name=%s", sidik_role_name(c->who.role),
+                    c->who.name);
+    /* Repeating, so uv_timer_again (each read) restarts it: libuv's
+     * uv_timer_again does nothing to a one-shot timer. */
+    uv_timer_start(&c->timer, on_idle, c->net->o.idle_timeout_ms, c->net->o.idle_timeout_ms);
     return 0;
 }
 
@@ -347,6 +414,7 @@ static void on_connection(uv_stream_t *server, int status)
     metric(n, SIDIK_M_CONNECTIONS_OPEN, 1);
     metric(n, SIDIK_M_CONNECTIONS_TOTAL, 1);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || n->nconns > n->o.max_connections) {
+        metric(n, SIDIK_M_CONNECTIONS_REFUSED, 1);
         conn_close(c);
         return;
     }
@@ -403,7 +471,8 @@ int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out
     if (why == NULL)
         why = &ignore;
     *why = NULL;
-    if (loop == NULL || o == NULL || o->listen == NULL || o->ssl == NULL || o->cb == NULL || out == NULL)
+    if (loop == NULL || o == NULL || o->listen == NULL || o->ssl == NULL || o->cb == NULL ||
+        out == NULL)
         return SIDIK_EINVAL;
     struct sockaddr_storage ss;
     if (sidik__net_parse_listen(o->listen, &ss) != 0) {
@@ -422,6 +491,8 @@ int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out
         n->o.idle_timeout_ms = 300000;
     if (n->o.max_connections == 0)
         n->o.max_connections = 10000;
+    if (n->o.max_connections_per_client == 0)
+        n->o.max_connections_per_client = 64;
     uv_tcp_init(loop, &n->listener);
     n->listener.data = n;
     uv_idle_init(loop, &n->flusher);

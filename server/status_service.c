@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE_DEFAULT  100
-#define PAGE_MAX      1000
-#define EXAMINE_MAX   10000 /* records one List page may look at */
+#define PAGE_DEFAULT 100
+#define PAGE_MAX     1000
+#define EXAMINE_MAX  10000 /* records one List page may look at */
 
 /* A state message over e (borrowed); changes has room for its history. */
 static void state_of(const sidik_enrollment *e, Sidik__V1__EnrollmentState *st,
@@ -42,8 +42,8 @@ static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
     return 0;
 }
 
-static int get(sidik_control *c, const sidik_identity *who, const uint8_t *p, size_t n, uint8_t **out,
-               size_t *len, const char **why)
+static int get(sidik_control *c, const sidik_identity *who, const uint8_t *p, size_t n,
+               uint8_t **out, size_t *len, const char **why)
 {
     Sidik__V1__GetStatusRequest *req = sidik__v1__get_status_request__unpack(&sidik_pb_alloc, n, p);
     if (req == NULL)
@@ -115,16 +115,17 @@ static bool parse_token(const char *s, uint64_t *after)
     return *end == 0 && v > 0;
 }
 
-static int list(sidik_control *c, const sidik_identity *who, const uint8_t *p, size_t n, uint8_t **out,
-                size_t *len, const char **why)
+static int list(sidik_control *c, const sidik_identity *who, const uint8_t *p, size_t n,
+                uint8_t **out, size_t *len, const char **why)
 {
-    Sidik__V1__ListStatusRequest *req = sidik__v1__list_status_request__unpack(&sidik_pb_alloc, n, p);
+    Sidik__V1__ListStatusRequest *req =
+        sidik__v1__list_status_request__unpack(&sidik_pb_alloc, n, p);
     if (req == NULL)
         return SIDIK_EFORMAT;
     uint64_t after;
     bool token_ok = parse_token(req->page_token, &after);
     int status = req->status;
-    page pg = {.want = req->page_size == 0 ? PAGE_DEFAULT
+    page pg = {.want = req->page_size == 0         ? PAGE_DEFAULT
                        : req->page_size > PAGE_MAX ? PAGE_MAX
                                                    : req->page_size,
                .since_ms = req->since_ms};
@@ -166,7 +167,8 @@ static int list(sidik_control *c, const sidik_identity *who, const uint8_t *p, s
     if (rc == 0) {
         Sidik__V1__ListStatusResponse resp = SIDIK__V1__LIST_STATUS_RESPONSE__INIT;
         for (uint32_t i = 0; i < pg.have; i++) {
-            state_of(&pg.e[i], &st[i], ch + (size_t)i * SIDIK_HISTORY_MAX, chp + (size_t)i * SIDIK_HISTORY_MAX);
+            state_of(&pg.e[i], &st[i], ch + (size_t)i * SIDIK_HISTORY_MAX,
+                     chp + (size_t)i * SIDIK_HISTORY_MAX);
             stp[i] = &st[i];
         }
         resp.n_enrollments = pg.have;

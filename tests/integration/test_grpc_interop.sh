@@ -55,7 +55,12 @@ import sys, urllib.request, urllib.error
 base = f"http://127.0.0.1:{sys.argv[1]}"
 text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
 values = {l.split(" ")[0]: float(l.split(" ")[1]) for l in text.splitlines() if l and not l.startswith("#")}
-ok = values.get("sidik_connections_total", 0) >= 5 and values.get("sidik_handshake_failures_total", 0) >= 3
+ok = (values.get("sidik_connections_total", 0) >= 5 and values.get("sidik_handshake_failures_total", 0) >= 3
+      and values.get('sidik_enrollments_total{status="RECEIVED"}') == 3
+      and values.get('sidik_enrollments_total{status="REJECTED"}', 0) >= 3
+      and values.get("sidik_journal_lag_entries") == 0
+      and values.get("sidik_receipt_seconds_count") == 3
+      and values.get("sidik_streams_open") == 0)
 try:
     urllib.request.urlopen(base + "/nope", timeout=5)
     ok = False
@@ -63,7 +68,7 @@ except urllib.error.HTTPError as e:
     ok = ok and e.code == 404
 sys.exit(0 if ok else f"metrics wrong: {values}")
 PY
-check "GET /metrics counts the connections and refused handshakes; other paths 404" $?
+check "GET /metrics counts connections, refused handshakes, enrollments by status, journal lag, receipt latency, streams; other paths 404" $?
 
 # A client that connects and says nothing is cut after handshake_timeout.
 /usr/bin/python3 - "$port" <<'PY'

@@ -30,6 +30,7 @@ typedef struct sidik_config {
     uint64_t max_message_bytes;
     uint32_t max_streams;                  /* concurrent streams per connection */
     uint32_t max_connections;
+    uint32_t max_connections_per_client;   /* per certificate identity */
     uint64_t handshake_timeout_ms;
     uint64_t idle_timeout_ms;
     uint64_t journal_segment_bytes;

@@ -19,6 +19,7 @@ typedef enum {
     SIDIK_M_CONNECTIONS_OPEN = 0,   /* gauge */
     SIDIK_M_CONNECTIONS_TOTAL,      /* counter */
     SIDIK_M_HANDSHAKE_FAILURES,     /* counter */
+    SIDIK_M_CONNECTIONS_REFUSED,    /* counter: over max_connections or a client's share */
     SIDIK_M_STREAMS_OPEN,           /* gauge */
     SIDIK_M_ENROLLMENTS_RECEIVED,   /* counter; by status below */
     SIDIK_M_ENROLLMENTS_PRINT_READY,

@@ -7,7 +7,10 @@
  * identity comes from its certificate (sidik/tls.h), and a connection
  * without one is closed before any HTTP/2 byte is looked at; a connection
  * with nothing to do for idle_timeout is closed; past max_connections new
- * connections are closed at once. When the bytes waiting to go out to a
+ * connections are closed at once, and past max_connections_per_client a
+ * client's new connection is closed right after its handshake (so one
+ * certificate's connections, however slow or stuck, cannot crowd out the
+ * others). When the bytes waiting to go out to a
  * client pass a limit, reading from it stops until they drain, so a client
  * that does not read its answers cannot make the server buffer without
  * bound.
@@ -36,6 +39,7 @@ typedef struct sidik_net_options {
     uint64_t handshake_timeout_ms; /* 0: 10 s */
     uint64_t idle_timeout_ms;      /* 0: 5 min */
     uint32_t max_connections;      /* 0: 10,000 */
+    uint32_t max_connections_per_client; /* per identity (role, name); 0: 64 */
     sidik_metrics *metrics;        /* may be NULL */
 } sidik_net_options;
 
