@@ -635,6 +635,16 @@ uint32_t sidik_ingest_in_flight(const sidik_ingest *s)
     return s->ninflight;
 }
 
+bool sidik_ingest_idle(const sidik_ingest *s)
+{
+    if (s->ninflight > 0)
+        return false;
+    for (const upload *u = s->uploads; u != NULL; u = u->next)
+        if (u->ahead != NULL)
+            return false;
+    return true;
+}
+
 /* ---- opening: replay what the control store has not recorded -------------------- */
 
 typedef struct replay {

@@ -77,7 +77,12 @@ typedef struct daemon {
     sidik_control *control;
     sidik_ingest *ingest;
     uv_signal_t term, intr, hup;
+    uv_timer_t drain;   /* a graceful stop waits on the ingest with this */
+    uint64_t drain_since;
 } daemon_t;
+
+/* How long a graceful stop waits for accepted enrollments to be answered. */
+#define DRAIN_MAX_MS 5000
 
 static sidik_method method_of(sidik_h2_call *call)
 {
@@ -180,16 +185,39 @@ static void net_stopped(void *arg)
     d->control = NULL;
 }
 
+/* Waits until every accepted enrollment is answered (or DRAIN_MAX_MS),
+ * then closes the connections once their answers are written. */
+static void drain_tick(uv_timer_t *t)
+{
+    daemon_t *d = t->data;
+    bool idle = sidik_ingest_idle(d->ingest);
+    if (!idle && uv_now(&d->loop) - d->drain_since < DRAIN_MAX_MS)
+        return;
+    if (!idle)
+        SIDIK_LOG_WARN("stopping with receipts unsent; resends will get them", "in_flight=%u",
+                       sidik_ingest_in_flight(d->ingest));
+    uv_close((uv_handle_t *)&d->drain, NULL);
+    sidik_net *n = d->net;
+    d->net = NULL;
+    sidik_net_stop(n, net_stopped, d);
+}
+
+/* A graceful stop: no new connections and nothing more read; what was
+ * accepted is made durable and answered; then connections close, the
+ * journal is synced and closed, and the stores closed. */
 static void on_stop_signal(uv_signal_t *s, int signum)
 {
     daemon_t *d = s->data;
-    if (d->net == NULL)
+    if (d->net == NULL || uv_is_active((uv_handle_t *)&d->drain))
         return;
-    SIDIK_LOG_INFO("stopping", "signal=%d connections=%u", signum, sidik_net_connections(d->net));
-    sidik_net *n = d->net;
-    d->net = NULL;
+    SIDIK_LOG_INFO("stopping", "signal=%d connections=%u in_flight=%u", signum,
+                   sidik_net_connections(d->net), sidik_ingest_in_flight(d->ingest));
     sidik_metrics_http_stop(d->metrics_http);
-    sidik_net_stop(n, net_stopped, d);
+    sidik_net_quiesce(d->net);
+    d->drain_since = uv_now(&d->loop);
+    uv_timer_init(&d->loop, &d->drain);
+    d->drain.data = d;
+    uv_timer_start(&d->drain, drain_tick, 0, 10);
 }
 
 static void on_reload(uv_signal_t *s, int signum)

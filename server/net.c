@@ -41,6 +41,8 @@ struct sidik_net {
     client_count *clients[CLIENT_BUCKETS];
     int port;
     bool stopping;
+    bool quiescing;       /* no new work: listener closed, nothing read */
+    bool listener_closing;
     int closing_handles;
     void (*done)(void *);
     void *done_arg;
@@ -208,7 +210,7 @@ static void on_written(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (!c->reading && !c->closing && !c->shutting && c->unsent < OUT_LOW_WATER) {
+    if (!c->reading && !c->closing && !c->shutting && !c->net->quiescing && c->unsent < OUT_LOW_WATER) {
         c->reading = true;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
@@ -552,14 +554,51 @@ static void net_handle_closed(uv_handle_t *h)
     net_maybe_done(n);
 }
 
+static void close_listener(sidik_net *n)
+{
+    if (n->listener_closing)
+        return;
+    n->listener_closing = true;
+    n->closing_handles++;
+    uv_close((uv_handle_t *)&n->listener, net_handle_closed);
+}
+
+void sidik_net_quiesce(sidik_net *n)
+{
+    n->quiescing = true;
+    close_listener(n);
+    for (conn *c = n->conns; c != NULL; c = c->next)
+        if (c->reading) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+        }
+}
+
+/* A connection that has not finished writing within this after a graceful
+ * stop is closed anyway (a client that does not read). */
+#define STOP_WRITE_GRACE_MS 2000
+
+static void on_stop_grace(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
 void sidik_net_stop(sidik_net *n, void (*done)(void *arg), void *arg)
 {
     n->stopping = true;
     n->done = done;
     n->done_arg = arg;
-    n->closing_handles = 2;
-    uv_close((uv_handle_t *)&n->listener, net_handle_closed);
+    close_listener(n);
+    n->closing_handles++;
     uv_close((uv_handle_t *)&n->flusher, net_handle_closed);
-    for (conn *c = n->conns; c != NULL; c = c->next)
-        conn_close(c);
+    for (conn *c = n->conns; c != NULL; c = c->next) {
+        if (!n->quiescing || c->h2 == NULL || flush(c) != 0) {
+            conn_close(c);
+            continue;
+        }
+        /* Quiesced: what was answered goes out, then the close. */
+        dirty_remove(c);
+        conn_finish(c);
+        uv_timer_start(&c->timer, on_stop_grace, STOP_WRITE_GRACE_MS, 0);
+    }
 }

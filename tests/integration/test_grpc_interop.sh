@@ -2,8 +2,8 @@
 # sidikd live: a stock Python grpcio client over mutual TLS uploads and
 # queries (grpc_interop.py); a client that connects and never handshakes is
 # cut after handshake_timeout; SIGHUP reloads the certificates; SIGTERM
-# stops it with exit status 0; restarted, it still has every enrollment it
-# acknowledged.
+# stops it gracefully (every enrollment accepted is answered) with exit
+# status 0; restarted, it still has every enrollment it acknowledged.
 #   test_grpc_interop.sh SIDIKD SIDIK SOURCE_DIR
 set -u
 sidikd=$1
@@ -121,7 +121,10 @@ sys.exit(0 if len(r.enrollments) == 3 else f"listed {len(r.enrollments)}")
 PY
 check "serves after the reload" $?
 
-kill -TERM "$pid"
+# SIGTERM in the middle of an Upload: what was accepted is answered first.
+/usr/bin/python3 "$src/tests/integration/graceful_stop.py" stop "$src/proto" pki "$port" \
+    gen/records.iso "$pid" drain.json
+check "an Upload interrupted by SIGTERM" $?
 rc=124
 for i in $(seq 1 50); do
     if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; rc=$?; break; fi
@@ -136,5 +139,7 @@ start
 [ -n "$port" ]; check "sidikd starts again on the same data" $?
 /usr/bin/python3 "$src/tests/integration/grpc_interop.py" --after-restart "$src/proto" pki "$port" state.json
 check "after a restart every acknowledged enrollment is there and resends get their receipts" $?
+/usr/bin/python3 "$src/tests/integration/graceful_stop.py" verify "$src/proto" pki "$port" drain.json
+check "the graceful stop answered every enrollment it accepted" $?
 [ $fail -eq 0 ] || cat log
 exit $fail

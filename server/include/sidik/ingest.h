@@ -43,6 +43,7 @@
 #ifndef SIDIK_INGEST_H
 #define SIDIK_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -112,5 +113,11 @@ void sidik_ingest_on_close(sidik_ingest *s, sidik_h2_call *call);
 
 /** Enrollments appended and not yet recorded. */
 uint32_t sidik_ingest_in_flight(const sidik_ingest *s);
+
+/** True when nothing accepted is waiting: every enrollment appended is
+ *  recorded and every Receipt owed for one has been handed to its call
+ *  (messages still waiting for journal room are not counted: they were
+ *  never accepted). A graceful stop waits for this. */
+bool sidik_ingest_idle(const sidik_ingest *s);
 
 #endif

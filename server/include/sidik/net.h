@@ -58,8 +58,15 @@ void sidik_net_set_ssl(sidik_net *n, SSL_CTX *ctx);
 /** Connections open now. */
 uint32_t sidik_net_connections(const sidik_net *n);
 
-/** Stops listening and closes every connection; done(arg) runs (from the
- *  loop) once all handles are closed, after which n is freed. */
+/** The first step of a graceful stop: stops listening and stops reading
+ *  from every connection, so no new work enters; what is answered still
+ *  goes out. */
+void sidik_net_quiesce(sidik_net *n);
+
+/** Stops listening and closes every connection (after a quiesce, each
+ *  once what is queued for it is written, or STOP_WRITE_GRACE_MS
+ *  passed); done(arg) runs (from the loop) once all handles are closed,
+ *  after which n is freed. */
 void sidik_net_stop(sidik_net *n, void (*done)(void *arg), void *arg);
 
 #endif
