@@ -1,38 +1,14 @@
 /*
- * Ingest.Upload (sidik/ingest.h): validate, deduplicate by id, journal,
- * record, answer.
- *
- * Two queues carry an accepted enrollment. The service's in-flight list
- * (journal order, with an index by id) holds it from the append until it
- * is recorded RECEIVED in the control store, so an id is known to exactly
- * one of the two at every moment and a resend can always be recognised.
- * The call's answer list holds the Receipts owed to that caller in arrival
- * order; each waits for the durable point it names. The journal thread
- * wakes the loop (uv_async) when the durable point moves; the loop then
- * records, answers and resumes paused calls.
+ * Ingest.Upload calls on one loop (sidik/ingest.h, ingest_int.h): validate,
+ * deduplicate by id, journal, answer in order once settled.
  */
-#include "sidik/common.h"
-#include "sidik/ingest.h"
+#include "ingest_int.h"
 #include "sidik/pb.h"
 #include "sidik/validate.h"
 #include "sidik.pb-c.h"
 
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-#define DEFAULT_CALL_WINDOW (1u << 20)
-#define ID_BUCKETS          4096 /* in-flight index; a few thousand in flight at most */
-#define RECORD_BATCH        4096 /* enrollments recorded per control transaction */
-
-typedef struct inflight {
-    struct inflight *next;  /* the service's list, in journal order */
-    struct inflight *hnext; /* its index bucket */
-    int64_t appended_ns;
-    sidik_enrollment e; /* the control record: id, office, nik, hash, seq, RECEIVED */
-} inflight;
 
 typedef struct answer { /* a Receipt owed to the caller */
     struct answer *next;
@@ -50,105 +26,20 @@ typedef struct waiting { /* a message waiting for room in the journal */
     uint8_t p[];
 } waiting;
 
-typedef struct upload {
-    sidik_ingest *ing;
+struct upload {
+    sidik_ingest_port *port;
     sidik_h2_call *call;
-    struct upload *prev, *next; /* the service's calls */
+    struct upload *prev, *next; /* the port's calls */
     answer *ahead, *atail;
     waiting *whead, *wtail;
     size_t owed; /* bytes of messages not answered yet */
     bool half_closed;
-} upload;
-
-struct sidik_ingest {
-    uv_loop_t *loop;
-    uv_async_t wake;
-    sidik_journal *journal;
-    _Atomic uint64_t durable; /* as the journal last reported it (it outlives the journal) */
-    uint64_t settled;         /* every entry up to here is durable and recorded */
-    sidik_control *control;
-    sidik_metrics *metrics;
-    size_t call_window;
-    int64_t (*now_ms)(void);
-    inflight *head, *tail;
-    inflight *bucket[ID_BUCKETS];
-    uint32_t ninflight;
-    upload *uploads;
-    void (*done)(void *);
-    void *done_arg;
 };
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void metric(sidik_ingest *s, sidik_metric m, int64_t d)
-{
-    if (s->metrics != NULL)
-        sidik_metrics_add(s->metrics, m, d);
-}
 
 /* Bounded copy for fixed fields; the sources were validated to fit. */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src != NULL ? src : "");
-}
-
-/* ---- the in-flight list and its index ----------------------------------------- */
-
-static uint32_t id_bucket(const char *id)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % ID_BUCKETS;
-}
-
-static inflight *inflight_find(sidik_ingest *s, const char *id)
-{
-    for (inflight *f = s->bucket[id_bucket(id)]; f != NULL; f = f->hnext)
-        if (strcmp(f->e.id, id) == 0)
-            return f;
-    return NULL;
-}
-
-static void inflight_add(sidik_ingest *s, inflight *f)
-{
-    uint32_t b = id_bucket(f->e.id);
-    f->hnext = s->bucket[b];
-    s->bucket[b] = f;
-    f->next = NULL;
-    if (s->tail != NULL)
-        s->tail->next = f;
-    else
-        s->head = f;
-    s->tail = f;
-    s->ninflight++;
-}
-
-/* Removes the list's first entry. */
-static void inflight_pop(sidik_ingest *s)
-{
-    inflight *f = s->head;
-    inflight **pp = &s->bucket[id_bucket(f->e.id)];
-    while (*pp != f)
-        pp = &(*pp)->hnext;
-    *pp = f->hnext;
-    s->head = f->next;
-    if (s->head == NULL)
-        s->tail = NULL;
-    s->ninflight--;
-    sidik_free(f);
 }
 
 /* ---- receipts ------------------------------------------------------------------------ */
@@ -214,21 +105,14 @@ static int owe(upload *u, const receipt *r, uint64_t wait_seq, size_t bytes)
     answer *a = answer_new(r, wait_seq, bytes);
     if (a == NULL)
         return SIDIK_ENOMEM;
+    if (wait_seq != 0) /* a graceful stop waits for these (sidik_ingest_idle) */
+        atomic_fetch_add(&u->port->ing->unanswered, 1);
     if (u->atail != NULL)
         u->atail->next = a;
     else
         u->ahead = a;
     u->atail = a;
     return 0;
-}
-
-static int owe_exists(upload *u, receipt *r, size_t bytes)
-{
-    r->resend = false;
-    r->code = SIDIK_GRPC_ALREADY_EXISTS;
-    r->reason = "this enrollment_id was already received with other content; a correction is a "
-                "new enrollment with a new id";
-    return owe(u, r, 0, bytes);
 }
 
 static const char *journal_reason(int rc)
@@ -239,13 +123,21 @@ static const char *journal_reason(int rc)
                                "keep it in the spool and send it again later";
 }
 
+static void answer_free(sidik_ingest *s, answer *a)
+{
+    if (a->seq != 0)
+        atomic_fetch_sub(&s->unanswered, 1);
+    sidik_free(a);
+}
+
 /* ---- one message --------------------------------------------------------------------- */
 
-/* Appends an accepted enrollment; SIDIK_EBUSY when the journal has no room. */
-static int append(upload *u, const Sidik__V1__Enrollment *e, const uint8_t sha[32],
-                  const uint8_t *p, size_t n, int64_t now)
+/* Appends an accepted enrollment (under mu) and lists it in flight; *r
+ * becomes its receipt and *wait_seq the point it waits for. SIDIK_EBUSY
+ * when the journal has no room, SIDIK_ENOMEM. */
+static int append(sidik_ingest *s, const Sidik__V1__Enrollment *e, const uint8_t *p, size_t n,
+                  int64_t now, receipt *r, uint64_t *wait_seq)
 {
-    sidik_ingest *s = u->ing;
     inflight *f = sidik_trycalloc(1, sizeof *f);
     uint8_t *buf = sidik_trymalloc(SIDIK_INGEST_RECORD_HEADER + n);
     if (f == NULL || buf == NULL) {
@@ -254,37 +146,37 @@ static int append(upload *u, const Sidik__V1__Enrollment *e, const uint8_t sha[3
         return SIDIK_ENOMEM;
     }
     sidik_ingest_record rec = {.received_ms = now};
-    memcpy(rec.sha256, sha, 32);
+    memcpy(rec.sha256, r->sha256, 32);
     sidik_ingest_record_header(&rec, buf);
     memcpy(buf + SIDIK_INGEST_RECORD_HEADER, p, n);
     uint64_t seq;
     int rc = sidik_journal_append(s->journal, SIDIK_JOURNAL_KIND_ENROLLMENT, buf,
                                   SIDIK_INGEST_RECORD_HEADER + n, &seq);
     sidik_free(buf);
-    receipt r = {.id = e->enrollment_id, .sha256 = sha};
+    r->resend = false;
     if (rc != 0) {
         sidik_free(f);
         if (rc == SIDIK_EBUSY || rc == SIDIK_ENOMEM)
             return rc;
-        r.code = sidik_err_grpc(rc);
-        r.reason = journal_reason(rc);
-        return owe(u, &r, 0, n);
+        r->code = sidik_err_grpc(rc);
+        r->reason = journal_reason(rc);
+        return 0;
     }
     copy_text(f->e.id, sizeof f->e.id, e->enrollment_id);
     copy_text(f->e.office, sizeof f->e.office, e->office_code);
     copy_text(f->e.nik, sizeof f->e.nik, e->demographics->nik);
-    memcpy(f->e.sha256, sha, 32);
+    memcpy(f->e.sha256, r->sha256, 32);
     f->e.journal_seq = seq;
     f->e.status = SIDIK_STATUS_RECEIVED;
     f->e.nhistory = 1;
     f->e.history[0] = (sidik_status_change){SIDIK_STATUS_RECEIVED, now};
-    f->appended_ns = mono_ns();
-    inflight_add(s, f);
-    metric(s, SIDIK_M_JOURNAL_LAG, 1);
-    r.seq = seq;
-    r.received_ms = now;
-    r.status = SIDIK_STATUS_RECEIVED;
-    return owe(u, &r, seq, n);
+    f->appended_ns = sidik__mono_ns();
+    sidik__inflight_add(s, f);
+    r->seq = seq;
+    r->received_ms = now;
+    r->status = SIDIK_STATUS_RECEIVED;
+    *wait_seq = seq;
+    return 0;
 }
 
 /* The enrollment as the control store has it; SIDIK_ENOTFOUND when new. */
@@ -299,15 +191,63 @@ static int stored(sidik_ingest *s, const char *id, sidik_enrollment *out)
     return rc;
 }
 
+static void set_exists(receipt *r)
+{
+    r->resend = false;
+    r->code = SIDIK_GRPC_ALREADY_EXISTS;
+    r->reason = "this enrollment_id was already received with other content; a correction is a "
+                "new enrollment with a new id";
+}
+
+/* What a valid enrollment is, under mu: a resend of one in flight or
+ * stored, a conflict, or new (appended). Fills *r and *wait_seq. */
+static int admit(sidik_ingest *s, const Sidik__V1__Enrollment *e, const uint8_t *p, size_t n,
+                 int64_t now, receipt *r, uint64_t *wait_seq)
+{
+    const inflight *f = sidik__inflight_find(s, e->enrollment_id);
+    if (f != NULL) {
+        if (memcmp(f->e.sha256, r->sha256, 32) != 0) {
+            set_exists(r);
+            return 0;
+        }
+        r->seq = f->e.journal_seq;
+        r->received_ms = f->e.history[0].time_ms;
+        r->status = SIDIK_STATUS_RECEIVED;
+        *wait_seq = f->e.journal_seq;
+        return 0;
+    }
+    sidik_enrollment old;
+    int rc = stored(s, e->enrollment_id, &old);
+    if (rc == 0) {
+        if (memcmp(old.sha256, r->sha256, 32) != 0) {
+            set_exists(r);
+            return 0;
+        }
+        r->seq = old.journal_seq;
+        r->received_ms = old.history[0].time_ms;
+        r->status = old.status;
+        return 0;
+    }
+    if (rc != SIDIK_ENOTFOUND) {
+        SIDIK_LOG_ERROR("control store unreadable", "error=%s id=%s", sidik_err_name(rc),
+                        e->enrollment_id);
+        r->resend = false;
+        r->code = sidik_err_grpc(rc);
+        r->reason = "the server cannot read its control store; send it again later";
+        return 0;
+    }
+    return append(s, e, p, n, now, r, wait_seq);
+}
+
 static int decide(upload *u, const Sidik__V1__Enrollment *e, const uint8_t *p, size_t n,
                   int64_t now)
 {
-    sidik_ingest *s = u->ing;
+    sidik_ingest *s = u->port->ing;
     sidik_validation v;
     sidik_validate_limits lim = {.now_ms = now};
     int rc = sidik_enrollment_validate(e, sidik_h2_call_peer(u->call), &lim, &v);
     if (rc == SIDIK_EINVAL) {
-        metric(s, SIDIK_M_ENROLLMENTS_REJECTED, 1);
+        sidik__ingest_metric(s, SIDIK_M_ENROLLMENTS_REJECTED, 1);
         receipt r = {.id = e->enrollment_id,
                      .status = SIDIK_STATUS_REJECTED,
                      .code = SIDIK_GRPC_INVALID_ARGUMENT,
@@ -321,34 +261,11 @@ static int decide(upload *u, const Sidik__V1__Enrollment *e, const uint8_t *p, s
     if ((rc = sidik_enrollment_hash(e, sha)) != 0)
         return rc;
     receipt r = {.id = e->enrollment_id, .sha256 = sha, .resend = true};
-    const inflight *f = inflight_find(s, e->enrollment_id);
-    if (f != NULL) {
-        if (memcmp(f->e.sha256, sha, 32) != 0)
-            return owe_exists(u, &r, n);
-        r.seq = f->e.journal_seq;
-        r.received_ms = f->e.history[0].time_ms;
-        r.status = SIDIK_STATUS_RECEIVED;
-        return owe(u, &r, f->e.journal_seq, n);
-    }
-    sidik_enrollment old;
-    rc = stored(s, e->enrollment_id, &old);
-    if (rc == 0) {
-        if (memcmp(old.sha256, sha, 32) != 0)
-            return owe_exists(u, &r, n);
-        r.seq = old.journal_seq;
-        r.received_ms = old.history[0].time_ms;
-        r.status = old.status;
-        return owe(u, &r, 0, n);
-    }
-    if (rc != SIDIK_ENOTFOUND) {
-        SIDIK_LOG_ERROR("control store unreadable", "error=%s id=%s", sidik_err_name(rc),
-                        e->enrollment_id);
-        r.resend = false;
-        r.code = sidik_err_grpc(rc);
-        r.reason = "the server cannot read its control store; send it again later";
-        return owe(u, &r, 0, n);
-    }
-    return append(u, e, sha, p, n, now);
+    uint64_t wait_seq = 0;
+    pthread_mutex_lock(&s->mu);
+    rc = admit(s, e, p, n, now, &r, &wait_seq);
+    pthread_mutex_unlock(&s->mu);
+    return rc != 0 ? rc : owe(u, &r, wait_seq, n);
 }
 
 /* One message: 0 (an answer is owed), SIDIK_EBUSY (no journal room: keep
@@ -359,16 +276,23 @@ static int take(upload *u, const uint8_t *p, size_t n)
         .nerrors = 1,
         .err = {
             {"", "MESSAGE_MALFORMED", "not an Enrollment message: the protobuf does not parse"}}};
+    static const sidik_validation nul = {
+        .nerrors = 1,
+        .err = {{"", "TEXT_HAS_NUL", "a text field holds a NUL byte; none may"}}};
     Sidik__V1__Enrollment *e = sidik__v1__enrollment__unpack(&sidik_pb_alloc, n, p);
-    if (e == NULL) {
-        metric(u->ing, SIDIK_M_ENROLLMENTS_REJECTED, 1);
+    bool text_ok = e != NULL && sidik_pb_text_clean(&sidik__v1__enrollment__descriptor, p, n);
+    if (!text_ok) {
+        if (e != NULL)
+            sidik__v1__enrollment__free_unpacked(e, &sidik_pb_alloc);
+        sidik__ingest_metric(u->port->ing, SIDIK_M_ENROLLMENTS_REJECTED, 1);
         receipt r = {.status = SIDIK_STATUS_REJECTED,
                      .code = SIDIK_GRPC_INVALID_ARGUMENT,
-                     .reason = "the message does not parse as an Enrollment",
-                     .v = &malformed};
+                     .reason = e == NULL ? "the message does not parse as an Enrollment"
+                                         : "a text field holds a NUL byte",
+                     .v = e == NULL ? &malformed : &nul};
         return owe(u, &r, 0, n);
     }
-    int rc = decide(u, e, p, n, u->ing->now_ms());
+    int rc = decide(u, e, p, n, u->port->ing->now_ms());
     sidik__v1__enrollment__free_unpacked(e, &sidik_pb_alloc);
     return rc;
 }
@@ -378,7 +302,7 @@ static int take(upload *u, const uint8_t *p, size_t n)
 static void upload_pause_check(upload *u)
 {
     if (u->call != NULL)
-        sidik_h2_call_pause(u->call, u->whead != NULL || u->owed > u->ing->call_window);
+        sidik_h2_call_pause(u->call, u->whead != NULL || u->owed > u->port->ing->call_window);
 }
 
 /* Keeps a message that found no journal room. */
@@ -421,12 +345,13 @@ static int retry_waiting(upload *u)
  * never make durable (it stopped) get its error instead. */
 static int send_answers(upload *u, int journal_rc)
 {
-    sidik_ingest *s = u->ing;
+    sidik_ingest *s = u->port->ing;
     uint64_t durable = atomic_load(&s->durable);
+    uint64_t settled = atomic_load(&s->settled);
     while (u->ahead != NULL) {
         answer *a = u->ahead;
         bool lost = journal_rc != 0 && a->seq > durable;
-        if (a->seq > s->settled && !lost)
+        if (a->seq > settled && !lost)
             break;
         int rc;
         if (lost) {
@@ -448,7 +373,7 @@ static int send_answers(upload *u, int journal_rc)
         if (u->ahead == NULL)
             u->atail = NULL;
         u->owed -= a->bytes;
-        sidik_free(a);
+        answer_free(s, a);
     }
     return 0;
 }
@@ -457,7 +382,7 @@ static int send_answers(upload *u, int journal_rc)
  * the office has half-closed and everything is answered. */
 static void upload_progress(upload *u)
 {
-    sidik_ingest *s = u->ing;
+    sidik_ingest *s = u->port->ing;
     int jrc = sidik_journal_status(s->journal);
     int rc = retry_waiting(u);
     if (rc == 0)
@@ -471,121 +396,86 @@ static void upload_progress(upload *u)
         sidik_h2_call_finish(u->call, SIDIK_GRPC_OK, NULL);
 }
 
-/* ---- recording RECEIVED ------------------------------------------------------------- */
+/* ---- the loop's port ------------------------------------------------------------- */
 
-/* Records every durable in-flight enrollment, a batch per transaction,
- * with the journal point reached. A failure leaves them in flight (still
- * durable, still answered) and is retried at the next wake; on restart the
- * journal replay would record them anyway. */
-static void record_durable(sidik_ingest *s, uint64_t durable)
-{
-    while (s->head != NULL && s->head->e.journal_seq <= durable) {
-        sidik_control_txn *t;
-        int rc = sidik_control_begin(s->control, true, &t);
-        uint32_t k = 0;
-        uint64_t last = 0;
-        for (inflight *f = s->head;
-             rc == 0 && f != NULL && f->e.journal_seq <= durable && k < RECORD_BATCH;
-             f = f->next, k++) {
-            rc = sidik_control_enroll_put(t, &f->e);
-            if (rc == SIDIK_EEXISTS) { /* only a replay can have put it: the id was checked */
-                SIDIK_LOG_WARN("received enrollment already recorded", "id=%s seq=%llu", f->e.id,
-                               (unsigned long long)f->e.journal_seq);
-                rc = 0;
-            }
-            last = f->e.journal_seq;
-        }
-        if (rc == 0)
-            rc = sidik_control_set_applied(t, last);
-        if (rc == 0)
-            rc = sidik_control_commit(t);
-        else
-            sidik_control_abort(t);
-        if (rc != 0) {
-            SIDIK_LOG_ERROR(
-                "recording received enrollments failed; retrying at the next durable point",
-                "error=%s first_seq=%llu", sidik_err_name(rc),
-                (unsigned long long)s->head->e.journal_seq);
-            break;
-        }
-        metric(s, SIDIK_M_ENROLLMENTS_RECEIVED, k);
-        int64_t now = mono_ns();
-        for (; k > 0; k--) {
-            if (s->metrics != NULL)
-                sidik_metrics_observe(s->metrics, SIDIK_H_DURABLE_SECONDS,
-                                      (double)(now - s->head->appended_ns) * 1e-9);
-            inflight_pop(s);
-        }
-    }
-    s->settled =
-        s->head != NULL && s->head->e.journal_seq <= durable ? s->head->e.journal_seq - 1 : durable;
-}
-
-/* The journal stopped: what it had not made durable never will be. Those
- * entries are the list's end. */
-static void drop_lost(sidik_ingest *s, uint64_t durable)
-{
-    inflight **pp = &s->head;
-    while (*pp != NULL && (*pp)->e.journal_seq <= durable)
-        pp = &(*pp)->next;
-    inflight *f = *pp;
-    *pp = NULL;
-    s->tail = NULL;
-    for (inflight *g = s->head; g != NULL; g = g->next)
-        s->tail = g;
-    while (f != NULL) {
-        inflight *next = f->next;
-        inflight **bp = &s->bucket[id_bucket(f->e.id)];
-        while (*bp != f)
-            bp = &(*bp)->hnext;
-        *bp = f->hnext;
-        s->ninflight--;
-        sidik_free(f);
-        f = next;
-    }
-}
-
+/* The durable point moved, or another loop recorded: record what this loop
+ * can, then move this loop's calls on. */
 static void on_wake(uv_async_t *h)
 {
-    sidik_ingest *s = h->data;
-    uint64_t durable = atomic_load(&s->durable);
-    int64_t before = s->ninflight;
-    record_durable(s, durable);
-    if (sidik_journal_status(s->journal) != 0)
-        drop_lost(s, durable);
-    metric(s, SIDIK_M_JOURNAL_LAG, (int64_t)s->ninflight - before);
-    for (upload *u = s->uploads; u != NULL; u = u->next)
+    sidik_ingest_port *port = h->data;
+    sidik__ingest_record(port->ing);
+    for (upload *u = port->uploads; u != NULL; u = u->next)
         upload_progress(u);
 }
 
-/* From the journal's thread. */
-static void journal_moved(void *ctx, uint64_t durable)
+int sidik_ingest_port_open(sidik_ingest *s, uv_loop_t *loop, sidik_ingest_port **out)
 {
-    sidik_ingest *s = ctx;
-    atomic_store(&s->durable, durable);
-    uv_async_send(&s->wake);
+    if (s == NULL || loop == NULL || out == NULL)
+        return SIDIK_EINVAL;
+    sidik_ingest_port *port = sidik_trycalloc(1, sizeof *port);
+    if (port == NULL)
+        return SIDIK_ENOMEM;
+    port->ing = s;
+    pthread_mutex_lock(&s->ports_mu);
+    uint32_t i = 0;
+    while (i < INGEST_MAX_PORTS && s->ports[i] != NULL)
+        i++;
+    if (i == INGEST_MAX_PORTS) {
+        pthread_mutex_unlock(&s->ports_mu);
+        sidik_free(port);
+        return SIDIK_ERANGE;
+    }
+    port->slot = i;
+    uv_async_init(loop, &port->wake, on_wake);
+    port->wake.data = port;
+    s->ports[i] = port;
+    pthread_mutex_unlock(&s->ports_mu);
+    *out = port;
+    return 0;
+}
+
+static void port_closed(uv_handle_t *h)
+{
+    sidik_ingest_port *port = h->data;
+    void (*done)(void *) = port->done;
+    void *arg = port->done_arg;
+    sidik_free(port);
+    if (done != NULL)
+        done(arg);
+}
+
+void sidik_ingest_port_close(sidik_ingest_port *port, void (*done)(void *arg), void *arg)
+{
+    sidik_ingest *s = port->ing;
+    pthread_mutex_lock(&s->ports_mu);
+    s->ports[port->slot] = NULL;
+    pthread_mutex_unlock(&s->ports_mu);
+    port->done = done;
+    port->done_arg = arg;
+    uv_close((uv_handle_t *)&port->wake, port_closed);
 }
 
 /* ---- the h2 callbacks --------------------------------------------------------------- */
 
-int sidik_ingest_on_call(sidik_ingest *s, sidik_h2_call *call)
+int sidik_ingest_on_call(sidik_ingest_port *port, sidik_h2_call *call)
 {
     upload *u = sidik_trycalloc(1, sizeof *u);
     if (u == NULL)
         return SIDIK_ENOMEM;
-    u->ing = s;
+    u->port = port;
     u->call = call;
-    u->next = s->uploads;
-    if (s->uploads != NULL)
-        s->uploads->prev = u;
-    s->uploads = u;
+    u->next = port->uploads;
+    if (port->uploads != NULL)
+        port->uploads->prev = u;
+    port->uploads = u;
     sidik_h2_call_set_data(call, u);
     return 0;
 }
 
-int sidik_ingest_on_message(sidik_ingest *s, sidik_h2_call *call, const uint8_t *p, size_t n)
+int sidik_ingest_on_message(sidik_ingest_port *port, sidik_h2_call *call, const uint8_t *p,
+                            size_t n)
 {
-    (void)s;
+    (void)port;
     upload *u = sidik_h2_call_data(call);
     u->owed += n;
     int rc = u->whead != NULL ? SIDIK_EBUSY : take(u, p, n);
@@ -597,15 +487,15 @@ int sidik_ingest_on_message(sidik_ingest *s, sidik_h2_call *call, const uint8_t 
     return 0;
 }
 
-void sidik_ingest_on_half_close(sidik_ingest *s, sidik_h2_call *call)
+void sidik_ingest_on_half_close(sidik_ingest_port *port, sidik_h2_call *call)
 {
-    (void)s;
+    (void)port;
     upload *u = sidik_h2_call_data(call);
     u->half_closed = true;
     upload_progress(u);
 }
 
-void sidik_ingest_on_close(sidik_ingest *s, sidik_h2_call *call)
+void sidik_ingest_on_close(sidik_ingest_port *port, sidik_h2_call *call)
 {
     upload *u = sidik_h2_call_data(call);
     if (u == NULL)
@@ -613,14 +503,14 @@ void sidik_ingest_on_close(sidik_ingest *s, sidik_h2_call *call)
     if (u->prev != NULL)
         u->prev->next = u->next;
     else
-        s->uploads = u->next;
+        port->uploads = u->next;
     if (u->next != NULL)
         u->next->prev = u->prev;
     /* Answers not sent stay true: a resend gets them from the store. */
     while (u->ahead != NULL) {
         answer *a = u->ahead;
         u->ahead = a->next;
-        sidik_free(a);
+        answer_free(port->ing, a);
     }
     while (u->whead != NULL) {
         waiting *w = u->whead;
@@ -628,153 +518,4 @@ void sidik_ingest_on_close(sidik_ingest *s, sidik_h2_call *call)
         sidik_free(w);
     }
     sidik_free(u);
-}
-
-uint32_t sidik_ingest_in_flight(const sidik_ingest *s)
-{
-    return s->ninflight;
-}
-
-bool sidik_ingest_idle(const sidik_ingest *s)
-{
-    if (s->ninflight > 0)
-        return false;
-    for (const upload *u = s->uploads; u != NULL; u = u->next)
-        if (u->ahead != NULL)
-            return false;
-    return true;
-}
-
-/* ---- opening: replay what the control store has not recorded -------------------- */
-
-typedef struct replay {
-    sidik_control_txn *t;
-    uint64_t count, last;
-    const char *why;
-} replay;
-
-static int replay_entry(void *ctx, uint64_t seq, uint32_t kind, const void *p, size_t n)
-{
-    replay *r = ctx;
-    r->last = seq;
-    if (kind != SIDIK_JOURNAL_KIND_ENROLLMENT)
-        return 0;
-    sidik_ingest_record rec;
-    if (sidik_ingest_record_parse(p, n, &rec) != 0) {
-        r->why = "a journal entry is not an enrollment record this build reads";
-        return SIDIK_ECORRUPT;
-    }
-    Sidik__V1__Enrollment *e =
-        sidik__v1__enrollment__unpack(&sidik_pb_alloc, rec.enrollment_len, rec.enrollment);
-    if (e == NULL) {
-        r->why = "a journal entry's enrollment does not parse";
-        return SIDIK_ECORRUPT;
-    }
-    sidik_enrollment x = {.journal_seq = seq, .status = SIDIK_STATUS_RECEIVED, .nhistory = 1};
-    copy_text(x.id, sizeof x.id, e->enrollment_id);
-    copy_text(x.office, sizeof x.office, e->office_code);
-    copy_text(x.nik, sizeof x.nik, e->demographics != NULL ? e->demographics->nik : "");
-    memcpy(x.sha256, rec.sha256, 32);
-    x.history[0] = (sidik_status_change){SIDIK_STATUS_RECEIVED, rec.received_ms};
-    sidik__v1__enrollment__free_unpacked(e, &sidik_pb_alloc);
-    int rc = sidik_control_enroll_put(r->t, &x);
-    if (rc == SIDIK_EEXISTS) /* recorded before the applied point was: fine */
-        return 0;
-    if (rc == 0)
-        r->count++;
-    else
-        r->why = "a journaled enrollment cannot be recorded in the control store";
-    return rc;
-}
-
-static int replay_journal(sidik_ingest *s, uint64_t *replayed, const char **why)
-{
-    sidik_control_txn *t;
-    int rc = sidik_control_begin(s->control, true, &t);
-    if (rc != 0)
-        return rc;
-    uint64_t applied = 0;
-    rc = sidik_control_applied(t, &applied);
-    replay r = {.t = t, .last = applied};
-    if (rc == 0)
-        rc = sidik_journal_scan(s->journal, applied + 1, replay_entry, &r);
-    if (rc == 0 && r.last > applied)
-        rc = sidik_control_set_applied(t, r.last);
-    if (rc == 0)
-        rc = sidik_control_commit(t);
-    else
-        sidik_control_abort(t);
-    if (rc != 0 && r.why != NULL)
-        *why = r.why;
-    *replayed = r.count;
-    return rc;
-}
-
-int sidik_ingest_open(uv_loop_t *loop, const sidik_ingest_options *o, sidik_ingest **out,
-                      uint64_t *replayed, const char **why)
-{
-    const char *ignore;
-    uint64_t ignore_n;
-    if (why == NULL)
-        why = &ignore;
-    if (replayed == NULL)
-        replayed = &ignore_n;
-    *why = NULL;
-    *replayed = 0;
-    if (loop == NULL || o == NULL || o->journal_dir == NULL || o->control == NULL || out == NULL)
-        return SIDIK_EINVAL;
-    sidik_ingest *s = sidik_trycalloc(1, sizeof *s);
-    if (s == NULL)
-        return SIDIK_ENOMEM;
-    s->loop = loop;
-    s->control = o->control;
-    s->metrics = o->metrics;
-    s->call_window = o->call_window_bytes ? o->call_window_bytes : DEFAULT_CALL_WINDOW;
-    s->now_ms = o->now_ms ? o->now_ms : wall_ms;
-    sidik_journal_options jo = o->journal;
-    jo.on_durable = journal_moved;
-    jo.ctx = s;
-    /* The handle exists before the journal can call journal_moved. */
-    uv_async_init(loop, &s->wake, on_wake);
-    s->wake.data = s;
-    int rc = sidik_journal_open(o->journal_dir, &jo, &s->journal, why);
-    if (rc == 0) {
-        atomic_store(&s->durable, sidik_journal_durable(s->journal));
-        s->settled = sidik_journal_durable(s->journal);
-        rc = replay_journal(s, replayed, why);
-        if (rc != 0)
-            sidik_journal_close(s->journal);
-    }
-    if (rc != 0) {
-        uv_close((uv_handle_t *)&s->wake, NULL);
-        uv_run(loop, UV_RUN_NOWAIT); /* the handle must finish closing before it is freed */
-        sidik_free(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-static void wake_closed(uv_handle_t *h)
-{
-    sidik_ingest *s = h->data;
-    void (*done)(void *) = s->done;
-    void *arg = s->done_arg;
-    sidik_free(s);
-    if (done != NULL)
-        done(arg);
-}
-
-int sidik_ingest_close(sidik_ingest *s, void (*done)(void *arg), void *arg)
-{
-    int rc = sidik_journal_close(s->journal);
-    s->journal = NULL;
-    /* The journal is quiet now: what it made durable is recorded. */
-    record_durable(s, atomic_load(&s->durable));
-    while (s->head != NULL)
-        inflight_pop(s);
-    s->done = done;
-    s->done_arg = arg;
-    uv_close((uv_handle_t *)&s->wake, wake_closed);
-    return rc;
 }

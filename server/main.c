@@ -1,7 +1,8 @@
 /*
  * sidikd: the central ingest and deduplication server.
  *
- * Serves gRPC over TLS 1.3 with mutual certificates on one libuv loop.
+ * Serves gRPC over TLS 1.3 with mutual certificates on io_threads libuv
+ * loops (loops.c), the gRPC services dispatched in services.c.
  * Ingest.Upload (sidik/ingest.h) validates enrollments, makes them durable
  * in the journal and records them RECEIVED in the control store before its
  * Receipts go out; Status.Get and Status.List answer from the control store
@@ -12,14 +13,8 @@
  * SIGHUP reloads the certificates.
  */
 #include "sidik/common.h"
-#include "sidik/config.h"
-#include "sidik/control.h"
-#include "sidik/ingest.h"
-#include "sidik/metrics.h"
-#include "sidik/metrics_http.h"
-#include "sidik/net.h"
-#include "sidik/status_service.h"
 #include "sidik/tls.h"
+#include "sidikd.h"
 
 #include <errno.h>
 #include <openssl/ssl.h>
@@ -67,117 +62,17 @@ static void print_config(const sidik_config *c)
 
 /* ---- serving ------------------------------------------------------------------ */
 
-typedef struct daemon {
-    uv_loop_t loop;
-    sidik_config cfg;
-    SSL_CTX *ssl;
-    sidik_net *net;
-    sidik_metrics *metrics;
-    sidik_metrics_http *metrics_http;
-    sidik_control *control;
-    sidik_ingest *ingest;
-    uv_signal_t term, intr, hup;
-    uv_timer_t drain;   /* a graceful stop waits on the ingest with this */
-    uint64_t drain_since;
-} daemon_t;
-
 /* How long a graceful stop waits for accepted enrollments to be answered. */
 #define DRAIN_MAX_MS 5000
 
-static sidik_method method_of(sidik_h2_call *call)
+/* Every loop's connections are closed: the journal is synced and closed,
+ * what it made durable recorded, and the stores closed. */
+static void loops_stopped(daemon_t *d)
 {
-    return sidik_h2_call_method(call)->method;
-}
-
-/* Requests are read (so size limits and deadlines apply as they will),
- * then answered: not served by this build. */
-static void not_wired(sidik_h2_call *call)
-{
-    SIDIK_LOG_DEBUG("call not served", "method=%s", sidik_h2_call_method(call)->path);
-    sidik_h2_call_finish(call, SIDIK_GRPC_UNIMPLEMENTED,
-                         "this sidikd build does not serve this method yet (see README.md)");
-}
-
-static void answer_status(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
-{
-    uint8_t *out = NULL;
-    size_t len = 0;
-    const char *why = NULL;
-    int rc = sidik_status_answer(d->control, method_of(call), sidik_h2_call_peer(call), p, n, &out,
-                                 &len, &why);
-    if (rc == 0)
-        rc = sidik_h2_call_send(call, out, len);
-    sidik_free(out);
-    if (rc == 0)
-        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
-    else
-        sidik_h2_call_finish(call, sidik_err_grpc(rc),
-                             why != NULL           ? why
-                             : rc == SIDIK_EFORMAT ? "the request does not parse"
-                                                   : sidik_strerror(rc));
-}
-
-static int on_call(void *ctx, sidik_h2_call *call)
-{
-    daemon_t *d = ctx;
-    sidik_metrics_add(d->metrics, SIDIK_M_STREAMS_OPEN, 1);
-    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
-        return sidik_ingest_on_call(d->ingest, call);
-    return 0;
-}
-
-static int on_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n)
-{
-    daemon_t *d = ctx;
-    switch (method_of(call)) {
-    case SIDIK_METHOD_INGEST_UPLOAD:
-        return sidik_ingest_on_message(d->ingest, call, p, n);
-    case SIDIK_METHOD_STATUS_GET:
-    case SIDIK_METHOD_STATUS_LIST:
-        answer_status(d, call, p, n); /* unary: a second message finds the call finished */
-        return 0;
-    default:
-        not_wired(call);
-        return 0;
-    }
-}
-
-static void on_half_close(void *ctx, sidik_h2_call *call)
-{
-    daemon_t *d = ctx;
-    switch (method_of(call)) {
-    case SIDIK_METHOD_INGEST_UPLOAD:
-        sidik_ingest_on_half_close(d->ingest, call);
-        return;
-    case SIDIK_METHOD_STATUS_GET:
-    case SIDIK_METHOD_STATUS_LIST:
-        /* SIDIK_ESTATE when the request was answered: the usual case. */
-        sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a unary call carries one request message");
-        return;
-    default:
-        not_wired(call); /* SIDIK_ESTATE when a message already answered it */
-    }
-}
-
-static void on_close(void *ctx, sidik_h2_call *call)
-{
-    daemon_t *d = ctx;
-    sidik_metrics_add(d->metrics, SIDIK_M_STREAMS_OPEN, -1);
-    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
-        sidik_ingest_on_close(d->ingest, call);
-}
-
-static const sidik_h2_callbacks services = {on_call, on_message, on_half_close, on_close};
-
-/* Every connection is closed: the journal is synced and closed, what it
- * made durable recorded, and the stores closed. */
-static void net_stopped(void *arg)
-{
-    daemon_t *d = arg;
     uv_close((uv_handle_t *)&d->term, NULL);
     uv_close((uv_handle_t *)&d->intr, NULL);
     uv_close((uv_handle_t *)&d->hup, NULL);
-    int rc = sidik_ingest_close(d->ingest, NULL, NULL);
+    int rc = sidik_ingest_close(d->ingest);
     if (rc != 0)
         SIDIK_LOG_ERROR("the journal had stopped", "error=%s", sidik_err_name(rc));
     d->ingest = NULL;
@@ -197,9 +92,7 @@ static void drain_tick(uv_timer_t *t)
         SIDIK_LOG_WARN("stopping with receipts unsent; resends will get them", "in_flight=%u",
                        sidik_ingest_in_flight(d->ingest));
     uv_close((uv_handle_t *)&d->drain, NULL);
-    sidik_net *n = d->net;
-    d->net = NULL;
-    sidik_net_stop(n, net_stopped, d);
+    sidikd_loops_stop(d, loops_stopped);
 }
 
 /* A graceful stop: no new connections and nothing more read; what was
@@ -208,12 +101,14 @@ static void drain_tick(uv_timer_t *t)
 static void on_stop_signal(uv_signal_t *s, int signum)
 {
     daemon_t *d = s->data;
-    if (d->net == NULL || uv_is_active((uv_handle_t *)&d->drain))
+    if (d->stopping)
         return;
-    SIDIK_LOG_INFO("stopping", "signal=%d connections=%u in_flight=%u", signum,
-                   sidik_net_connections(d->net), sidik_ingest_in_flight(d->ingest));
+    d->stopping = true;
+    SIDIK_LOG_INFO("stopping", "signal=%d connections=%lld in_flight=%u", signum,
+                   (long long)sidik_metrics_get(d->metrics, SIDIK_M_CONNECTIONS_OPEN),
+                   sidik_ingest_in_flight(d->ingest));
     sidik_metrics_http_stop(d->metrics_http);
-    sidik_net_quiesce(d->net);
+    sidikd_loops_quiesce(d);
     d->drain_since = uv_now(&d->loop);
     uv_timer_init(&d->loop, &d->drain);
     d->drain.data = d;
@@ -224,6 +119,8 @@ static void on_reload(uv_signal_t *s, int signum)
 {
     (void)signum;
     daemon_t *d = s->data;
+    if (d->stopping)
+        return;
     SSL_CTX *ctx;
     const char *why = NULL;
     sidik_tls_files f = {d->cfg.tls_ca, d->cfg.tls_cert, d->cfg.tls_key};
@@ -233,9 +130,8 @@ static void on_reload(uv_signal_t *s, int signum)
                         why ? why : sidik_strerror(rc));
         return;
     }
-    if (d->net != NULL)
-        sidik_net_set_ssl(d->net, ctx);
-    SSL_CTX_free(d->ssl); /* live connections hold their own reference */
+    sidikd_loops_set_ssl(d, ctx); /* each loop takes its own reference */
+    SSL_CTX_free(d->ssl);
     d->ssl = ctx;
     SIDIK_LOG_INFO("certificates reloaded", "cert=\"%s\"", d->cfg.tls_cert);
 }
@@ -265,7 +161,7 @@ static int open_stores(daemon_t *d)
                                .control = d->control,
                                .metrics = d->metrics};
     uint64_t replayed = 0;
-    rc = sidik_ingest_open(&d->loop, &io, &d->ingest, &replayed, &why);
+    rc = sidik_ingest_open(&io, &d->ingest, &replayed, &why);
     if (rc != 0) {
         fprintf(stderr, "sidikd: journal %s: %s (%s)\n", journal_dir, why ? why : "",
                 sidik_strerror(rc));
@@ -282,28 +178,10 @@ static int serve(daemon_t *d)
     uv_loop_init(&d->loop);
     if (sidik_metrics_create(&d->metrics) != 0)
         return 1;
-    if (open_stores(d) != 0)
+    if (open_stores(d) != 0 || sidikd_loops_start(d) != 0)
         return 1;
-    sidik_net_options o = {.listen = d->cfg.listen,
-                           .ssl = d->ssl,
-                           .h2 = {.max_message_bytes = (uint32_t)d->cfg.max_message_bytes,
-                                  .max_streams = d->cfg.max_streams},
-                           .cb = &services,
-                           .ctx = d,
-                           .handshake_timeout_ms = d->cfg.handshake_timeout_ms,
-                           .idle_timeout_ms = d->cfg.idle_timeout_ms,
-                           .max_connections = d->cfg.max_connections,
-                           .max_connections_per_client = d->cfg.max_connections_per_client,
-                           .metrics = d->metrics};
-    const char *why = NULL;
-    int rc = sidik_net_start(&d->loop, &o, &d->net, &why);
+    int rc = sidik_metrics_http_start(&d->loop, d->cfg.metrics_listen, d->metrics, &d->metrics_http);
     if (rc != 0) {
-        fprintf(stderr, "sidikd: listen %s: %s (%s)\n", d->cfg.listen, why ? why : "",
-                sidik_strerror(rc));
-        return 1;
-    }
-    if ((rc = sidik_metrics_http_start(&d->loop, d->cfg.metrics_listen, d->metrics,
-                                       &d->metrics_http)) != 0) {
         fprintf(stderr, "sidikd: metrics_listen %s: %s\n", d->cfg.metrics_listen,
                 sidik_strerror(rc));
         return 1;
@@ -318,11 +196,11 @@ static int serve(daemon_t *d)
     uv_signal_start(&d->intr, on_stop_signal, SIGINT);
     uv_signal_start(&d->hup, on_reload, SIGHUP);
     signal(SIGPIPE, SIG_IGN);
-    SIDIK_LOG_INFO("listening", "address=%s port=%d", d->cfg.listen, sidik_net_port(d->net));
     uv_run(&d->loop, UV_RUN_DEFAULT);
     uv_loop_close(&d->loop);
     SSL_CTX_free(d->ssl);
     sidik_metrics_destroy(d->metrics);
+    sidik_free(d->loops);
     SIDIK_LOG_INFO("stopped", NULL);
     return 0;
 }

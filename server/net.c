@@ -9,11 +9,13 @@
 #include "net_int.h"
 #include "sidik/net.h"
 
+#include <errno.h>
 #include <openssl/err.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define READ_CHUNK     (64 * 1024)
 #define OUT_HIGH_WATER (4u << 20) /* stop reading a client above this much unsent */
@@ -21,13 +23,6 @@
 #define CLIENT_BUCKETS 1024
 
 typedef struct conn conn;
-
-/* How many connections one identity holds (max_connections_per_client). */
-typedef struct client_count {
-    struct client_count *next;
-    sidik_identity who;
-    uint32_t n;
-} client_count;
 
 struct sidik_net {
     uv_loop_t *loop;
@@ -38,7 +33,8 @@ struct sidik_net {
     SSL_CTX *ssl;
     conn *conns;
     uint32_t nconns;
-    client_count *clients[CLIENT_BUCKETS];
+    sidik_net_limits *limits;
+    bool own_limits;
     int port;
     bool stopping;
     bool quiescing;       /* no new work: listener closed, nothing read */
@@ -59,7 +55,8 @@ struct conn {
     conn *dirty_prev, *dirty_next; /* in net->dirty when dirty */
     bool dirty;
     sidik_identity who;
-    client_count *counted; /* the identity's count, once past the handshake */
+    bool counted;  /* in the total */
+    bool admitted; /* in its identity's share, once past the handshake */
     size_t unsent;         /* bytes handed to uv_write not yet written */
     bool reading;
     bool closing, shutting;
@@ -75,6 +72,7 @@ typedef struct write_req {
 } write_req;
 
 static void net_maybe_done(sidik_net *n);
+static void net_free(sidik_net *n);
 static void conn_service(conn *c, int rc);
 static void conn_wake(void *arg);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -84,51 +82,6 @@ static void metric(sidik_net *n, sidik_metric m, int64_t d)
 {
     if (n->o.metrics != NULL)
         sidik_metrics_add(n->o.metrics, m, d);
-}
-
-/* ---- connections per client ------------------------------------------------------ */
-
-static client_count **client_slot(sidik_net *n, const sidik_identity *who)
-{
-    uint32_t h = 2166136261u ^ (uint32_t)who->role; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)who->name; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    client_count **pp = &n->clients[h % CLIENT_BUCKETS];
-    while (*pp != NULL && ((*pp)->who.role != who->role || strcmp((*pp)->who.name, who->name) != 0))
-        pp = &(*pp)->next;
-    return pp;
-}
-
-/* Counts c against its identity's share; false when the share is used up. */
-static bool client_admit(conn *c)
-{
-    sidik_net *n = c->net;
-    client_count **pp = client_slot(n, &c->who);
-    if (*pp == NULL) {
-        client_count *k = sidik_trycalloc(1, sizeof *k);
-        if (k == NULL)
-            return false;
-        k->who = c->who;
-        *pp = k;
-    }
-    if ((*pp)->n >= n->o.max_connections_per_client)
-        return false;
-    (*pp)->n++;
-    c->counted = *pp;
-    return true;
-}
-
-static void client_release(conn *c)
-{
-    if (c->counted == NULL)
-        return;
-    client_count **pp = client_slot(c->net, &c->who);
-    if (--(*pp)->n == 0) {
-        client_count *k = *pp;
-        *pp = k->next;
-        sidik_free(k);
-    }
-    c->counted = NULL;
 }
 
 /* ---- closing ------------------------------------------------------------------ */
@@ -146,7 +99,10 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->next != NULL)
         c->next->prev = c->prev;
     n->nconns--;
-    client_release(c);
+    if (c->admitted)
+        sidik__limits_release(n->limits, &c->who);
+    if (c->counted)
+        sidik__limits_close(n->limits);
     metric(n, SIDIK_M_CONNECTIONS_OPEN, -1);
     sidik_h2_conn_destroy(c->h2);
     SSL_free(c->ssl); /* frees both BIOs */
@@ -316,10 +272,10 @@ static int handshake(conn *c)
         metric(c->net, SIDIK_M_HANDSHAKE_FAILURES, 1);
         return rc;
     }
-    if (!client_admit(c)) {
+    if (!(c->admitted = sidik__limits_admit(c->net->limits, &c->who))) {
         SIDIK_LOG_WARN("client refused: too many connections", "role=%s name=%s limit=%u",
                        sidik_role_name(c->who.role), c->who.name,
-                       c->net->o.max_connections_per_client);
+                       sidik__limits_per_client(c->net->limits));
         metric(c->net, SIDIK_M_CONNECTIONS_REFUSED, 1);
         return SIDIK_EBUSY;
     }
@@ -415,7 +371,7 @@ static void on_connection(uv_stream_t *server, int status)
     n->nconns++;
     metric(n, SIDIK_M_CONNECTIONS_OPEN, 1);
     metric(n, SIDIK_M_CONNECTIONS_TOTAL, 1);
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || n->nconns > n->o.max_connections) {
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || !(c->counted = sidik__limits_open(n->limits))) {
         metric(n, SIDIK_M_CONNECTIONS_REFUSED, 1);
         conn_close(c);
         return;
@@ -473,11 +429,12 @@ int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out
     if (why == NULL)
         why = &ignore;
     *why = NULL;
-    if (loop == NULL || o == NULL || o->listen == NULL || o->ssl == NULL || o->cb == NULL ||
+    if (loop == NULL || o == NULL || (o->listen == NULL && o->share_listener == NULL) ||
+        o->ssl == NULL || o->cb == NULL ||
         out == NULL)
         return SIDIK_EINVAL;
     struct sockaddr_storage ss;
-    if (sidik__net_parse_listen(o->listen, &ss) != 0) {
+    if (o->share_listener == NULL && sidik__net_parse_listen(o->listen, &ss) != 0) {
         *why = "listen must be an IP address (or localhost) and a port";
         return SIDIK_EINVAL;
     }
@@ -491,15 +448,33 @@ int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out
         n->o.handshake_timeout_ms = 10000;
     if (n->o.idle_timeout_ms == 0)
         n->o.idle_timeout_ms = 300000;
-    if (n->o.max_connections == 0)
-        n->o.max_connections = 10000;
-    if (n->o.max_connections_per_client == 0)
-        n->o.max_connections_per_client = 64;
+    n->limits = o->limits;
+    if (n->limits == NULL) {
+        int lrc = sidik_net_limits_create(o->max_connections, o->max_connections_per_client,
+                                          &n->limits);
+        if (lrc != 0) {
+            sidik_free(n);
+            return lrc;
+        }
+        n->own_limits = true;
+    }
     uv_tcp_init(loop, &n->listener);
     n->listener.data = n;
     uv_idle_init(loop, &n->flusher);
     n->flusher.data = n;
-    int rc = uv_tcp_bind(&n->listener, (struct sockaddr *)&ss, 0);
+    int rc;
+    if (o->share_listener != NULL) {
+        /* Another loop's socket: every loop polls it and whichever wakes
+         * first accepts (libuv takes EAGAIN in its stride). */
+        uv_os_fd_t fd;
+        rc = uv_fileno((const uv_handle_t *)&o->share_listener->listener, &fd);
+        int copy = rc == 0 ? dup(fd) : -1;
+        rc = copy < 0 ? -errno : uv_tcp_open(&n->listener, copy);
+        if (rc != 0 && copy >= 0)
+            close(copy);
+    } else {
+        rc = uv_tcp_bind(&n->listener, (struct sockaddr *)&ss, 0);
+    }
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&n->listener, 1024, on_connection);
     if (rc != 0) {
@@ -509,9 +484,10 @@ int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out
         uv_close((uv_handle_t *)&n->flusher, NULL);
         /* The handle must outlive its close; run the loop once to finish it. */
         uv_run(loop, UV_RUN_NOWAIT);
-        sidik_free(n);
+        net_free(n);
         return rc;
     }
+    SSL_CTX_up_ref(n->ssl);
     struct sockaddr_storage bound;
     int len = sizeof bound;
     uv_tcp_getsockname(&n->listener, (struct sockaddr *)&bound, &len);
@@ -528,6 +504,8 @@ int sidik_net_port(const sidik_net *n)
 
 void sidik_net_set_ssl(sidik_net *n, SSL_CTX *ctx)
 {
+    SSL_CTX_up_ref(ctx);
+    SSL_CTX_free(n->ssl); /* live connections hold their own references */
     n->ssl = ctx;
 }
 
@@ -536,13 +514,21 @@ uint32_t sidik_net_connections(const sidik_net *n)
     return n->nconns;
 }
 
+static void net_free(sidik_net *n)
+{
+    if (n->own_limits)
+        sidik_net_limits_destroy(n->limits);
+    sidik_free(n);
+}
+
 static void net_maybe_done(sidik_net *n)
 {
     if (!n->stopping || n->closing_handles > 0 || n->conns != NULL)
         return;
     void (*done)(void *) = n->done;
     void *arg = n->done_arg;
-    sidik_free(n);
+    SSL_CTX_free(n->ssl);
+    net_free(n);
     if (done != NULL)
         done(arg);
 }

@@ -1,6 +1,8 @@
-/* protobuf-c's allocator hooks over sidik_trymalloc (sidik/pb.h). */
+/* protobuf-c on sidik's allocator, and a wire check for NULs in text (sidik/pb.h). */
 #include "sidik/common.h"
 #include "sidik/pb.h"
+
+#include <string.h>
 
 static void *pb_alloc(void *unused, size_t n)
 {
@@ -15,3 +17,62 @@ static void pb_free(void *unused, void *p)
 }
 
 ProtobufCAllocator sidik_pb_alloc = {pb_alloc, pb_free, NULL};
+
+#define NEST_MAX 16 /* sidik.proto nests three deep */
+
+static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool clean(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth)
+{
+    const uint8_t *end = p + n;
+    while (p < end) {
+        uint64_t tag, len;
+        if (!varint(&p, end, &tag))
+            return false;
+        switch (tag & 7) {
+        case 0:
+            if (!varint(&p, end, &len))
+                return false;
+            continue;
+        case 1:
+        case 5: {
+            size_t w = (tag & 7) == 1 ? 8 : 4;
+            if ((size_t)(end - p) < w)
+                return false;
+            p += w;
+            continue;
+        }
+        case 2:
+            break;
+        default:
+            return false; /* groups: not proto3 */
+        }
+        if (!varint(&p, end, &len) || len > (uint64_t)(end - p))
+            return false;
+        const ProtobufCFieldDescriptor *f =
+            tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+                                   : NULL;
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, len) != NULL)
+            return false;
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+            (depth == NEST_MAX || !clean(f->descriptor, p, len, depth + 1)))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+bool sidik_pb_text_clean(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n)
+{
+    return d != NULL && (p != NULL || n == 0) && clean(d, p, n, 0);
+}

@@ -4,6 +4,7 @@
 #include "sidik/status_service.h"
 #include "sidik.pb-c.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,8 @@ static int get(sidik_control *c, const sidik_identity *who, const uint8_t *p, si
     sidik_enrollment e;
     int rc = SIDIK_EINVAL;
     size_t idn = strlen(req->enrollment_id);
-    if (idn == 0 || idn > SIDIK_ENROLL_ID_MAX) {
+    if (idn == 0 || idn > SIDIK_ENROLL_ID_MAX ||
+        !sidik_pb_text_clean(&sidik__v1__get_status_request__descriptor, p, n)) {
         *why = "enrollment_id must be 1-64 printable characters";
     } else {
         sidik_control_txn *t;
@@ -110,9 +112,10 @@ static bool parse_token(const char *s, uint64_t *after)
     if (n > 20 || strspn(s, "0123456789") != n)
         return false;
     char *end;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     *after = v;
-    return *end == 0 && v > 0;
+    return *end == 0 && errno == 0 && v > 0; /* ERANGE: past UINT64_MAX, never issued */
 }
 
 static int list(sidik_control *c, const sidik_identity *who, const uint8_t *p, size_t n,
@@ -123,7 +126,8 @@ static int list(sidik_control *c, const sidik_identity *who, const uint8_t *p, s
     if (req == NULL)
         return SIDIK_EFORMAT;
     uint64_t after;
-    bool token_ok = parse_token(req->page_token, &after);
+    bool token_ok = parse_token(req->page_token, &after) &&
+                    sidik_pb_text_clean(&sidik__v1__list_status_request__descriptor, p, n);
     int status = req->status;
     page pg = {.want = req->page_size == 0         ? PAGE_DEFAULT
                        : req->page_size > PAGE_MAX ? PAGE_MAX

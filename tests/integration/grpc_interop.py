@@ -100,6 +100,12 @@ check("a message that is not protobuf is answered MESSAGE_MALFORMED and the stre
       [e.reason_code for e in garbage[0].field_errors] == ["MESSAGE_MALFORMED"] and
       garbage[1].resend)
 
+nul_name = enrollment(pb, recs[0], 8)
+nul_name.demographics.full_name = "Siti\x00Rahayu"
+nul = upload(ingest, [nul_name])
+check("a NUL byte inside a text field is refused (TEXT_HAS_NUL), not read as a shorter string",
+      len(nul) == 1 and [e.reason_code for e in nul[0].field_errors] == ["TEXT_HAS_NUL"])
+
 foreign_office = enrollment(pb, recs[0], 9, office="BDG-02")
 theirs = upload(ingest, [foreign_office])
 check("an enrollment naming another office is refused (OFFICE_NOT_CALLER)",

@@ -37,8 +37,10 @@
  * otherwise) and a reason saying to send it again later; what was durable
  * stays acknowledged.
  *
- * Threads: everything runs on the loop's thread; the journal's thread only
- * wakes the loop (uv_async).
+ * Threads: one sidik_ingest serves many libuv loops, each through its own
+ * port; a call's work runs on its loop's thread. The journal's thread only
+ * wakes the loops (uv_async). Accepting a new id is serialised across
+ * loops, so two offices racing with one id cannot both get it in.
  */
 #ifndef SIDIK_INGEST_H
 #define SIDIK_INGEST_H
@@ -80,7 +82,8 @@ int sidik_ingest_record_parse(const void *p, size_t n, sidik_ingest_record *out)
 
 /* ---- the service ----------------------------------------------------------------- */
 
-typedef struct sidik_ingest sidik_ingest;
+typedef struct sidik_ingest sidik_ingest;           /* shared by every loop */
+typedef struct sidik_ingest_port sidik_ingest_port; /* one loop's calls */
 
 typedef struct sidik_ingest_options {
     const char *journal_dir;
@@ -91,33 +94,42 @@ typedef struct sidik_ingest_options {
     int64_t (*now_ms)(void);       /* tests; NULL: the wall clock */
 } sidik_ingest_options;
 
-/** Opens the journal, records in the control store every durable entry it
- *  holds beyond the applied point (*replayed, may be NULL, counts them),
- *  and starts serving on loop. Errors: those of sidik_journal_open, of the
- *  control store, SIDIK_ECORRUPT (a journal entry that does not parse:
- *  *why), SIDIK_EINVAL, SIDIK_ENOMEM. */
-int sidik_ingest_open(uv_loop_t *loop, const sidik_ingest_options *o, sidik_ingest **out,
-                      uint64_t *replayed, const char **why);
+/** Opens the journal and records in the control store every durable entry
+ *  it holds beyond the applied point (*replayed, may be NULL, counts them).
+ *  Errors: those of sidik_journal_open and of the control store,
+ *  SIDIK_ECORRUPT (a journal entry that does not parse: *why),
+ *  SIDIK_EINVAL, SIDIK_ENOMEM. */
+int sidik_ingest_open(const sidik_ingest_options *o, sidik_ingest **out, uint64_t *replayed,
+                      const char **why);
 
-/** Call once no Upload call is left (the listener stopped): syncs and closes
- *  the journal, records what became durable, and frees the service once
- *  its loop handle is closed (done(arg) then, may be NULL). Returns the
- *  journal's error, if it had stopped. */
-int sidik_ingest_close(sidik_ingest *s, void (*done)(void *arg), void *arg);
+/** Call once every port is closed: syncs and closes the journal, records
+ *  what became durable, frees s. Returns the journal's error, if it had
+ *  stopped. */
+int sidik_ingest_close(sidik_ingest *s);
 
-/** The h2 callbacks for Ingest.Upload calls (sidik/h2.h). */
-int sidik_ingest_on_call(sidik_ingest *s, sidik_h2_call *call);
-int sidik_ingest_on_message(sidik_ingest *s, sidik_h2_call *call, const uint8_t *p, size_t n);
-void sidik_ingest_on_half_close(sidik_ingest *s, sidik_h2_call *call);
-void sidik_ingest_on_close(sidik_ingest *s, sidik_h2_call *call);
+/** Serves Upload calls on loop (one port per loop; from that loop's thread
+ *  or before it runs). Errors: SIDIK_EINVAL, SIDIK_ENOMEM, SIDIK_ERANGE
+ *  (256 ports). */
+int sidik_ingest_port_open(sidik_ingest *s, uv_loop_t *loop, sidik_ingest_port **out);
 
-/** Enrollments appended and not yet recorded. */
+/** From the port's loop, once none of its calls is left: done(arg) runs
+ *  (may be NULL) when its handle has closed and it is freed. */
+void sidik_ingest_port_close(sidik_ingest_port *p, void (*done)(void *arg), void *arg);
+
+/** The h2 callbacks for Ingest.Upload calls (sidik/h2.h), on the port's loop. */
+int sidik_ingest_on_call(sidik_ingest_port *p, sidik_h2_call *call);
+int sidik_ingest_on_message(sidik_ingest_port *p, sidik_h2_call *call, const uint8_t *m,
+                            size_t n);
+void sidik_ingest_on_half_close(sidik_ingest_port *p, sidik_h2_call *call);
+void sidik_ingest_on_close(sidik_ingest_port *p, sidik_h2_call *call);
+
+/** Enrollments appended and not yet recorded. Any thread. */
 uint32_t sidik_ingest_in_flight(const sidik_ingest *s);
 
 /** True when nothing accepted is waiting: every enrollment appended is
  *  recorded and every Receipt owed for one has been handed to its call
  *  (messages still waiting for journal room are not counted: they were
- *  never accepted). A graceful stop waits for this. */
+ *  never accepted). A graceful stop waits for this. Any thread. */
 bool sidik_ingest_idle(const sidik_ingest *s);
 
 #endif

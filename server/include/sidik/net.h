@@ -15,8 +15,9 @@
  * that does not read its answers cannot make the server buffer without
  * bound.
  *
- * Threads: everything runs on the loop's thread; callbacks of the gRPC
- * application run there too.
+ * Threads: a net and its connections belong to one loop's thread, and the
+ * gRPC application's callbacks run there. Several loops serve one address
+ * with one net each, sharing the listening socket and the limits.
  */
 #ifndef SIDIK_NET_H
 #define SIDIK_NET_H
@@ -30,9 +31,21 @@
 
 typedef struct sidik_net sidik_net;
 
+/* Connection limits shared by the listeners of several loops (one per I/O
+ * thread): the total and each client identity's share. Thread-safe. */
+typedef struct sidik_net_limits sidik_net_limits;
+
+/** 0 for either: 10,000 in all, 64 per client. Errors: SIDIK_EINVAL,
+ *  SIDIK_ENOMEM. Destroy after every net using it has stopped. */
+int sidik_net_limits_create(uint32_t max_connections, uint32_t per_client, sidik_net_limits **out);
+void sidik_net_limits_destroy(sidik_net_limits *l);
+
 typedef struct sidik_net_options {
     const char *listen;        /* "host:port"; port 0 picks a free one */
-    SSL_CTX *ssl;              /* borrowed; replace with sidik_net_set_ssl */
+    /* Or accept on the same socket as this net (another loop's, started
+     * first and stopped last): listen is then ignored. */
+    const sidik_net *share_listener;
+    SSL_CTX *ssl;              /* the net takes its own reference */
     sidik_h2_options h2;
     const sidik_h2_callbacks *cb;
     void *ctx;
@@ -40,6 +53,7 @@ typedef struct sidik_net_options {
     uint64_t idle_timeout_ms;      /* 0: 5 min */
     uint32_t max_connections;      /* 0: 10,000 */
     uint32_t max_connections_per_client; /* per identity (role, name); 0: 64 */
+    sidik_net_limits *limits;  /* shared with other loops' nets; NULL: the two above */
     sidik_metrics *metrics;        /* may be NULL */
 } sidik_net_options;
 
@@ -51,8 +65,8 @@ int sidik_net_start(uv_loop_t *loop, const sidik_net_options *o, sidik_net **out
 int sidik_net_port(const sidik_net *n);
 
 /** New connections use ctx from now on (certificate reload); existing ones
- *  keep theirs. ctx is borrowed; the caller frees the old one when it
- *  likes (OpenSSL counts references for live connections). */
+ *  keep theirs. n takes its own reference to ctx and drops the old one.
+ *  From n's loop thread. */
 void sidik_net_set_ssl(sidik_net *n, SSL_CTX *ctx);
 
 /** Connections open now. */

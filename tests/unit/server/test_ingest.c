@@ -45,28 +45,29 @@ typedef struct server {
     uv_loop_t loop;
     sidik_control *control;
     sidik_ingest *ingest;
+    sidik_ingest_port *port;
     sidik_h2_conn *conn;
     nghttp2_session *client;
 } server;
 
 static int cb_call(void *ctx, sidik_h2_call *call)
 {
-    return sidik_ingest_on_call(((server *)ctx)->ingest, call);
+    return sidik_ingest_on_call(((server *)ctx)->port, call);
 }
 
 static int cb_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n)
 {
-    return sidik_ingest_on_message(((server *)ctx)->ingest, call, p, n);
+    return sidik_ingest_on_message(((server *)ctx)->port, call, p, n);
 }
 
 static void cb_half_close(void *ctx, sidik_h2_call *call)
 {
-    sidik_ingest_on_half_close(((server *)ctx)->ingest, call);
+    sidik_ingest_on_half_close(((server *)ctx)->port, call);
 }
 
 static void cb_close(void *ctx, sidik_h2_call *call)
 {
-    sidik_ingest_on_close(((server *)ctx)->ingest, call);
+    sidik_ingest_on_close(((server *)ctx)->port, call);
 }
 
 static const sidik_h2_callbacks ingest_cb = {cb_call, cb_message, cb_half_close, cb_close};
@@ -84,9 +85,19 @@ static void open_stores(server *s, size_t max_pending, size_t call_window, uint6
                               .call_window_bytes = call_window,
                               .now_ms = test_now_ms};
     const char *why = NULL;
-    int rc = sidik_ingest_open(&s->loop, &o, &s->ingest, replayed, &why);
+    int rc = sidik_ingest_open(&o, &s->ingest, replayed, &why);
     if (rc != 0)
         fail_msg("ingest open: %s (%s)", sidik_err_name(rc), why ? why : "");
+    assert_int_equal(sidik_ingest_port_open(s->ingest, &s->loop, &s->port), 0);
+}
+
+static void close_stores(server *s)
+{
+    sidik_ingest_port_close(s->port, NULL, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* the port's handle closes */
+    assert_int_equal(uv_loop_close(&s->loop), 0);
+    sidik_ingest_close(s->ingest);
+    sidik_control_close(s->control);
 }
 
 static void server_open(server *s, size_t max_pending, size_t call_window, uint32_t window)
@@ -107,10 +118,7 @@ static void server_close(server *s, bool keep_dir)
     atomic_store(&hold_sync, 0);
     nghttp2_session_del(s->client);
     sidik_h2_conn_destroy(s->conn);
-    sidik_ingest_close(s->ingest, NULL, NULL);
-    uv_run(&s->loop, UV_RUN_DEFAULT); /* the ingest's handle closes */
-    assert_int_equal(uv_loop_close(&s->loop), 0);
-    sidik_control_close(s->control);
+    close_stores(s);
     if (!keep_dir) {
         scratch_remove(s->dir);
         s->dir = NULL;
@@ -414,19 +422,13 @@ static void test_server_ingest_replay(void **state)
         assert_int_equal(stored_status(&s, i, &e), SIDIK_STATUS_RECEIVED);
         assert_int_equal(e.history[0].time_ms, NOW_MS);
     }
-    sidik_ingest_close(s.ingest, NULL, NULL);
-    uv_run(&s.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s.loop);
-    sidik_control_close(s.control);
+    close_stores(&s);
 
     /* Opening again replays nothing: the applied point moved. */
     assert_int_equal(uv_loop_init(&s.loop), 0);
     open_stores(&s, 0, 0, &replayed);
     assert_int_equal(replayed, 0);
-    sidik_ingest_close(s.ingest, NULL, NULL);
-    uv_run(&s.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s.loop);
-    sidik_control_close(s.control);
+    close_stores(&s);
 
     /* A journal entry of kind 1 that is not an enrollment record: the
      * store refuses to open rather than skip what was acknowledged. */
@@ -439,13 +441,11 @@ static void test_server_ingest_replay(void **state)
     assert_int_equal(sidik_journal_close(j), 0);
     snprintf(path, sizeof path, "%s/control", s.dir);
     assert_int_equal(sidik_control_open(path, NULL, &s.control, NULL), 0);
-    assert_int_equal(uv_loop_init(&s.loop), 0);
     snprintf(path, sizeof path, "%s/journal", s.dir);
     sidik_ingest_options o = {.journal_dir = path, .control = s.control};
     const char *why = NULL;
-    assert_int_equal(sidik_ingest_open(&s.loop, &o, &s.ingest, &replayed, &why), SIDIK_ECORRUPT);
+    assert_int_equal(sidik_ingest_open(&o, &s.ingest, &replayed, &why), SIDIK_ECORRUPT);
     assert_non_null(why);
-    assert_int_equal(uv_loop_close(&s.loop), 0);
     sidik_control_close(s.control);
     scratch_remove(s.dir);
 }

@@ -1,0 +1,93 @@
+/*
+ * sidikd's gRPC services, dispatched by method: Ingest.Upload to the
+ * ingest service (sidik/ingest.h), Status to the control store
+ * (sidik/status_service.h), and the rest, not yet wired to the pipeline,
+ * answered UNIMPLEMENTED after their request is read (so size limits and
+ * deadlines apply as they will).
+ */
+#include "sidik/common.h"
+#include "sidik/status_service.h"
+#include "sidikd.h"
+
+static sidik_method method_of(sidik_h2_call *call)
+{
+    return sidik_h2_call_method(call)->method;
+}
+
+static void not_wired(sidik_h2_call *call)
+{
+    SIDIK_LOG_DEBUG("call not served", "method=%s", sidik_h2_call_method(call)->path);
+    sidik_h2_call_finish(call, SIDIK_GRPC_UNIMPLEMENTED,
+                         "this sidikd build does not serve this method yet (see README.md)");
+}
+
+static void answer_status(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    int rc = sidik_status_answer(d->control, method_of(call), sidik_h2_call_peer(call), p, n, &out,
+                                 &len, &why);
+    if (rc == 0)
+        rc = sidik_h2_call_send(call, out, len);
+    sidik_free(out);
+    if (rc == 0)
+        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+    else
+        sidik_h2_call_finish(call, sidik_err_grpc(rc),
+                             why != NULL           ? why
+                             : rc == SIDIK_EFORMAT ? "the request does not parse"
+                                                   : sidik_strerror(rc));
+}
+
+static int on_call(void *ctx, sidik_h2_call *call)
+{
+    io_loop *l = ctx;
+    sidik_metrics_add(l->d->metrics, SIDIK_M_STREAMS_OPEN, 1);
+    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
+        return sidik_ingest_on_call(l->port, call);
+    return 0;
+}
+
+static int on_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    io_loop *l = ctx;
+    switch (method_of(call)) {
+    case SIDIK_METHOD_INGEST_UPLOAD:
+        return sidik_ingest_on_message(l->port, call, p, n);
+    case SIDIK_METHOD_STATUS_GET:
+    case SIDIK_METHOD_STATUS_LIST:
+        answer_status(l->d, call, p, n); /* unary: a second message finds the call finished */
+        return 0;
+    default:
+        not_wired(call);
+        return 0;
+    }
+}
+
+static void on_half_close(void *ctx, sidik_h2_call *call)
+{
+    io_loop *l = ctx;
+    switch (method_of(call)) {
+    case SIDIK_METHOD_INGEST_UPLOAD:
+        sidik_ingest_on_half_close(l->port, call);
+        return;
+    case SIDIK_METHOD_STATUS_GET:
+    case SIDIK_METHOD_STATUS_LIST:
+        /* SIDIK_ESTATE when the request was answered: the usual case. */
+        sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a unary call carries one request message");
+        return;
+    default:
+        not_wired(call); /* SIDIK_ESTATE when a message already answered it */
+    }
+}
+
+static void on_close(void *ctx, sidik_h2_call *call)
+{
+    io_loop *l = ctx;
+    sidik_metrics_add(l->d->metrics, SIDIK_M_STREAMS_OPEN, -1);
+    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
+        sidik_ingest_on_close(l->port, call);
+}
+
+const sidik_h2_callbacks sidikd_services = {on_call, on_message, on_half_close, on_close};
