@@ -33,9 +33,11 @@ def read(path):
         return f.read()
 
 
-def channel(pki, port, client=None, ca_dir=None):
+def channel(pki, port, client=None, ca_dir=None, options=None):
     """A channel to sidikd; client names a certificate in ca_dir (default pki)
-    such as "office-JKT-01", or None for no client certificate."""
+    such as "office-JKT-01", or None for no client certificate; options:
+    grpc channel arguments, e.g. [("grpc.use_local_subchannel_pool", 1)]
+    for a connection of its own."""
     ca = read(os.path.join(pki, "ca.crt"))
     if client is None:
         creds = grpc.ssl_channel_credentials(root_certificates=ca)
@@ -45,7 +47,7 @@ def channel(pki, port, client=None, ca_dir=None):
             root_certificates=ca,
             private_key=read(os.path.join(d, client + ".key")),
             certificate_chain=read(os.path.join(d, client + ".crt")))
-    return grpc.secure_channel(f"localhost:{port}", creds)
+    return grpc.secure_channel(f"localhost:{port}", creds, options=options)
 
 
 def records(path):

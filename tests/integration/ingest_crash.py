@@ -1,0 +1,474 @@
+"""Nothing acknowledged is ever lost, nothing is decided twice: sidikd is
+killed (SIGKILL) in the middle of concurrent uploads, restarted on the same
+data, and checked, round after round.
+
+Run by test_ingest_crash.sh with /usr/bin/python3:
+
+    ingest_crash.py SIDIKD CONF PROTO_DIR PKI_DIR RECORDS WORK_DIR ROUNDS [SEED]
+
+CONF's data_dir accumulates over every round. Each round:
+  1. 2-4 Upload streams, each on its own connection (so on any of the
+     server's loops), send fresh enrollments (a new uuid each, serials
+     repeating), plus a few resends of what earlier rounds sent without
+     getting a receipt, plus "twins" (one id sent on two streams at once).
+     Every id sent is appended to WORK_DIR/sent.log and every Receipt to
+     WORK_DIR/receipts.log, one JSON line each, flushed as it comes;
+  2. 0.2-1.5 s after the uploads start sidikd gets SIGKILL; the streams end
+     with an RpcError and what they received is kept;
+  3. sidikd is started again on the same data; its log must show the
+     journal open line (next_seq beyond every acknowledged sequence) and
+     the replayed count (no more than the ids it holds now that it did not
+     hold nor acknowledge before);
+  4. Status.Get: every enrollment with a code-0 receipt this round is
+     RECEIVED with history[0].time_ms == its receipt's received_time_ms;
+     Status.List (all pages): every id exactly once, every id ever
+     acknowledged present with its receipt's time, nothing never sent;
+     every receipt of every round agrees per id (one journal_seq, one
+     received time, at most one that is not a resend) and no journal_seq
+     belongs to two ids; a resend of one acknowledged enrollment (the exact
+     bytes, regenerated from its id, serial and capture time) gets
+     resend=True and its journal_seq.
+Finally SIGTERM must stop sidikd with status 0, and one more start (nothing
+to replay: replayed=0) must still hold everything.
+
+Exits 1 with a FAIL line per problem (naming the round and the id).
+"""
+import collections
+import itertools
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import grpc
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sidik_client import channel, enrollment, load_stubs, records  # noqa: E402
+
+sidikd_path, conf, proto_dir, pki, records_path, work, rounds = sys.argv[1:8]
+rounds = int(rounds)
+seed = int(sys.argv[8]) if len(sys.argv) > 8 and sys.argv[8] else random.randrange(1 << 30)
+rng = random.Random(seed)
+pb, rpc = load_stubs(proto_dir)
+recs = records(records_path)
+RECEIVED = pb.RECEIVED
+RATE = float(os.environ.get("SIDIK_CRASH_RATE", "250"))  # enrollments/s per stream
+BURST = 16
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL: " + msg, flush=True)
+
+
+def die(msg):
+    fail(msg)
+    finish()
+
+
+# ---- sidikd -------------------------------------------------------------------
+
+class Server:
+    def __init__(self):
+        self.proc = None
+        self.log = None
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        self.log = os.path.join(work, f"sidikd.{self.starts}.log")
+        with open(self.log, "wb") as err:
+            self.proc = subprocess.Popen([sidikd_path, "--config", conf], stderr=err,
+                                         stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            m = re.search(r'msg="listening".*?port=(\d+)', self.text())
+            if m:
+                self.port = int(m.group(1))
+                return self.port
+            if self.proc.poll() is not None:
+                die(f"start {self.starts}: sidikd exited with {self.proc.returncode}:\n{self.text()}")
+            time.sleep(0.02)
+        die(f"start {self.starts}: sidikd did not listen within 15 s (hang in journal replay?):\n"
+            f"{self.text()}")
+
+    def text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def term(self, timeout=15):
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+
+server = Server()
+
+
+def finish():
+    if server.proc is not None and server.proc.poll() is None:
+        server.proc.kill()
+        server.proc.wait()
+    if failures:
+        print(f"{len(failures)} failure(s); seed {seed} (SIDIK_CRASH_SEED={seed} to replay); "
+              f"work dir {os.path.abspath(work)}; last sidikd log {server.log}:", flush=True)
+        if server.log:
+            print(server.text()[-4000:], flush=True)
+    os._exit(1 if failures else 0)
+
+
+# ---- what was sent and what came back ----------------------------------------------
+
+class Ledger:
+    """sent.log and receipts.log, written line by line (flushed), and the
+    same in memory."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sent_f = open(os.path.join(work, "sent.log"), "a")
+        self.rcpt_f = open(os.path.join(work, "receipts.log"), "a")
+        self.sent = {}            # id -> (serial, capture_ms, round first sent)
+        self.receipts = []        # dicts, every round
+        self.acked = {}           # id -> first code-0 receipt
+        self.unacked = []         # ids sent, never answered (candidates to resend)
+
+    def note_sent(self, eid, serial, capture_ms, rnd):
+        with self.lock:
+            if eid not in self.sent:
+                self.sent[eid] = (serial, capture_ms, rnd)
+                self.sent_f.write(json.dumps({"id": eid, "serial": serial, "capture_ms": capture_ms,
+                                              "round": rnd}) + "\n")
+                self.sent_f.flush()
+
+    def note_receipt(self, r, rnd, stream):
+        d = {"id": r.enrollment_id, "seq": r.journal_seq, "received": r.received_time_ms,
+             "code": r.code, "status": r.status, "resend": r.resend, "reason": r.reason,
+             "round": rnd, "stream": stream}
+        with self.lock:
+            self.rcpt_f.write(json.dumps(d) + "\n")
+            self.rcpt_f.flush()
+            self.receipts.append(d)
+            if r.code == 0 and r.enrollment_id not in self.acked:
+                self.acked[r.enrollment_id] = d
+        return d
+
+
+ledger = Ledger()
+serials = itertools.count(1)
+
+
+def regenerate(eid):
+    """The exact bytes sent for eid (an Enrollment is a function of its id,
+    serial and capture time)."""
+    serial, capture_ms, _ = ledger.sent[eid]
+    e = enrollment(pb, recs[serial % len(recs)], serial, enrollment_id=eid)
+    e.capture_time_ms = capture_ms
+    return e
+
+
+def fresh(rnd):
+    serial = 1 + next(serials) % 9999
+    e = enrollment(pb, recs[serial % len(recs)], serial)
+    ledger.note_sent(e.enrollment_id, serial, e.capture_time_ms, rnd)
+    return e
+
+
+def office_channel(port):
+    # own subchannel pool: each stream its own TCP connection
+    return channel(pki, port, "office-JKT-01", options=[("grpc.use_local_subchannel_pool", 1)])
+
+
+# ---- one round's uploads ------------------------------------------------------------
+
+class Stream(threading.Thread):
+    def __init__(self, rnd, idx, port, first, stop):
+        super().__init__(daemon=True)
+        self.rnd, self.idx, self.stop = rnd, idx, stop
+        self.first = first         # Enrollments sent before the fresh ones
+        self.chan = office_channel(port)
+        self.order = collections.deque()
+        self.order_lock = threading.Lock()
+        self.got = []
+        self.ended = None
+        self.call = None
+
+    def messages(self):
+        for e in self.first:
+            with self.order_lock:
+                self.order.append(e.enrollment_id)
+            yield e
+        # paced in bursts, so many are in flight at the kill but the data
+        # dir stays small (an Enrollment here is ~26 KB)
+        t = time.monotonic()
+        while not self.stop.is_set():
+            for _ in range(rng.randint(1, 2 * BURST)):
+                e = fresh(self.rnd)
+                with self.order_lock:
+                    self.order.append(e.enrollment_id)
+                yield e
+            t = max(t + BURST / RATE, time.monotonic() - 1)
+            self.stop.wait(max(0.0, t - time.monotonic()))
+
+    def run(self):
+        try:
+            self.call = rpc.IngestStub(self.chan).Upload(self.messages(), timeout=60)
+            for r in self.call:
+                d = ledger.note_receipt(r, self.rnd, self.idx)
+                self.got.append(d)
+                with self.order_lock:
+                    want = self.order.popleft() if self.order else None
+                if want != r.enrollment_id:
+                    fail(f"round {self.rnd} stream {self.idx}: receipt for {r.enrollment_id} "
+                         f"where {want} was next in the order sent")
+                if r.code != 0 or r.status != RECEIVED:
+                    fail(f"round {self.rnd} stream {self.idx}: {r.enrollment_id} answered code "
+                         f"{r.code} status {r.status} ({r.reason!r}); a valid enrollment "
+                         f"(or a resend of one) must be RECEIVED")
+        except grpc.RpcError as e:
+            self.ended = e.code()
+        finally:
+            self.chan.close()
+
+
+def upload_round(rnd, port):
+    nstreams = rng.randint(2, 4)
+    stop = threading.Event()
+    firsts = [[] for _ in range(nstreams)]
+    # resends of what earlier rounds sent and never got an answer for
+    pending = [i for i in ledger.unacked if i not in ledger.acked]
+    rng.shuffle(pending)
+    for k, eid in enumerate(pending[:4 * nstreams]):
+        firsts[k % nstreams].append(regenerate(eid))
+    # twins: one new id on two streams at once
+    for _ in range(2):
+        e = fresh(rnd)
+        a, b = rng.sample(range(nstreams), 2)
+        firsts[a].insert(0, e)
+        firsts[b].insert(0, e)
+    streams = [Stream(rnd, i, port, firsts[i], stop) for i in range(nstreams)]
+    for s in streams:
+        s.start()
+    delay = rng.uniform(0.2, 1.5)
+    time.sleep(delay)
+    server.kill9()
+    stop.set()
+    for s in streams:
+        s.join(10)
+        if s.is_alive():
+            if s.call is not None:
+                s.call.cancel()
+            s.join(5)
+            if s.is_alive():
+                die(f"round {rnd} stream {s.idx}: the client did not end 15 s after sidikd died")
+    got = [d for s in streams for d in s.got]
+    answered = {d["id"] for d in got}
+    sent_now = {i for s in streams for i in s.order}  # sent, never answered
+    ledger.unacked = sorted(i for i in sent_now | set(ledger.unacked)
+                            if i not in ledger.acked and i not in answered)
+    return {"streams": nstreams, "delay": delay, "receipts": len(got),
+            "acked": sorted({d["id"] for d in got if d["code"] == 0}),
+            "ends": [str(s.ended) for s in streams]}
+
+
+# ---- the checks after a restart -----------------------------------------------------
+
+def check_log(rnd, expect_replayed=None):
+    text = server.text()
+    jo = re.search(r'msg="journal open".*?next_seq=(\d+)', text)
+    so = re.search(r'msg="stores open".*?replayed=(\d+)', text)
+    if not jo:
+        fail(f"round {rnd}: the restart's log has no 'journal open' line")
+    if not so:
+        fail(f"round {rnd}: the restart's log has no 'stores open ... replayed=' line")
+    if not jo or not so:
+        return None
+    next_seq, replayed = int(jo.group(1)), int(so.group(1))
+    top = max((d["seq"] for d in ledger.acked.values()), default=0)
+    if next_seq <= top:
+        fail(f"round {rnd}: journal next_seq={next_seq} but sequence {top} was acknowledged")
+    if expect_replayed is not None and replayed != expect_replayed:
+        fail(f"round {rnd}: replayed={replayed}, expected {expect_replayed}")
+    return next_seq, replayed
+
+
+def get_all(status, ids, rnd):
+    futs = []
+    for eid in ids:
+        futs.append((eid, status.Get.future(pb.GetStatusRequest(enrollment_id=eid), timeout=20)))
+        if len(futs) >= 64:
+            yield from drain(futs, rnd)
+            futs = []
+    yield from drain(futs, rnd)
+
+
+def drain(futs, rnd):
+    for eid, f in futs:
+        try:
+            yield eid, f.result()
+        except grpc.RpcError as e:
+            yield eid, e
+
+
+def list_all(status, rnd):
+    held, token, pages = collections.Counter(), "", 0
+    states = {}
+    while True:
+        size = rng.randint(200, 1000)
+        page = status.List(pb.ListStatusRequest(page_size=size, page_token=token), timeout=20)
+        pages += 1
+        for e in page.enrollments:
+            held[e.enrollment_id] += 1
+            states[e.enrollment_id] = e
+        token = page.next_page_token
+        if not token:
+            break
+        if pages > 100000:
+            die(f"round {rnd}: Status.List never ends (a page token loop)")
+    return held, states
+
+
+def check_receipts(rnd):
+    """Across every receipt of every round: one journal_seq and one
+    received time per id, at most one first (not resend) acceptance per
+    id, and no journal_seq shared by two ids."""
+    by_id = collections.defaultdict(list)
+    by_seq = {}
+    for d in ledger.receipts:
+        if d["code"] != 0:
+            continue
+        by_id[d["id"]].append(d)
+        other = by_seq.setdefault(d["seq"], d["id"])
+        if other != d["id"]:
+            fail(f"round {rnd}: journal_seq {d['seq']} was given to {other} and to {d['id']} "
+                 f"(round {d['round']})")
+    for eid, ds in by_id.items():
+        seqs = {(d["seq"], d["received"]) for d in ds}
+        if len(seqs) > 1:
+            fail(f"round {rnd}: {eid} was stored twice: receipts "
+                 + ", ".join(f"round {d['round']} seq {d['seq']} received {d['received']} "
+                             f"resend={d['resend']}" for d in ds))
+        firsts = [d for d in ds if not d["resend"]]
+        if len(firsts) > 1:
+            fail(f"round {rnd}: {eid} was accepted (resend=False) {len(firsts)} times: "
+                 + ", ".join(f"round {d['round']} seq {d['seq']}" for d in firsts))
+
+
+def verify(rnd, port, held_before, acked_now, replay_bound=True, expect_replayed=None):
+    office = office_channel(port)
+    status = rpc.StatusStub(office)
+    # Status.Get: every enrollment acknowledged in the round just killed
+    for eid, st in get_all(status, acked_now, rnd):
+        if isinstance(st, grpc.RpcError):
+            fail(f"round {rnd}: acknowledged {eid} (seq {ledger.acked[eid]['seq']}) is gone after "
+                 f"the restart: Status.Get says {st.code()} {st.details()!r}")
+        elif st.status != RECEIVED or not st.history or \
+                st.history[0].time_ms != ledger.acked[eid]["received"]:
+            fail(f"round {rnd}: acknowledged {eid}: status {st.status}, history "
+                 f"{[(h.status, h.time_ms) for h in st.history]}, receipt received "
+                 f"{ledger.acked[eid]['received']}")
+    # Status.List: everything, once
+    held, states = list_all(status, rnd)
+    for eid, n in held.items():
+        if n > 1:
+            fail(f"round {rnd}: Status.List returned {eid} {n} times")
+        if eid not in ledger.sent:
+            fail(f"round {rnd}: Status.List returned {eid}, which was never sent")
+        elif states[eid].status != RECEIVED:
+            fail(f"round {rnd}: {eid} is {states[eid].status}, not RECEIVED")
+    for eid, d in ledger.acked.items():
+        if eid not in held:
+            fail(f"round {rnd}: {eid} (acknowledged in round {d['round']}, seq {d['seq']}) "
+                 f"is missing from Status.List")
+        elif not states[eid].history or states[eid].history[0].time_ms != d["received"]:
+            fail(f"round {rnd}: {eid} (round {d['round']}) listed with history "
+                 f"{[(h.status, h.time_ms) for h in states[eid].history]}, receipt received "
+                 f"{d['received']}")
+    gone = set(held_before) - set(held)
+    if gone:
+        fail(f"round {rnd}: {len(gone)} id(s) held before the crash are gone, e.g. {sorted(gone)[:3]}")
+    logged = check_log(rnd, expect_replayed)
+    if logged and replay_bound:
+        # what the replay recorded was held by neither the control store nor
+        # a receipt before the crash
+        new_unacked = [i for i in held if i not in held_before and i not in acked_now]
+        if logged[1] > len(new_unacked):
+            fail(f"round {rnd}: replayed={logged[1]} but only {len(new_unacked)} ids are newly "
+                 f"held without a receipt (a replay re-recorded acknowledged entries?)")
+    check_receipts(rnd)
+    # a resend of one acknowledged enrollment: the exact bytes, its receipt again
+    pool = acked_now or sorted(ledger.acked)
+    if pool:
+        eid = rng.choice(pool)
+        orig = ledger.acked[eid]
+        try:
+            again = list(rpc.IngestStub(office).Upload(iter([regenerate(eid)]), timeout=20))
+        except grpc.RpcError as e:
+            again = []
+            fail(f"round {rnd}: resending {eid}: {e.code()} {e.details()!r}")
+        for r in again:
+            ledger.note_receipt(r, rnd, "resend")
+        if again and not (len(again) == 1 and again[0].code == 0 and again[0].resend and
+                          again[0].journal_seq == orig["seq"] and
+                          again[0].received_time_ms == orig["received"]):
+            r = again[0]
+            fail(f"round {rnd}: resend of {eid} (seq {orig['seq']}, round {orig['round']}) got "
+                 f"{len(again)} receipt(s): code {r.code} resend={r.resend} seq {r.journal_seq} "
+                 f"received {r.received_time_ms} ({r.reason!r})")
+    office.close()
+    return set(held), logged[1] if logged else None
+
+
+# ---- the rounds ----------------------------------------------------------------------
+
+def main():
+    print(f"seed {seed}, {rounds} rounds", flush=True)
+    t0 = time.monotonic()
+    port = server.start()
+    check_log(0, 0)
+    held = set()
+    totals = collections.Counter()
+    for rnd in range(1, rounds + 1):
+        info = upload_round(rnd, port)
+        port = server.start()
+        held_after, replayed = verify(rnd, port, held, info["acked"])
+        print(f"round {rnd}: {info['streams']} streams killed after {info['delay']:.2f}s with "
+              f"{info['receipts']} receipts ({len(info['acked'])} ids acknowledged); "
+              f"restart replayed {replayed}; held {len(held_after)} (+{len(held_after - held)})",
+              flush=True)
+        totals["receipts"] += info["receipts"]
+        held = held_after
+        if failures:
+            break
+    if not failures:
+        rc = server.term()
+        if rc != 0:
+            fail(f"SIGTERM: sidikd exited with {rc} (None: not within 15 s)")
+        elif 'msg="stopped"' not in server.text():
+            fail("SIGTERM: the log does not say it stopped")
+        port = server.start()
+        verify(rounds + 1, port, held, [], replay_bound=False, expect_replayed=0)
+        rc = server.term()
+        if rc != 0:
+            fail(f"final SIGTERM: sidikd exited with {rc}")
+    print(f"{rounds} kill/restart rounds, {len(ledger.sent)} ids sent, {totals['receipts']} "
+          f"receipts, {len(ledger.acked)} acknowledged, {len(held)} held, "
+          f"{time.monotonic() - t0:.1f}s", flush=True)
+    finish()
+
+
+main()
