@@ -71,6 +71,7 @@ demo: build
 
 bench: build
 	@for b in $(BUILD)/bin/bench_*; do echo "== $$b"; $$b || exit 1; done
+	@echo "== bench/loadgen.sh"; BIN=$(BUILD)/bin sh bench/loadgen.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #ifndef SIDIK_VERSION
@@ -136,6 +137,36 @@ static void on_reload(uv_signal_t *s, int signum)
     SIDIK_LOG_INFO("certificates reloaded", "cert=\"%s\"", d->cfg.tls_cert);
 }
 
+/* SIDIK_DRILL_SLOW_DISK_MS=N: every journal fdatasync takes N ms longer,
+ * as on a failing or overloaded disk. For tests and operator drills of
+ * backpressure (the stage behind the network falls behind, and sidikd
+ * must stop reading rather than buffer); logged loudly when set. */
+static unsigned slow_disk_ms;
+
+static int slow_disk(void *ctx, sidik_journal_op op)
+{
+    (void)ctx;
+    if (op == SIDIK_JOURNAL_OP_SYNC)
+        usleep(slow_disk_ms * 1000u);
+    return 0;
+}
+
+static void slow_disk_drill(sidik_journal_options *jo)
+{
+    const char *v = getenv("SIDIK_DRILL_SLOW_DISK_MS");
+    if (v == NULL || v[0] == 0)
+        return;
+    char *end;
+    unsigned long ms = strtoul(v, &end, 10);
+    if (*end != 0 || ms == 0 || ms > 10000) {
+        SIDIK_LOG_WARN("SIDIK_DRILL_SLOW_DISK_MS ignored: not 1-10000", "value=%s", v);
+        return;
+    }
+    slow_disk_ms = (unsigned)ms;
+    jo->fault = slow_disk;
+    SIDIK_LOG_WARN("drill: every journal sync delayed (SIDIK_DRILL_SLOW_DISK_MS)", "ms=%lu", ms);
+}
+
 /* data_dir/control and data_dir/journal: opened, and the journal's
  * entries the control store has not recorded replayed into it. */
 static int open_stores(daemon_t *d)
@@ -160,6 +191,7 @@ static int open_stores(daemon_t *d)
                                            .max_pending_bytes = c->journal_max_pending_bytes},
                                .control = d->control,
                                .metrics = d->metrics};
+    slow_disk_drill(&io.journal);
     uint64_t replayed = 0;
     rc = sidik_ingest_open(&io, &d->ingest, &replayed, &why);
     if (rc != 0) {
