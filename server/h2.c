@@ -64,6 +64,7 @@ struct sidik_h2_conn {
     double reset_tokens;
     int64_t reset_refill_ns;
     bool flooded;
+    const char *why; /* why the connection was cut; NULL while it is fine */
     /* Output queued outside sidik_h2_conn_recv is announced through wake. */
     bool in_recv;
     void (*wake)(void *arg);
@@ -597,14 +598,25 @@ void sidik_h2_conn_destroy(sidik_h2_conn *c)
 
 int sidik_h2_conn_recv(sidik_h2_conn *c, const uint8_t *p, size_t n)
 {
-    if (c->flooded)
+    if (c->why != NULL)
         return SIDIK_EFORMAT;
     c->in_recv = true;
     ssize_t rv = nghttp2_session_mem_recv(c->s, p, n);
     c->in_recv = false;
     if (rv == NGHTTP2_ERR_NOMEM)
         return SIDIK_ENOMEM;
-    return rv < 0 || c->flooded ? SIDIK_EFORMAT : 0;
+    if (c->flooded)
+        c->why = "stream reset flood";
+    else if (rv == NGHTTP2_ERR_FLOODED)
+        c->why = "ping or settings flood (acknowledgements not read)";
+    else if (rv < 0)
+        c->why = nghttp2_strerror((int)rv);
+    return c->why != NULL ? SIDIK_EFORMAT : 0;
+}
+
+const char *sidik_h2_conn_why(const sidik_h2_conn *c)
+{
+    return c->why;
 }
 
 int sidik_h2_conn_pending(sidik_h2_conn *c, const uint8_t **p, size_t *n)

@@ -221,6 +221,9 @@ static int flush(conn *c)
 static void conn_service(conn *c, int rc)
 {
     int frc = flush(c);
+    if (rc == SIDIK_EFORMAT && c->h2 != NULL && sidik_h2_conn_why(c->h2) != NULL)
+        SIDIK_LOG_INFO("connection cut", "why=\"%s\" role=%s name=%s", sidik_h2_conn_why(c->h2),
+                       sidik_role_name(c->who.role), c->who.name);
     if (rc != 0 || frc != 0 || (c->h2 != NULL && sidik_h2_conn_done(c->h2))) {
         conn_finish(c);
         return;

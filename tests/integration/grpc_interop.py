@@ -100,6 +100,25 @@ check("a message that is not protobuf is answered MESSAGE_MALFORMED and the stre
       [e.reason_code for e in garbage[0].field_errors] == ["MESSAGE_MALFORMED"] and
       garbage[1].resend)
 
+cut = enrollment(pb, recs[0], 7)
+cut.fingers[2].template = recs[0][:len(recs[0]) - 5]  # its last minutiae cut off
+junk = enrollment(pb, recs[0], 6)
+junk.fingers[0].template = recs[0] + b"\x00" * 3
+broken = upload(ingest, [cut, junk])
+check("templates are decoded before anything is stored: a cut one is TEMPLATE_TRUNCATED, one "
+      "with bytes after its end TEMPLATE_TRAILING_BYTES, each naming its finger",
+      len(broken) == 2 and
+      [(e.field, e.reason_code) for e in broken[0].field_errors] ==
+      [("fingers[2].template", "TEMPLATE_TRUNCATED")] and
+      [(e.field, e.reason_code) for e in broken[1].field_errors] ==
+      [("fingers[0].template", "TEMPLATE_TRAILING_BYTES")])
+
+huge = enrollment(pb, recs[0], 5)
+huge.attachments[0].data = b"\xff" * (5 << 20)
+code, _ = code_of(lambda: list(ingest.Upload(iter([huge]), timeout=20)))
+check(f"an Upload message over max_message_bytes (4 MiB) ends the call RESOURCE_EXHAUSTED "
+      f"(got {code})", code == grpc.StatusCode.RESOURCE_EXHAUSTED)
+
 nul_name = enrollment(pb, recs[0], 8)
 nul_name.demographics.full_name = "Siti\x00Rahayu"
 nul = upload(ingest, [nul_name])

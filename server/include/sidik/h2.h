@@ -71,6 +71,11 @@ void sidik_h2_conn_destroy(sidik_h2_conn *c);
  *  holds the GOAWAY, then close), SIDIK_ENOMEM. */
 int sidik_h2_conn_recv(sidik_h2_conn *c, const uint8_t *p, size_t n);
 
+/** Why sidik_h2_conn_recv answered SIDIK_EFORMAT ("stream reset flood",
+ *  "ping or settings flood (acknowledgements not read)", or nghttp2's
+ *  text for the protocol error), for the log; NULL before that. */
+const char *sidik_h2_conn_why(const sidik_h2_conn *c);
+
 /** The next bytes to write (*n == 0: nothing now); *p is valid until the
  *  next call on c. Errors: SIDIK_ENOMEM, SIDIK_EFORMAT. */
 int sidik_h2_conn_pending(sidik_h2_conn *c, const uint8_t **p, size_t *n);

@@ -245,15 +245,19 @@ static sidik_h2_conn *raw_open(app *a)
 
 /* Feeds the preface and an empty SETTINGS, then `count` copies of frame f
  * without ever taking the server's output. Returns how many copies were
- * fed before the connection was refused (count when never). */
-static int flood(const uint8_t *f, size_t n, int count)
+ * fed before the connection was refused (count when never), and requires
+ * the reason it was cut to be `why`. */
+static int flood(const uint8_t *f, size_t n, int count, const char *why)
 {
     app a = {0};
     sidik_h2_conn *sv = raw_open(&a);
+    assert_null(sidik_h2_conn_why(sv));
     int i = 0;
     for (; i < count; i++)
         if (sidik_h2_conn_recv(sv, f, n) != 0)
             break;
+    if (i < count)
+        assert_string_equal(sidik_h2_conn_why(sv), why);
     sidik_h2_conn_destroy(sv);
     return i;
 }
@@ -264,12 +268,12 @@ static void test_server_h2_floods(void **state)
     uint8_t f[64];
     /* PING after PING: each owes an ACK the client never reads. */
     size_t n = raw_frame(f, 0x6, 0, 0, (const uint8_t *)"12345678", 8);
-    int fed = flood(f, n, 100000);
+    int fed = flood(f, n, 100000, "ping or settings flood (acknowledgements not read)");
     print_message("ping flood cut after %d frames\n", fed);
     assert_true(fed < 100000);
     /* SETTINGS after SETTINGS: each owes an ACK too. */
     n = raw_frame(f, 0x4, 0, 0, NULL, 0);
-    fed = flood(f, n, 100000);
+    fed = flood(f, n, 100000, "ping or settings flood (acknowledgements not read)");
     print_message("settings flood cut after %d frames\n", fed);
     assert_true(fed < 100000);
 }
@@ -301,6 +305,7 @@ static void test_server_h2_rapid_reset(void **state)
             ;
     }
     print_message("rapid reset cut after %d streams\n", i);
+    assert_string_equal(sidik_h2_conn_why(sv), "stream reset flood");
     sidik_h2_conn_destroy(sv);
     assert_true(i < 100000);
 }
