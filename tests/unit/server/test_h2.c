@@ -1,7 +1,7 @@
 /*
  * gRPC over HTTP/2, in memory: a stock nghttp2 client session talks to the
- * server connection, bytes pumped between them. Unary and bidirectional
- * calls, messages spanning many frames, and every refusal with its gRPC
+ * server connection, bytes pumped between them. Unary, client-streaming,
+ * server-streaming and bidirectional calls, messages spanning many frames, and every refusal with its gRPC
  * status: unknown method, wrong role, not gRPC, too big, compressed, bad
  * and expired deadlines, a message cut by the end of the stream, garbage
  * instead of HTTP/2.
@@ -21,6 +21,7 @@
 
 typedef struct app {
     int calls, closes, half_closes;
+    int gathered; /* messages of the client-streaming call so far */
 } app;
 
 static int app_call(void *ctx, sidik_h2_call *call)
@@ -34,11 +35,24 @@ static int app_call(void *ctx, sidik_h2_call *call)
 
 static int app_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n)
 {
-    (void)ctx;
     if (n == 4 && memcmp(p, "fail", 4) == 0)
         return SIDIK_EINVAL;
-    if (sidik_h2_call_method(call)->method == SIDIK_METHOD_INGEST_UPLOAD)
+    sidik_method m = sidik_h2_call_method(call)->method;
+    if (m == SIDIK_METHOD_INGEST_UPLOAD)
         return sidik_h2_call_send(call, p, n); /* echo; finished at half-close */
+    if (m == SIDIK_METHOD_AUDIT_VERIFY_CHAIN) { /* client-streaming: answered at half-close */
+        ((app *)ctx)->gathered++;
+        return 0;
+    }
+    if (m == SIDIK_METHOD_ADMIN_REBALANCE) { /* server-streaming: three answers to one */
+        for (int i = 1; i <= 3; i++) {
+            uint8_t step[] = {'s', 't', 'e', 'p', (uint8_t)('0' + i)};
+            int rc = sidik_h2_call_send(call, step, sizeof step);
+            if (rc != 0)
+                return rc;
+        }
+        return sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+    }
     uint8_t pong[64] = "pong:";
     size_t k = n < 50 ? n : 50;
     memcpy(pong + 5, p, k);
@@ -52,6 +66,11 @@ static void app_half_close(void *ctx, sidik_h2_call *call)
     a->half_closes++;
     if (sidik_h2_call_method(call)->method == SIDIK_METHOD_INGEST_UPLOAD)
         sidik_h2_call_finish(call, SIDIK_GRPC_OK, "100% done\n");
+    if (sidik_h2_call_method(call)->method == SIDIK_METHOD_AUDIT_VERIFY_CHAIN) {
+        uint8_t n[] = {'n', '=', (uint8_t)('0' + a->gathered)};
+        if (sidik_h2_call_send(call, n, sizeof n) == 0)
+            sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+    }
 }
 
 static void app_close(void *ctx, sidik_h2_call *call)
@@ -144,6 +163,50 @@ static void test_server_h2_bidi_large_messages(void **state)
     assert_int_equal(a.half_closes, 1);
     assert_int_equal(a.closes, 1);
     free(b);
+    free(r);
+}
+
+/* Client-streaming: three messages in, one answer after the half-close. */
+static void test_server_h2_client_streaming(void **state)
+{
+    (void)state;
+    app a = {0};
+    const char *m[] = {"a", "bb", "ccc"};
+    size_t l[] = {1, 2, 3};
+    request q = frame(m, l, 3, 0);
+    reply *r = call(&(call_opts){.role = SIDIK_ROLE_AUDITOR, .path = "/sidik.v1.Audit/VerifyChain"},
+                    &q, &a);
+    assert_string_equal(r->grpc_status, "0");
+    uint32_t len;
+    const uint8_t *p = message_at(r, 0, &len);
+    assert_non_null(p);
+    assert_int_equal(len, 3);
+    assert_memory_equal(p, "n=3", 3);
+    assert_null(message_at(r, 1, &len));
+    assert_int_equal(a.half_closes, 1);
+    free(r);
+}
+
+/* Server-streaming: one message in, three answers, then the trailers. */
+static void test_server_h2_server_streaming(void **state)
+{
+    (void)state;
+    app a = {0};
+    const char *m[] = {"go"};
+    size_t l[] = {2};
+    request q = frame(m, l, 1, 0);
+    reply *r = call(&(call_opts){.role = SIDIK_ROLE_ADMIN, .path = "/sidik.v1.Admin/Rebalance"}, &q,
+                    &a);
+    assert_string_equal(r->grpc_status, "0");
+    for (uint32_t i = 0; i < 3; i++) {
+        uint32_t len;
+        const uint8_t *p = message_at(r, i, &len);
+        assert_non_null(p);
+        assert_int_equal(len, 5);
+        assert_int_equal(p[4], '1' + i);
+    }
+    uint32_t len;
+    assert_null(message_at(r, 3, &len));
     free(r);
 }
 
@@ -376,6 +439,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         SIDIK_TEST(test_server_h2_unary),
         SIDIK_TEST(test_server_h2_bidi_large_messages),
+        SIDIK_TEST(test_server_h2_client_streaming),
+        SIDIK_TEST(test_server_h2_server_streaming),
         SIDIK_TEST(test_server_h2_refusals),
         SIDIK_TEST(test_server_h2_garbage),
         SIDIK_TEST(test_server_h2_floods),
