@@ -631,6 +631,27 @@ int sidik_h2_conn_pending(sidik_h2_conn *c, const uint8_t **p, size_t *n)
     return 0;
 }
 
+int64_t sidik_h2_conn_next_deadline_ms(const sidik_h2_conn *c)
+{
+    int64_t first = 0;
+    for (const sidik_h2_call *call = c->calls; call != NULL; call = call->next)
+        if (call->accepted && !call->finished && call->deadline_ns != 0 &&
+            (first == 0 || call->deadline_ns < first))
+            first = call->deadline_ns;
+    if (first == 0)
+        return -1;
+    int64_t left = first - now_ns();
+    return left <= 0 ? 0 : (left + 999999) / 1000000;
+}
+
+void sidik_h2_conn_expire(sidik_h2_conn *c)
+{
+    int64_t now = now_ns();
+    for (sidik_h2_call *call = c->calls; call != NULL; call = call->next)
+        if (call->accepted && !call->finished && call->deadline_ns != 0 && call->deadline_ns <= now)
+            finish(call, SIDIK_GRPC_DEADLINE_EXCEEDED, "deadline exceeded");
+}
+
 int sidik_h2_conn_done(const sidik_h2_conn *c)
 {
     return !nghttp2_session_want_read(c->s) && !nghttp2_session_want_write(c->s);

@@ -46,7 +46,8 @@ struct sidik_net {
 
 struct conn {
     uv_tcp_t tcp;
-    uv_timer_t timer;
+    uv_timer_t timer;    /* handshake, then idle timeout */
+    uv_timer_t deadline; /* the earliest grpc-timeout of a running call */
     sidik_net *net;
     conn *prev, *next;
     SSL *ssl;
@@ -61,7 +62,7 @@ struct conn {
     bool reading;
     bool closing, shutting;
     uv_shutdown_t shutdown;
-    int handles_open; /* tcp and timer */
+    int handles_open; /* tcp and both timers */
 };
 
 typedef struct write_req {
@@ -132,6 +133,7 @@ static void conn_close(conn *c)
     c->closing = true;
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->deadline, conn_handle_closed);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -214,6 +216,23 @@ static int flush(conn *c)
     return drain_tls(c);
 }
 
+static void on_deadline(uv_timer_t *t)
+{
+    conn *c = t->data;
+    sidik_h2_conn_expire(c->h2);
+    conn_service(c, 0);
+}
+
+/* The deadline timer follows the earliest deadline of a running call. */
+static void arm_deadline(conn *c)
+{
+    int64_t ms = c->h2 != NULL ? sidik_h2_conn_next_deadline_ms(c->h2) : -1;
+    if (ms < 0)
+        uv_timer_stop(&c->deadline);
+    else
+        uv_timer_start(&c->deadline, on_deadline, (uint64_t)ms, 0);
+}
+
 /* After input or a wake: sends what there is (a GOAWAY or a TLS alert
  * included, even when closing: the peer learns why), closes a finished
  * connection, and stops reading from a client that does not take its
@@ -232,6 +251,7 @@ static void conn_service(conn *c, int rc)
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
+    arm_deadline(c);
 }
 
 /* ---- reading ---------------------------------------------------------------------- */
@@ -365,8 +385,9 @@ static void on_connection(uv_stream_t *server, int status)
     c->net = n;
     uv_tcp_init(n->loop, &c->tcp);
     uv_timer_init(n->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles_open = 2;
+    uv_timer_init(n->loop, &c->deadline);
+    c->tcp.data = c->timer.data = c->deadline.data = c;
+    c->handles_open = 3;
     c->next = n->conns;
     if (n->conns != NULL)
         n->conns->prev = c;

@@ -38,7 +38,7 @@ pb, rpc = load_stubs(proto_dir)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY = 0x1, 0x3, 0x4, 0x6, 0x7
-ACK, END_HEADERS = 0x1, 0x4
+ACK, END_STREAM, END_HEADERS = 0x1, 0x1, 0x4
 PROTOCOL_ERROR, CANCEL, ENHANCE_YOUR_CALM = 0x1, 0x8, 0xb
 ERRORS = {0: "NO_ERROR", 1: "PROTOCOL_ERROR", 7: "REFUSED_STREAM", 8: "CANCEL",
           0xb: "ENHANCE_YOUR_CALM"}
@@ -253,6 +253,31 @@ def too_many_streams():
 
 
 too_many_streams()
+
+def stalled_past_deadline():
+    """An Upload with grpc-timeout 300m whose client then sends nothing:
+    the server itself ends the stream (HEADERS with END_STREAM: the
+    trailers) once the deadline passes, not the idle timeout later."""
+    s = connect()
+    r = Reader(s)
+    s.sendall(frame(SETTINGS, ACK, 0) +
+              frame(HEADERS, END_HEADERS, 1,
+                    request_headers("/sidik.v1.Ingest/Upload") + 
+                    b"\x00\x0cgrpc-timeout\x04300m"))
+    t0 = time.monotonic()
+    ended = None
+    while time.monotonic() - t0 < 5 and ended is None:
+        for t, f, sid, _ in r.frames:
+            if t == HEADERS and sid == 1 and f & END_STREAM:
+                ended = time.monotonic() - t0
+        time.sleep(0.01)
+    check(f"a call stalled past its grpc-timeout (300 ms) is ended by the server "
+          f"({'after %.2f s' % ended if ended is not None else 'not within 5 s'})",
+          ended is not None and 0.25 <= ended < 2)
+    s.close()
+
+
+stalled_past_deadline()
 
 # A well-behaved client with more calls than the server's streams: grpcio
 # holds the excess until streams free up, and every call is answered.

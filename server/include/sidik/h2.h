@@ -80,6 +80,17 @@ const char *sidik_h2_conn_why(const sidik_h2_conn *c);
  *  next call on c. Errors: SIDIK_ENOMEM, SIDIK_EFORMAT. */
 int sidik_h2_conn_pending(sidik_h2_conn *c, const uint8_t **p, size_t *n);
 
+/** Milliseconds until the earliest deadline (grpc-timeout) of a call still
+ *  running: 0 when one has passed, -1 when none has a deadline. The
+ *  transport sets a timer by it and then calls sidik_h2_conn_expire. */
+int64_t sidik_h2_conn_next_deadline_ms(const sidik_h2_conn *c);
+
+/** Ends every running call whose deadline has passed with
+ *  DEADLINE_EXCEEDED; the caller then sends what is pending. The
+ *  application learns of it from on_close once the stream is gone; until
+ *  then its sends answer SIDIK_ESTATE. */
+void sidik_h2_conn_expire(sidik_h2_conn *c);
+
 /** True when both sides are done and the transport may be closed. */
 int sidik_h2_conn_done(const sidik_h2_conn *c);
 

@@ -16,6 +16,7 @@
 #include <nghttp2/nghttp2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the server side: a small application --------------------------------- */
 
@@ -207,6 +208,64 @@ static void test_server_h2_server_streaming(void **state)
     }
     uint32_t len;
     assert_null(message_at(r, 3, &len));
+    free(r);
+}
+
+/* A request body that sends what it holds, then waits: the stream stays
+ * open, as a client that stalls mid-upload. */
+static ssize_t cl_read_stall(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+                             uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    request *q = src->ptr;
+    if (q->off == q->len)
+        return NGHTTP2_ERR_DEFERRED;
+    ssize_t n = cl_read(s, id, buf, length, flags, src, ud);
+    *flags &= ~(uint32_t)NGHTTP2_DATA_FLAG_EOF; /* never the end */
+    return n;
+}
+
+/* A running call past its grpc-timeout is ended DEADLINE_EXCEEDED by
+ * sidik_h2_conn_expire, at the time sidik_h2_conn_next_deadline_ms said. */
+static void test_server_h2_deadline_expires(void **state)
+{
+    (void)state;
+    app a = {0};
+    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
+    sidik_h2_options opt = {0};
+    sidik_h2_conn *sv;
+    assert_int_equal(sidik_h2_conn_create(&opt, &who, &app_cb, &a, &sv), 0);
+    assert_int_equal(sidik_h2_conn_next_deadline_ms(sv), -1);
+    nghttp2_session *cl = client_new();
+    reply *r = calloc(1, sizeof *r);
+    const char *m[] = {"first"};
+    size_t l[] = {5};
+    request q = frame(m, l, 1, 0);
+    nghttp2_nv nva[] = {NV(":method", "POST"),         NV(":scheme", "https"),
+                        NV(":authority", "localhost"), NV(":path", "/sidik.v1.Ingest/Upload"),
+                        NV("content-type", "application/grpc"), NV("te", "trailers"),
+                        NV("grpc-timeout", "40m")};
+    nghttp2_data_provider dp = {.source.ptr = &q, .read_callback = cl_read_stall};
+    assert_true(nghttp2_submit_request(cl, NULL, nva, 7, &dp, r) > 0);
+    pump(cl, sv);
+    uint32_t len;
+    assert_non_null(message_at(r, 0, &len)); /* the echo: the call runs */
+    assert_false(r->closed);
+    int64_t left = sidik_h2_conn_next_deadline_ms(sv);
+    assert_true(left >= 0 && left <= 40);
+    sidik_h2_conn_expire(sv); /* too early: nothing happens */
+    pump(cl, sv);
+    assert_false(r->closed);
+    usleep(50 * 1000);
+    assert_int_equal(sidik_h2_conn_next_deadline_ms(sv), 0);
+    sidik_h2_conn_expire(sv);
+    pump(cl, sv);
+    assert_string_equal(r->grpc_status, "4"); /* DEADLINE_EXCEEDED */
+    assert_string_equal(r->grpc_message, "deadline exceeded");
+    assert_int_equal(sidik_h2_conn_next_deadline_ms(sv), -1);
+    nghttp2_session_del(cl);
+    sidik_h2_conn_destroy(sv);
+    assert_int_equal(a.closes, 1);
+    free(q.body);
     free(r);
 }
 
@@ -441,6 +500,7 @@ int main(void)
         SIDIK_TEST(test_server_h2_bidi_large_messages),
         SIDIK_TEST(test_server_h2_client_streaming),
         SIDIK_TEST(test_server_h2_server_streaming),
+        SIDIK_TEST(test_server_h2_deadline_expires),
         SIDIK_TEST(test_server_h2_refusals),
         SIDIK_TEST(test_server_h2_garbage),
         SIDIK_TEST(test_server_h2_floods),
