@@ -21,6 +21,11 @@
 #define OUT_HIGH_WATER (4u << 20) /* stop reading a client above this much unsent */
 #define OUT_LOW_WATER  (1u << 20) /* and start again below this */
 #define CLIENT_BUCKETS 1024
+/* After our FIN, what the client still sends is read and dropped for a
+ * while: closing with its bytes unread would make the kernel answer with
+ * a reset that destroys our GOAWAY before the client reads it. */
+#define LINGER_MS    2000
+#define LINGER_BYTES (1u << 20)
 
 typedef struct conn conn;
 
@@ -59,6 +64,7 @@ struct conn {
     bool counted;  /* in the total */
     bool admitted; /* in its identity's share, once past the handshake */
     size_t unsent;         /* bytes handed to uv_write not yet written */
+    size_t lingered;       /* bytes dropped after our FIN */
     bool reading;
     bool closing, shutting;
     uv_shutdown_t shutdown;
@@ -136,10 +142,30 @@ static void conn_close(conn *c)
     uv_close((uv_handle_t *)&c->deadline, conn_handle_closed);
 }
 
+static void on_linger_end(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static void on_linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    sidik_free(buf->base);
+    if (nread < 0 || (c->lingered += (size_t)nread) > LINGER_BYTES)
+        conn_close(c);
+}
+
+/* Our side is written and closed: drain the client's side until it
+ * closes too, LINGER_BYTES have come, or LINGER_MS have passed. */
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-    (void)status;
-    conn_close(req->data);
+    conn *c = req->data;
+    if (status < 0 || c->closing ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_linger_read) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_linger_end, LINGER_MS, 0);
 }
 
 /* Closes once everything queued has been written (the GOAWAY or TLS alert

@@ -20,6 +20,7 @@ on any FAIL.
 """
 import os
 import re
+import select
 import socket
 import ssl
 import struct
@@ -84,30 +85,51 @@ def connect(client="office-BDG-02"):
 
 
 class Reader:
-    """Every frame the server sends, read on a thread until EOF."""
+    """The server's frames on s, read on the caller's thread (an SSL socket
+    is not to be read and written from two threads at once)."""
 
     def __init__(self, s):
-        self.s, self.frames, self.eof = s, [], threading.Event()
-        threading.Thread(target=self.run, daemon=True).start()
+        self.s, self.frames, self.closed = s, [], False
+        self.buf = bytearray()
 
-    def run(self):
-        buf = b""
+    def _parse(self):
+        off = 0
+        while len(self.buf) - off >= 9:
+            n = int.from_bytes(self.buf[off:off + 3], "big")
+            if len(self.buf) - off < 9 + n:
+                break
+            b = self.buf
+            self.frames.append((b[off + 3], b[off + 4],
+                                int.from_bytes(b[off + 5:off + 9], "big") & 0x7fffffff,
+                                bytes(b[off + 9:off + 9 + n])))
+            off += 9 + n
+        del self.buf[:off]
+
+    def _recv(self):
         try:
-            while True:
-                chunk = self.s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-                while len(buf) >= 9:
-                    n = int.from_bytes(buf[:3], "big")
-                    if len(buf) < 9 + n:
-                        break
-                    self.frames.append((buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7fffffff,
-                                        buf[9:9 + n]))
-                    buf = buf[9 + n:]
+            chunk = self.s.recv(65536)
         except (OSError, ssl.SSLError):
-            pass
-        self.eof.set()
+            chunk = b""
+        if not chunk:
+            self.closed = True
+        self.buf += chunk
+        self._parse()
+
+    def poll(self):
+        """Reads what has arrived, without waiting."""
+        while not self.closed and (self.s.pending() or select.select([self.s], [], [], 0)[0]):
+            self._recv()
+
+    def until(self, pred, timeout):
+        """Reads until pred() holds or the server closes; whether pred() holds."""
+        deadline = time.monotonic() + timeout
+        while not pred() and not self.closed and time.monotonic() < deadline:
+            if self.s.pending() or select.select([self.s], [], [], 0.05)[0]:
+                self._recv()
+        return pred()
+
+    def until_closed(self, timeout=15):
+        return self.until(lambda: self.closed, timeout)
 
     def goaway(self):
         """The error code of the server's GOAWAY, or None."""
@@ -115,10 +137,6 @@ class Reader:
             if t == GOAWAY and len(p) >= 8:
                 return int.from_bytes(p[4:8], "big")
         return None
-
-    def resets(self):
-        return [(sid, int.from_bytes(p[:4], "big")) for t, _, sid, p in self.frames
-                if t == RST_STREAM and len(p) == 4]
 
 
 def send_until_cut(s, frames, limit):
@@ -185,7 +203,7 @@ def flood(what, frames, limit):
     s = connect()
     t0 = time.monotonic()
     sent = send_until_cut(s, frames, limit)
-    closed = Reader(s).eof.wait(15)
+    closed = Reader(s).until_closed()
     why = cut_reason()
     check(f"{what}: cut after {sent} of up to {limit} frames ({time.monotonic() - t0:.1f} s), "
           f"logged why=\"{why}\"", closed and sent < limit and why == FLOOD)
@@ -204,16 +222,17 @@ def rapid_reset():
     sid, sent = 1, 0
     t0 = time.monotonic()
     try:
-        while sent < 200_000:
+        while sent < 200_000 and r.goaway() is None:  # a client stops at GOAWAY
             batch = b"".join(frame(HEADERS, END_HEADERS, sid + 2 * i, hdrs) +
                              frame(RST_STREAM, 0, sid + 2 * i, struct.pack(">I", CANCEL))
                              for i in range(64))
             s.sendall(batch)
             sid += 128
             sent += 64
+            r.poll()
     except (OSError, ssl.SSLError):
         pass
-    closed = r.eof.wait(15)
+    closed = r.until_closed()
     code = r.goaway()
     why = cut_reason()
     check(f"rapid reset: cut with GOAWAY {name(code) if code is not None else 'none'} after "
@@ -230,10 +249,7 @@ def too_many_streams():
     MAX_STREAMS + 1 streams that never end."""
     s = connect()
     r = Reader(s)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any(t == SETTINGS and not f & ACK
-                                                  for t, f, _, _ in r.frames):
-        time.sleep(0.01)
+    r.until(lambda: any(t == SETTINGS and not f & ACK for t, f, _, _ in r.frames), 10)
     advertised = None
     for t, f, _, p in r.frames:
         if t == SETTINGS and not f & ACK:
@@ -241,9 +257,12 @@ def too_many_streams():
                 if int.from_bytes(p[i:i + 2], "big") == 0x3:
                     advertised = int.from_bytes(p[i + 2:i + 6], "big")
     s.sendall(frame(SETTINGS, ACK, 0))
+    # The ACK of our SETTINGS and of theirs must both be through before the
+    # limit binds: wait for the server's ACK, then a moment for ours.
+    r.until(lambda: any(t == SETTINGS and f & ACK for t, f, _, _ in r.frames), 10)
     time.sleep(0.2)
     s.sendall(b"".join(frame(HEADERS, END_HEADERS, 1 + 2 * i, hdrs) for i in range(max_streams + 1)))
-    closed = r.eof.wait(15)
+    closed = r.until_closed()
     code = r.goaway()
     check(f"SETTINGS_MAX_CONCURRENT_STREAMS is {advertised}", advertised == max_streams)
     check(f"too many streams: stream {max_streams + 1} cut the connection with GOAWAY "
@@ -262,15 +281,13 @@ def stalled_past_deadline():
     r = Reader(s)
     s.sendall(frame(SETTINGS, ACK, 0) +
               frame(HEADERS, END_HEADERS, 1,
-                    request_headers("/sidik.v1.Ingest/Upload") + 
+                    request_headers("/sidik.v1.Ingest/Upload") +
                     b"\x00\x0cgrpc-timeout\x04300m"))
     t0 = time.monotonic()
     ended = None
-    while time.monotonic() - t0 < 5 and ended is None:
-        for t, f, sid, _ in r.frames:
-            if t == HEADERS and sid == 1 and f & END_STREAM:
-                ended = time.monotonic() - t0
-        time.sleep(0.01)
+    if r.until(lambda: any(t == HEADERS and sid == 1 and f & END_STREAM
+                           for t, f, sid, _ in r.frames), 5):
+        ended = time.monotonic() - t0
     check(f"a call stalled past its grpc-timeout (300 ms) is ended by the server "
           f"({'after %.2f s' % ended if ended is not None else 'not within 5 s'})",
           ended is not None and 0.25 <= ended < 2)
