@@ -32,9 +32,15 @@ for i in $(seq 1 100); do
     [ -n "$port" ] && break
     sleep 0.1
 done
-echo "listening on 127.0.0.1:$port; a Python grpcio client calls it as several roles:"
-/usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" var/pki var/pki-foreign "$port" 2>/dev/null || true
+[ -f var/demo-gen/records.iso ] || "$build/bin/sidik" gen --persons 8 --reenroll-rate 0 --out var/demo-gen >/dev/null 2>&1
+echo "listening on 127.0.0.1:$port; a Python grpcio client uploads enrollments, resends,"
+echo "queries their status and calls as several roles:"
+rc=0
+/usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" var/pki var/pki-foreign "$port" \
+    var/demo-gen/records.iso var/demo-state.json 2>/dev/null || rc=$?
 kill -TERM "$pid"; wait "$pid"
 echo
-echo "sidikd's services are not wired to the journal and pipeline yet (they answer"
-echo "UNIMPLEMENTED, as shown); see README.md for what works today. Log: var/sidikd.log"
+echo "Enrollments are received durably and answered; deduplication and print"
+echo "authorisation are not wired in yet (those services answer UNIMPLEMENTED, as shown)."
+echo "See README.md for what works today. Log: var/sidikd.log"
+exit $rc
