@@ -9,46 +9,20 @@ set -u
 sidikd=$1
 sidik=$2
 src=$3
-fail=0
-check() { if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi; }
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-cd "$tmp"
+. "$src/tests/integration/live.sh"
+live_setup
 sh "$src/deploy/pki.sh" pki >/dev/null
 sh "$src/deploy/pki.sh" pki client office SBY-03 --expired >/dev/null
 sh "$src/deploy/pki.sh" foreign client office JKT-01 >/dev/null
 "$sidik" gen --persons 4 --reenroll-rate 0 --out gen >/dev/null 2>&1
-cat > sidikd.conf <<CONF
-listen = 127.0.0.1:0
-tls_ca = pki/ca.crt
-tls_cert = pki/server.crt
-tls_key = pki/server.key
-handshake_timeout = 1s
-idle_timeout = 2s
-metrics_listen = 127.0.0.1:0
-data_dir = data
-CONF
-start() {
-    "$sidikd" --config sidikd.conf 2>> log &
-    pid=$!
-    port=
-    for i in $(seq 1 100); do
-        port=$(grep -o 'msg="listening".*port=[0-9]*' log 2>/dev/null | tail -n 1 | grep -o 'port=[0-9]*' | cut -d= -f2)
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-}
-: > log
-start
-[ -n "$port" ]; check "sidikd listens (port $port)" $?
+live_conf "handshake_timeout = 1s" "idle_timeout = 2s"
+live_start
+check "sidikd listens (port $port)" 0
 
 /usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" pki foreign "$port" \
     gen/records.iso state.json 2>grpc.err
 check "grpcio interop" $?
 
-mport=$(grep -o 'metrics_port=[0-9]*' log | cut -d= -f2)
 # five channels: office, admin, no certificate, another CA, expired
 /usr/bin/python3 - "$mport" <<'PY'
 import sys, urllib.request, urllib.error
@@ -125,18 +99,14 @@ check "serves after the reload" $?
 /usr/bin/python3 "$src/tests/integration/graceful_stop.py" stop "$src/proto" pki "$port" \
     gen/records.iso "$pid" drain.json
 check "an Upload interrupted by SIGTERM" $?
-rc=124
-for i in $(seq 1 50); do
-    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; rc=$?; break; fi
-    sleep 0.1
-done
-pid=
+live_wait 50
+rc=$?
 [ "$rc" -eq 0 ]; check "SIGTERM stops it with status 0 (got $rc)" $?
 grep -q 'msg="stopped"' log; check "it says it stopped" $?
 
 : > log
-start
-[ -n "$port" ]; check "sidikd starts again on the same data" $?
+live_start
+check "sidikd starts again on the same data" 0
 /usr/bin/python3 "$src/tests/integration/grpc_interop.py" --after-restart "$src/proto" pki "$port" state.json
 check "after a restart every acknowledged enrollment is there and resends get their receipts" $?
 /usr/bin/python3 "$src/tests/integration/graceful_stop.py" verify "$src/proto" pki "$port" drain.json

@@ -9,35 +9,11 @@ set -u
 sidikd=$1
 sidik=$2
 src=$3
-fail=0
-check() { if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi; }
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-cd "$tmp"
-sh "$src/deploy/pki.sh" pki >/dev/null
+. "$src/tests/integration/live.sh"
+live_setup
 "$sidik" gen --persons 2 --reenroll-rate 0 --out gen >/dev/null 2>&1
-cat > sidikd.conf <<CONF
-listen = 127.0.0.1:0
-metrics_listen = 127.0.0.1:0
-tls_ca = pki/ca.crt
-tls_cert = pki/server.crt
-tls_key = pki/server.key
-data_dir = data
-idle_timeout = 2s
-max_connections_per_client = 3
-CONF
-"$sidikd" --config sidikd.conf 2> log &
-pid=$!
-port=
-for i in $(seq 1 100); do
-    port=$(grep -o 'msg="listening".*port=[0-9]*' log 2>/dev/null | grep -o 'port=[0-9]*' | cut -d= -f2)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ]; check "sidikd listens (port $port)" $?
-mport=$(grep -o 'metrics_port=[0-9]*' log | cut -d= -f2)
+live_conf "idle_timeout = 2s" "max_connections_per_client = 3"
+live_start
 
 /usr/bin/python3 - "$src/tests/integration" "$src/proto" pki "$port" "$mport" <<'PY'
 import socket, ssl, sys, threading, time, urllib.request
@@ -148,10 +124,8 @@ sys.exit(0 if ok and kept else 1)
 PY
 check "a client stalled mid-stream is cut after idle_timeout, losing nothing" $?
 
-kill -TERM "$pid"
-wait "$pid"
+live_stop
 rc=$?
-pid=
 [ "$rc" -eq 0 ]; check "SIGTERM stops it with status 0 (got $rc)" $?
 [ $fail -eq 0 ] || cat log
 exit $fail
