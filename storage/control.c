@@ -143,36 +143,64 @@ void sidik_control_abort(sidik_control_txn *t)
     sidik_free(t);
 }
 
-/* ---- the replay point ------------------------------------------------------ */
+/* ---- the replay points ------------------------------------------------------ */
 
-int sidik_control_applied(sidik_control_txn *t, uint64_t *seq)
+/* A u64 in meta under key (0 when absent). */
+static int meta_u64(sidik_control_txn *t, const char *key, uint64_t *v)
 {
-    if (t == NULL || seq == NULL)
+    if (t == NULL || v == NULL)
         return SIDIK_EINVAL;
-    MDB_val k = {7, "applied"}, v;
-    int rc = mdb_get(t->txn, t->c->meta, &k, &v);
+    MDB_val k = {strlen(key), (void *)key}, d;
+    int rc = mdb_get(t->txn, t->c->meta, &k, &d);
     if (rc == MDB_NOTFOUND) {
-        *seq = 0;
+        *v = 0;
         return 0;
     }
     if (rc != 0)
         return sidik__lmdb_err(rc);
-    if (v.mv_size != sizeof *seq)
+    if (d.mv_size != sizeof *v)
         return SIDIK_ECORRUPT;
-    memcpy(seq, v.mv_data, sizeof *seq);
+    memcpy(v, d.mv_data, sizeof *v);
     return 0;
+}
+
+/* Sets it; it may only grow. */
+static int meta_u64_grow(sidik_control_txn *t, const char *key, uint64_t v)
+{
+    uint64_t cur;
+    int rc = meta_u64(t, key, &cur);
+    if (rc != 0)
+        return rc;
+    if (!t->write || v < cur)
+        return SIDIK_ESTATE;
+    MDB_val k = {strlen(key), (void *)key}, d = {sizeof v, &v};
+    return sidik__lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, 0));
+}
+
+int sidik_control_applied(sidik_control_txn *t, uint64_t *seq)
+{
+    return meta_u64(t, "applied", seq);
 }
 
 int sidik_control_set_applied(sidik_control_txn *t, uint64_t seq)
 {
-    uint64_t cur;
-    int rc = sidik_control_applied(t, &cur);
+    return meta_u64_grow(t, "applied", seq);
+}
+
+int sidik_control_decided(sidik_control_txn *t, uint64_t *seq)
+{
+    return meta_u64(t, "decided", seq);
+}
+
+int sidik_control_set_decided(sidik_control_txn *t, uint64_t seq)
+{
+    uint64_t applied;
+    int rc = meta_u64(t, "applied", &applied);
     if (rc != 0)
         return rc;
-    if (!t->write || seq < cur)
-        return SIDIK_ESTATE;
-    MDB_val k = {7, "applied"}, v = {sizeof seq, &seq};
-    return sidik__lmdb_err(mdb_put(t->txn, t->c->meta, &k, &v, 0));
+    if (seq > applied)
+        return SIDIK_ESTATE; /* nothing is decided before it is recorded */
+    return meta_u64_grow(t, "decided", seq);
 }
 
 /* ---- the directory ---------------------------------------------------------- */

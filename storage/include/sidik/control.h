@@ -235,6 +235,12 @@ int sidik_control_applied(sidik_control_txn *t, uint64_t *seq);
 /** Sets it; it may only grow (SIDIK_ESTATE otherwise). */
 int sidik_control_set_applied(sidik_control_txn *t, uint64_t seq);
 
+/** The last journal sequence the dedup stage has decided (0: none): every
+ *  enrollment up to it has its decision here. */
+int sidik_control_decided(sidik_control_txn *t, uint64_t *seq);
+/** Sets it; it may only grow and never pass `applied` (SIDIK_ESTATE). */
+int sidik_control_set_decided(sidik_control_txn *t, uint64_t seq);
+
 /** The directory: which shard holds gallery record id. put overwrites
  *  (a move); get: SIDIK_ENOTFOUND when absent; del: SIDIK_ENOTFOUND too. */
 int sidik_control_dir_put(sidik_control_txn *t, uint64_t record_id, uint32_t shard);

@@ -266,7 +266,7 @@ static void test_storage_control_hostile_fields(void **state)
     scratch_remove(dir);
 }
 
-static void test_storage_control_applied_and_directory(void **state)
+static void test_storage_control_replay_points_and_directory(void **state)
 {
     (void)state;
     char *dir = scratch_create();
@@ -279,6 +279,13 @@ static void test_storage_control_applied_and_directory(void **state)
     assert_int_equal(seq, 0);
     assert_int_equal(sidik_control_set_applied(t, 10), 0);
     assert_int_equal(sidik_control_set_applied(t, 9), SIDIK_ESTATE); /* only grows */
+    assert_int_equal(sidik_control_decided(t, &seq), 0);
+    assert_int_equal(seq, 0);
+    assert_int_equal(sidik_control_set_decided(t, 11), SIDIK_ESTATE); /* past applied */
+    assert_int_equal(sidik_control_set_decided(t, 7), 0);
+    assert_int_equal(sidik_control_set_decided(t, 6), SIDIK_ESTATE); /* only grows */
+    assert_int_equal(sidik_control_set_decided(t, 10), 0);
+    assert_int_equal(sidik_control_decided(NULL, &seq), SIDIK_EINVAL);
     assert_int_equal(sidik_control_dir_put(t, 1000, 3), 0);
     assert_int_equal(sidik_control_dir_put(t, 1001, 4), 0);
     assert_int_equal(sidik_control_dir_put(t, 0, 4), SIDIK_EINVAL);
@@ -294,6 +301,8 @@ static void test_storage_control_applied_and_directory(void **state)
     c = open_ok(dir, 0);
     assert_int_equal(sidik_control_begin(c, true, &t), 0);
     assert_int_equal(sidik_control_applied(t, &seq), 0);
+    assert_int_equal(seq, 10);
+    assert_int_equal(sidik_control_decided(t, &seq), 0);
     assert_int_equal(seq, 10);
     assert_int_equal(sidik_control_dir_get(t, 1000, &shard), 0);
     assert_int_equal(shard, 3);
@@ -774,7 +783,7 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_status_rules),
     SIDIK_TEST(test_storage_control_office_listing),
     SIDIK_TEST(test_storage_control_hostile_fields),
-    SIDIK_TEST(test_storage_control_applied_and_directory),
+    SIDIK_TEST(test_storage_control_replay_points_and_directory),
     SIDIK_TEST(test_storage_control_format_and_damage),
     SIDIK_TEST(test_storage_control_full),
     SIDIK_TEST(test_storage_control_alloc_failures),
