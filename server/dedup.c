@@ -1,0 +1,631 @@
+/* The dedup stage (sidik/dedup.h). */
+#include "sidik/common.h"
+#include "sidik/dedup.h"
+#include "sidik/ingest.h"
+#include "sidik/pb.h"
+#include "sidik.pb-c.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_BATCH      32
+#define DEFAULT_SHORTLIST  64
+#define DEFAULT_PARTITIONS 8
+#define DEFAULT_DUP_FPIR   1e-3
+#define DEFAULT_REV_FPIR   1e-2
+#define REJECT_LLR         (-2.0) /* drop a candidate this far below after two fingers */
+#define ISO_MAX            (10u * (32 + 6 * 255) + 64)
+
+/* One enrollment of the batch in hand. */
+typedef struct item {
+    uint64_t seq;
+    int64_t received_ms;
+    char id[SIDIK_ENROLL_ID_MAX + 1];
+    char region[SIDIK_REGION_MAX + 1];
+    sidik_fmr *rec;             /* the ten-print, one view per position */
+    sidik_person_sig sig;       /* for the gallery, when UNIQUE */
+    sidik_probe *probe;         /* NULL: no finger usable for searching */
+    const char *unusable;       /* why, then */
+    sidik_search_result found;  /* against the gallery, then the batch merged in */
+    uint8_t iso[ISO_MAX];       /* the record stored in the shard */
+    size_t iso_len;
+} item;
+
+struct sidik_dedup {
+    sidik_dedup_options o;
+    sidik_gallery *gallery;
+    item *items;
+    uint32_t nitems;
+    sidik_fmr *scratch; /* one decoded finger record */
+    _Atomic uint64_t decided;
+    _Atomic int status;
+    pthread_t thread;
+    bool started, stop, kicked;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void metric_add(sidik_dedup *d, sidik_metric m, int64_t delta)
+{
+    if (d->o.metrics != NULL)
+        sidik_metrics_add(d->o.metrics, m, delta);
+}
+
+/* A gauge only this stage moves. */
+static void metric_set(sidik_dedup *d, sidik_metric m, int64_t value)
+{
+    if (d->o.metrics != NULL)
+        sidik_metrics_add(d->o.metrics, m, value - sidik_metrics_get(d->o.metrics, m));
+}
+
+/* ---- reading a batch back from the journal ------------------------------------------- */
+
+/* The ten-print of e: each finger's own view out of its record (validation
+ * made sure the record holds one of that position). */
+static void tenprint(sidik_dedup *d, const Sidik__V1__Enrollment *e, sidik_fmr *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->format = SIDIK_FMR_ISO_2005;
+    for (size_t i = 0; i < e->n_fingers && rec->nviews < SIDIK_SIG_FINGERS; i++) {
+        const Sidik__V1__FingerRecord *f = e->fingers[i];
+        if (f->template_.len == 0 ||
+            sidik_fmr_decode(f->template_.data, f->template_.len, d->scratch, NULL) != 0)
+            continue;
+        const sidik_template *best = NULL;
+        for (uint32_t v = 0; v < d->scratch->nviews; v++) {
+            const sidik_template *t = &d->scratch->views[v];
+            if (t->position == (uint8_t)f->position && (best == NULL || t->count > best->count))
+                best = t;
+        }
+        if (best != NULL)
+            rec->views[rec->nviews++] = *best;
+    }
+}
+
+static void item_clear(item *it)
+{
+    sidik_probe_destroy(it->probe);
+    it->probe = NULL;
+    it->unusable = NULL;
+}
+
+/* Fills it from a journal entry. Only SIDIK_ENOMEM fails: an entry that
+ * cannot be searched is decided ADJUDICATE with the reason. */
+static int item_load(sidik_dedup *d, item *it, uint64_t seq, const void *p, size_t n)
+{
+    it->seq = seq;
+    it->id[0] = it->region[0] = 0;
+    it->iso_len = 0;
+    memset(&it->found, 0, sizeof it->found);
+    sidik_ingest_record r;
+    Sidik__V1__Enrollment *e = NULL;
+    if (sidik_ingest_record_parse(p, n, &r) != 0 ||
+        (e = sidik__v1__enrollment__unpack(&sidik_pb_alloc, r.enrollment_len, r.enrollment)) ==
+            NULL) {
+        it->unusable = "the journal entry is not an enrollment this build reads";
+        return 0;
+    }
+    it->received_ms = r.received_ms;
+    snprintf(it->id, sizeof it->id, "%s", e->enrollment_id);
+    if (e->demographics != NULL && e->demographics->region_code != NULL)
+        snprintf(it->region, sizeof it->region, "%s", e->demographics->region_code);
+    tenprint(d, e, it->rec);
+    sidik__v1__enrollment__free_unpacked(e, &sidik_pb_alloc);
+    int rc = sidik_probe_create(it->rec, &it->probe, &it->unusable);
+    if (rc == SIDIK_ENOMEM)
+        return rc;
+    if (rc == 0 && sidik_sig_person(it->rec, &it->sig, &it->unusable) != 0) {
+        sidik_probe_destroy(it->probe);
+        it->probe = NULL;
+    }
+    if (it->probe == NULL && it->unusable == NULL)
+        it->unusable = "no finger usable for searching";
+    return 0;
+}
+
+typedef struct collecting {
+    sidik_dedup *d;
+    uint64_t applied;
+    int rc;
+} collecting;
+
+#define COLLECT_DONE 1 /* the scan's own stop */
+
+static int collect(void *ctx, uint64_t seq, uint32_t kind, const void *p, size_t n)
+{
+    collecting *c = ctx;
+    sidik_dedup *d = c->d;
+    if (seq > c->applied || d->nitems == d->o.batch)
+        return COLLECT_DONE;
+    if (kind != SIDIK_JOURNAL_KIND_ENROLLMENT)
+        return 0;
+    item *it = &d->items[d->nitems];
+    int rc = item_load(d, it, seq, p, n);
+    if (rc != 0)
+        return rc;
+    d->nitems++;
+    return 0;
+}
+
+/* ---- deciding ------------------------------------------------------------------------ */
+
+static sidik_search_config search_config(const sidik_dedup *d)
+{
+    return (sidik_search_config){.fusion = d->o.fusion,
+                                 .shortlist = d->o.shortlist,
+                                 .duplicate_fpir = d->o.duplicate_fpir,
+                                 .review_fpir = d->o.review_fpir,
+                                 .reject_llr = REJECT_LLR,
+                                 .level = d->o.level};
+}
+
+/* The batch's own records, for searching probes against each other. */
+static int fetch_batch(void *ctx, uint64_t id, sidik_fmr *out)
+{
+    const sidik_dedup *d = ctx;
+    for (uint32_t i = 0; i < d->nitems; i++)
+        if (d->items[i].seq == id) {
+            *out = *d->items[i].rec;
+            return 0;
+        }
+    return SIDIK_ENOTFOUND;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    double x = ((const sidik_candidate *)a)->llr, y = ((const sidik_candidate *)b)->llr;
+    return x > y ? -1 : x < y ? 1 : 0;
+}
+
+/* Folds what probe i's search against the batch found into its result. */
+static void merge(sidik_search_result *into, const sidik_search_result *more)
+{
+    if (more->decision > into->decision)
+        into->decision = more->decision;
+    for (uint32_t j = 0; j < more->ncandidates; j++) {
+        if (into->ncandidates < SIDIK_SEARCH_CANDIDATES)
+            into->candidate[into->ncandidates++] = more->candidate[j];
+        else if (more->candidate[j].llr > into->candidate[SIDIK_SEARCH_CANDIDATES - 1].llr)
+            into->candidate[SIDIK_SEARCH_CANDIDATES - 1] = more->candidate[j];
+        qsort(into->candidate, into->ncandidates, sizeof into->candidate[0], cand_cmp);
+    }
+}
+
+/* Searches the gallery for the whole batch, then each probe against the
+ * earlier ones of the batch found UNIQUE (enrolled in the same moment, not
+ * yet in the gallery). */
+static int search_batch(sidik_dedup *d)
+{
+    sidik_probe *probes[SIDIK_SEARCH_MAX_BATCH];
+    uint32_t at[SIDIK_SEARCH_MAX_BATCH], m = 0;
+    for (uint32_t i = 0; i < d->nitems; i++)
+        if (d->items[i].probe != NULL) {
+            at[m] = i;
+            probes[m++] = d->items[i].probe;
+        }
+    if (m == 0)
+        return 0;
+    sidik_search_result *res = sidik_trycalloc(m, sizeof *res);
+    if (res == NULL)
+        return SIDIK_ENOMEM;
+    sidik_search_config cfg = search_config(d);
+    cfg.fetch = sidik_shardset_fetch;
+    cfg.fetch_ctx = d->o.shards;
+    int rc = sidik_search(d->gallery, &cfg, d->o.pool, probes, m, res);
+    for (uint32_t k = 0; rc == 0 && k < m; k++) {
+        rc = res[k].status;
+        d->items[at[k]].found = res[k];
+    }
+    sidik_free(res);
+    if (rc != 0)
+        return rc;
+
+    sidik_gallery *own;
+    rc = sidik_gallery_create(1, d->o.level, &own);
+    cfg.fetch = fetch_batch;
+    cfg.fetch_ctx = d;
+    for (uint32_t k = 0; rc == 0 && k < m; k++) {
+        item *it = &d->items[at[k]];
+        if (sidik_gallery_size(own) > 0) {
+            sidik_search_result r;
+            rc = sidik_search(own, &cfg, d->o.pool, &it->probe, 1, &r);
+            if (rc == 0 && (rc = r.status) == 0)
+                merge(&it->found, &r);
+        }
+        if (rc == 0 && it->found.decision == SIDIK_DECISION_UNIQUE)
+            rc = sidik_gallery_insert(own, it->seq, &it->sig);
+    }
+    sidik_gallery_destroy(own);
+    return rc;
+}
+
+static sidik_status outcome(const item *it)
+{
+    if (it->probe == NULL)
+        return SIDIK_STATUS_ADJUDICATE;
+    switch (it->found.decision) {
+    case SIDIK_DECISION_DUPLICATE:
+        return SIDIK_STATUS_DUPLICATE;
+    case SIDIK_DECISION_REVIEW:
+        return SIDIK_STATUS_ADJUDICATE;
+    default:
+        return SIDIK_STATUS_PRINT_READY;
+    }
+}
+
+/* The UNIQUE ones into the shards, under their journal sequence as record
+ * id. A repeat after a crash finds some already stored: one by one then. */
+static int store_unique(sidik_dedup *d)
+{
+    sidik_shard_record r[SIDIK_SEARCH_MAX_BATCH];
+    size_t k = 0, bad;
+    for (uint32_t i = 0; i < d->nitems; i++) {
+        item *it = &d->items[i];
+        if (outcome(it) != SIDIK_STATUS_PRINT_READY)
+            continue;
+        int rc = sidik_fmr_encode_iso2005(it->rec, it->iso, sizeof it->iso, &it->iso_len);
+        if (rc != 0)
+            return rc;
+        r[k++] = (sidik_shard_record){.id = it->seq, .sig = &it->sig, .tmpl = it->iso,
+                                      .tmpl_len = it->iso_len};
+    }
+    if (k == 0)
+        return 0;
+    int rc = sidik_shardset_put(d->o.shards, r, k, &bad);
+    for (size_t i = 0; rc == SIDIK_EEXISTS && i < k; i++) {
+        int one = sidik_shardset_put(d->o.shards, &r[i], 1, &bad);
+        if (one != 0 && one != SIDIK_EEXISTS)
+            return one;
+        if (i + 1 == k)
+            rc = 0;
+    }
+    return rc;
+}
+
+/* Appends to out[0..cap), keeping it terminated; *n stays within cap. */
+static void append(char *out, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void append(char *out, size_t cap, size_t *n, const char *fmt, ...)
+{
+    if (*n + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        *n = *n + (size_t)k < cap ? *n + (size_t)k : cap - 1;
+}
+
+/* "PRINT_READY record 17", "DUPLICATE; candidates: record 4 llr 31.20
+ * (threshold 12.40)", "ADJUDICATE: no finger usable for searching". */
+static void audit_detail(const item *it, sidik_status st, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    append(out, cap, &n, "%s", sidik_status_name(st));
+    if (st == SIDIK_STATUS_PRINT_READY)
+        append(out, cap, &n, " record %llu", (unsigned long long)it->seq);
+    else if (it->probe == NULL)
+        append(out, cap, &n, ": %s", it->unusable);
+    for (uint32_t j = 0; j < it->found.ncandidates; j++)
+        append(out, cap, &n, "%s record %llu llr %.2f (threshold %.2f)",
+               j == 0 ? "; candidates:" : ",", (unsigned long long)it->found.candidate[j].id,
+               it->found.candidate[j].llr, it->found.candidate[j].threshold);
+}
+
+static int record_one(sidik_control_txn *t, const item *it, int64_t now, uint64_t gallery)
+{
+    sidik_status st = outcome(it);
+    uint64_t record = st == SIDIK_STATUS_PRINT_READY ? it->seq : 0;
+    int rc = sidik_control_enroll_status(t, it->id, st, now, record);
+    if (rc != 0) {
+        SIDIK_LOG_ERROR("an enrollment cannot take its decision", "id=%s seq=%llu status=%s error=%s",
+                        it->id, (unsigned long long)it->seq, sidik_status_name(st),
+                        sidik_err_name(rc));
+        return rc;
+    }
+    sidik_decision_record dr = {.outcome = st, .time_ms = now, .gallery_size = gallery};
+    if (it->probe == NULL)
+        snprintf(dr.reason, sizeof dr.reason, "%s", it->unusable);
+    for (uint32_t j = 0; j < it->found.ncandidates && j < SIDIK_DECISION_RECORD_CANDIDATES; j++) {
+        const sidik_candidate *c = &it->found.candidate[j];
+        sidik_decision_candidate *o = &dr.candidate[dr.ncandidates++];
+        *o = (sidik_decision_candidate){.record_id = c->id, .llr = c->llr,
+                                        .threshold = c->threshold, .signature = c->signature,
+                                        .compared = c->compared};
+        memcpy(o->score, c->score, sizeof o->score);
+        if (j == 0)
+            dr.threshold = c->threshold;
+    }
+    rc = sidik_control_decision_add(t, it->id, &dr, NULL);
+    if (rc == 0 && st == SIDIK_STATUS_PRINT_READY)
+        rc = sidik_control_print_enqueue(t, it->id, it->region[0] ? it->region : "unknown");
+    if (rc != 0)
+        return rc;
+    sidik_audit_entry a = {.kind = SIDIK_AUDIT_DECISION, .time_ms = now};
+    snprintf(a.actor, sizeof a.actor, "sidikd");
+    snprintf(a.subject, sizeof a.subject, "%s", it->id);
+    audit_detail(it, st, a.detail, sizeof a.detail);
+    return sidik_control_audit_append(t, &a, NULL);
+}
+
+/* The batch's decisions and the decided point, in one transaction. */
+static int record_batch(sidik_dedup *d)
+{
+    int64_t now = d->o.now_ms();
+    uint64_t gallery = sidik_gallery_size(d->gallery);
+    sidik_control_txn *t;
+    int rc = sidik_control_begin(d->o.control, true, &t);
+    for (uint32_t i = 0; rc == 0 && i < d->nitems; i++)
+        rc = record_one(t, &d->items[i], now, gallery);
+    if (rc == 0)
+        rc = sidik_control_set_decided(t, d->items[d->nitems - 1].seq);
+    if (rc != 0) {
+        sidik_control_abort(t);
+        return rc;
+    }
+    return sidik_control_commit(t);
+}
+
+/* After the commit: the new persons searchable, the figures counted. */
+static void publish(sidik_dedup *d, uint64_t applied)
+{
+    static const sidik_metric counted[] = {
+        [SIDIK_STATUS_PRINT_READY] = SIDIK_M_ENROLLMENTS_PRINT_READY,
+        [SIDIK_STATUS_DUPLICATE] = SIDIK_M_ENROLLMENTS_DUPLICATE,
+        [SIDIK_STATUS_ADJUDICATE] = SIDIK_M_ENROLLMENTS_ADJUDICATE,
+    };
+    int64_t now = d->o.now_ms();
+    for (uint32_t i = 0; i < d->nitems; i++) {
+        item *it = &d->items[i];
+        sidik_status st = outcome(it);
+        if (st == SIDIK_STATUS_PRINT_READY) {
+            int rc = sidik_gallery_insert(d->gallery, it->seq, &it->sig);
+            if (rc != 0 && rc != SIDIK_EEXISTS)
+                SIDIK_LOG_ERROR("a unique person is stored but not searchable until a restart",
+                                "id=%s record=%llu error=%s", it->id,
+                                (unsigned long long)it->seq, sidik_err_name(rc));
+        }
+        metric_add(d, counted[st], 1);
+        if (d->o.metrics != NULL && now >= it->received_ms)
+            sidik_metrics_observe(d->o.metrics, SIDIK_H_DECISION_SECONDS,
+                                  (double)(now - it->received_ms) * 1e-3);
+    }
+    uint64_t last = d->items[d->nitems - 1].seq;
+    atomic_store(&d->decided, last);
+    metric_set(d, SIDIK_M_DEDUP_QUEUE, (int64_t)(applied - last));
+}
+
+int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
+{
+    uint32_t ignore;
+    if (decided == NULL)
+        decided = &ignore;
+    *decided = 0;
+    if (d == NULL)
+        return SIDIK_EINVAL;
+    int rc = atomic_load(&d->status);
+    if (rc != 0)
+        return rc;
+    uint64_t applied = 0;
+    sidik_control_txn *t;
+    rc = sidik_control_begin(d->o.control, false, &t);
+    if (rc == 0) {
+        rc = sidik_control_applied(t, &applied);
+        sidik_control_abort(t);
+    }
+    uint64_t from = atomic_load(&d->decided);
+    if (rc != 0 || applied <= from)
+        return rc;
+    collecting c = {.d = d, .applied = applied};
+    d->nitems = 0;
+    rc = sidik_journal_scan(d->o.journal, from + 1, collect, &c);
+    if (rc == COLLECT_DONE)
+        rc = 0;
+    if (rc == 0 && d->nitems > 0)
+        rc = search_batch(d);
+    if (rc == 0 && d->nitems > 0)
+        rc = store_unique(d);
+    if (rc == 0 && d->nitems > 0)
+        rc = record_batch(d);
+    if (rc == 0 && d->nitems > 0) {
+        publish(d, applied);
+        *decided = d->nitems;
+    }
+    for (uint32_t i = 0; i < d->nitems; i++)
+        item_clear(&d->items[i]);
+    if (rc != 0) {
+        atomic_store(&d->status, rc);
+        SIDIK_LOG_ERROR("the dedup stage stopped; a restart resumes after the last decided",
+                        "decided=%llu error=%s", (unsigned long long)from, sidik_err_name(rc));
+    }
+    return rc;
+}
+
+/* ---- the stage's thread ------------------------------------------------------------- */
+
+static void *stage(void *arg)
+{
+    sidik_dedup *d = arg;
+    pthread_mutex_lock(&d->mu);
+    while (!d->stop) {
+        d->kicked = false;
+        pthread_mutex_unlock(&d->mu);
+        uint32_t n = 0;
+        int rc = sidik_dedup_step(d, &n);
+        pthread_mutex_lock(&d->mu);
+        if (rc != 0)
+            break; /* logged; status says why */
+        while (n == 0 && !d->kicked && !d->stop)
+            pthread_cond_wait(&d->cv, &d->mu);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+int sidik_dedup_start(sidik_dedup *d)
+{
+    if (d == NULL || d->started)
+        return SIDIK_EINVAL;
+    int e = pthread_create(&d->thread, NULL, stage, d);
+    if (e != 0)
+        return -e;
+    d->started = true;
+    return 0;
+}
+
+void sidik_dedup_kick(sidik_dedup *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->kicked = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+uint64_t sidik_dedup_decided(const sidik_dedup *d)
+{
+    return atomic_load(&d->decided);
+}
+
+uint64_t sidik_dedup_gallery_size(const sidik_dedup *d)
+{
+    return sidik_gallery_size(d->gallery);
+}
+
+int sidik_dedup_status(const sidik_dedup *d)
+{
+    return atomic_load(&d->status);
+}
+
+/* ---- opening: the search gallery from the shards ------------------------------------ */
+
+typedef struct loading {
+    sidik_dedup *d;
+    uint64_t skipped;
+} loading;
+
+static int load_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
+{
+    (void)shard;
+    loading *l = ctx;
+    if (id > atomic_load(&l->d->decided)) { /* stored by a batch a crash cut short */
+        l->skipped++;
+        return 0;
+    }
+    return sidik_gallery_insert(l->d->gallery, id, sig);
+}
+
+static int check_options(sidik_dedup_options *o, const char **why)
+{
+    if (o->batch == 0)
+        o->batch = DEFAULT_BATCH;
+    if (o->shortlist == 0)
+        o->shortlist = DEFAULT_SHORTLIST;
+    if (o->partitions == 0)
+        o->partitions = DEFAULT_PARTITIONS;
+    if (o->duplicate_fpir == 0)
+        o->duplicate_fpir = DEFAULT_DUP_FPIR;
+    if (o->review_fpir == 0)
+        o->review_fpir = o->duplicate_fpir > DEFAULT_REV_FPIR ? o->duplicate_fpir : DEFAULT_REV_FPIR;
+    if (o->now_ms == NULL)
+        o->now_ms = wall_ms;
+    if (o->control == NULL || o->journal == NULL || o->shards == NULL || o->fusion == NULL ||
+        o->pool == NULL)
+        *why = "the control store, journal, shards, fusion model and pool are all needed";
+    else if (o->batch > SIDIK_SEARCH_MAX_BATCH)
+        *why = "batch must be 1-256";
+    else if (o->shortlist > SIDIK_SEARCH_MAX_SHORTLIST)
+        *why = "shortlist must be 1-4096";
+    else if (o->partitions > SIDIK_GALLERY_MAX_PARTITIONS)
+        *why = "partitions must be 1-256";
+    else if (!(o->duplicate_fpir > 0 && o->duplicate_fpir < 1) ||
+             !(o->review_fpir >= o->duplicate_fpir && o->review_fpir < 1))
+        *why = "duplicate_fpir must be in (0, 1) and review_fpir in [duplicate_fpir, 1)";
+    else
+        return 0;
+    return SIDIK_EINVAL;
+}
+
+int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char **why)
+{
+    static const char *ignore;
+    if (why == NULL)
+        why = &ignore;
+    *why = NULL;
+    if (o == NULL || out == NULL)
+        return SIDIK_EINVAL;
+    sidik_dedup *d = sidik_trycalloc(1, sizeof *d);
+    if (d == NULL)
+        return SIDIK_ENOMEM;
+    d->o = *o;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    int rc = check_options(&d->o, why);
+    if (rc == 0 && ((d->items = sidik_trycalloc(d->o.batch, sizeof *d->items)) == NULL ||
+                    (d->scratch = sidik_trymalloc(sizeof *d->scratch)) == NULL))
+        rc = SIDIK_ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < d->o.batch; i++)
+        if ((d->items[i].rec = sidik_trymalloc(sizeof *d->items[i].rec)) == NULL)
+            rc = SIDIK_ENOMEM;
+    if (rc == 0)
+        rc = sidik_gallery_create(d->o.partitions, d->o.level, &d->gallery);
+    uint64_t decided = 0;
+    if (rc == 0) {
+        sidik_control_txn *t;
+        rc = sidik_control_begin(d->o.control, false, &t);
+        if (rc == 0) {
+            rc = sidik_control_decided(t, &decided);
+            sidik_control_abort(t);
+        }
+        atomic_store(&d->decided, decided);
+    }
+    loading l = {.d = d};
+    if (rc == 0 && (rc = sidik_shardset_each(d->o.shards, load_one, &l)) != 0 && *why == NULL)
+        *why = "loading the gallery from the shards";
+    if (rc != 0) {
+        sidik_dedup_close(d);
+        return rc;
+    }
+    SIDIK_LOG_INFO("dedup stage open", "gallery=%llu decided=%llu skipped=%llu",
+                   (unsigned long long)sidik_gallery_size(d->gallery),
+                   (unsigned long long)decided, (unsigned long long)l.skipped);
+    *out = d;
+    return 0;
+}
+
+void sidik_dedup_close(sidik_dedup *d)
+{
+    if (d == NULL)
+        return;
+    if (d->started) {
+        pthread_mutex_lock(&d->mu);
+        d->stop = true;
+        pthread_cond_signal(&d->cv);
+        pthread_mutex_unlock(&d->mu);
+        pthread_join(d->thread, NULL);
+    }
+    for (uint32_t i = 0; d->items != NULL && i < d->o.batch; i++) {
+        item_clear(&d->items[i]);
+        sidik_free(d->items[i].rec);
+    }
+    sidik_free(d->items);
+    sidik_free(d->scratch);
+    sidik_gallery_destroy(d->gallery);
+    pthread_cond_destroy(&d->cv);
+    pthread_mutex_destroy(&d->mu);
+    sidik_free(d);
+}

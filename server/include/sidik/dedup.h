@@ -1,0 +1,88 @@
+/*
+ * The dedup stage: every enrollment recorded RECEIVED is searched against
+ * the gallery and decided, in journal order, exactly once.
+ *
+ *   journal (enrollments as received) --> batch of up to `batch`, in order
+ *     --> sidik_search over the in-memory gallery (every enrolled person)
+ *     --> the same probes against each other: a person enrolled twice in one
+ *         batch (two offices, the same second) is caught by the second
+ *     --> UNIQUE: stored in a gallery shard (record id = its journal
+ *         sequence, stable for life) and put in the search gallery;
+ *         PRINT_READY and onto the print queue of its region;
+ *         DUPLICATE: its candidates recorded; REVIEW: ADJUDICATE, for a
+ *         person to decide
+ *     --> one control-store transaction for the whole batch: statuses,
+ *         decisions with candidates and per-finger scores, print queue,
+ *         audit entries, and the `decided` point.
+ *
+ * Crash safety: a batch's shard writes come before its transaction, so a
+ * crash in between leaves gallery records past `decided`. Opening skips
+ * them when it loads the search gallery, and deciding the batch again
+ * stores the same records under the same ids (a repeat is no error): no
+ * enrollment is decided twice, none is lost.
+ *
+ * Threads: sidik_dedup_start runs the stage on its own thread, woken by
+ * sidik_dedup_kick (any thread); the search's parallel work goes to the
+ * caller's pool. Without start, sidik_dedup_step runs one batch on the
+ * calling thread (tests).
+ */
+#ifndef SIDIK_DEDUP_H
+#define SIDIK_DEDUP_H
+
+#include <stdint.h>
+
+#include "sidik/control.h"
+#include "sidik/journal.h"
+#include "sidik/metrics.h"
+#include "sidik/search.h"
+#include "sidik/shardset.h"
+
+typedef struct sidik_dedup sidik_dedup;
+
+typedef struct sidik_dedup_options {
+    sidik_control *control;     /* borrowed; outlives the stage */
+    sidik_journal *journal;     /* borrowed: enrollments are read back from it */
+    sidik_shardset *shards;     /* borrowed */
+    const sidik_fusion *fusion; /* borrowed */
+    const sidik_pool *pool;     /* borrowed */
+    sidik_metrics *metrics;     /* may be NULL */
+    sidik_simd_level level;     /* the scan kernels' level */
+    double duplicate_fpir;      /* target FPIR of DUPLICATE; 0: 1e-3 */
+    double review_fpir;         /* FPIR where REVIEW begins; 0: 1e-2 */
+    uint32_t batch;             /* enrollments per search pass, 1..256; 0: 32 */
+    uint32_t shortlist;         /* persons the scan keeps per probe; 0: 64 */
+    uint32_t partitions;        /* of the search gallery, 1..256; 0: 8 */
+    int64_t (*now_ms)(void);    /* tests; NULL: the wall clock */
+} sidik_dedup_options;
+
+/** Loads every gallery record decided so far into a search gallery.
+ *  Errors: SIDIK_EINVAL (an option out of range; *why says which), those
+ *  of the gallery, the shards and the control store, SIDIK_ENOMEM. */
+int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char **why);
+
+/** Starts the stage's thread; it decides whatever is recorded and not yet
+ *  decided, then sleeps until kicked. Errors: -errno. */
+int sidik_dedup_start(sidik_dedup *d);
+
+/** More enrollments were recorded RECEIVED. Any thread. */
+void sidik_dedup_kick(sidik_dedup *d);
+
+/** Decides one batch on the calling thread (not with start): *decided
+ *  (may be NULL) gets how many, 0 when none waits. Errors: those of the
+ *  journal, the shards, the control store and the search; the stage then
+ *  stops (sidik_dedup_status) and a restart resumes after `decided`. */
+int sidik_dedup_step(sidik_dedup *d, uint32_t *decided);
+
+/** The last journal sequence decided. Any thread. */
+uint64_t sidik_dedup_decided(const sidik_dedup *d);
+
+/** Persons in the search gallery. Any thread. */
+uint64_t sidik_dedup_gallery_size(const sidik_dedup *d);
+
+/** 0 while the stage works, else the error that stopped it. Any thread. */
+int sidik_dedup_status(const sidik_dedup *d);
+
+/** Stops the thread (after the batch in hand) and frees d. */
+void sidik_dedup_close(sidik_dedup *d);
+
+#endif

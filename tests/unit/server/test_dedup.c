@@ -1,0 +1,452 @@
+/*
+ * The dedup stage against real stores: enrollments journaled and recorded
+ * RECEIVED as the ingest records them, then decided. Unique persons become
+ * PRINT_READY in the gallery and on the print queue; re-enrollments are
+ * DUPLICATE naming the record they match, also when both arrive in one
+ * batch; a restart reloads the gallery; a batch a crash cut short after
+ * its shard writes is decided once; an enrollment with no usable finger
+ * goes to ADJUDICATE; the stage's thread decides what it is kicked for.
+ */
+#include "test_support.h"
+
+#include "../storage/storage_test.h"
+#include "enrollment_fixture.h"
+#include "sidik/common.h"
+#include "sidik/dedup.h"
+#include "sidik/ingest.h"
+#include "sidik/workers.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#define SEED 4242
+
+static sidik_fusion *fusion;
+static sidik_synth_params params;
+
+typedef struct rig {
+    char *dir;
+    sidik_control *control;
+    sidik_journal *journal;
+    sidik_shardset *shards;
+    sidik_workers *workers;
+    sidik_dedup *dedup;
+} rig;
+
+static int64_t test_now_ms(void)
+{
+    return NOW_MS;
+}
+
+static void rig_open(rig *r, uint32_t batch)
+{
+    if (r->dir == NULL)
+        assert_non_null(r->dir = scratch_create());
+    char path[600];
+    const char *why = NULL;
+    snprintf(path, sizeof path, "%s/control", r->dir);
+    assert_int_equal(sidik_control_open(path, NULL, &r->control, NULL), 0);
+    snprintf(path, sizeof path, "%s/journal", r->dir);
+    assert_int_equal(sidik_journal_open(path, NULL, &r->journal, NULL), 0);
+    snprintf(path, sizeof path, "%s/shards", r->dir);
+    assert_int_equal(sidik_shardset_open(path, r->control, NULL, &r->shards, NULL), 0);
+    assert_int_equal(sidik_workers_create(2, &r->workers), 0);
+    sidik_dedup_options o = {.control = r->control,
+                             .journal = r->journal,
+                             .shards = r->shards,
+                             .fusion = fusion,
+                             .pool = sidik_workers_pool(r->workers),
+                             .batch = batch,
+                             .partitions = 2,
+                             .now_ms = test_now_ms};
+    int rc = sidik_dedup_open(&o, &r->dedup, &why);
+    if (rc != 0)
+        fail_msg("dedup open: %s (%s)", sidik_err_name(rc), why ? why : "");
+}
+
+static void rig_close(rig *r, bool keep_dir)
+{
+    sidik_dedup_close(r->dedup);
+    sidik_workers_destroy(r->workers);
+    sidik_shardset_close(r->shards);
+    sidik_journal_close(r->journal);
+    sidik_control_close(r->control);
+    if (!keep_dir) {
+        scratch_remove(r->dir);
+        r->dir = NULL;
+    }
+}
+
+/* Enrollment `id` of synthetic person `person`, impression `impression`
+ * (0 the first capture, others re-captures), journaled, made durable and
+ * recorded RECEIVED; its journal sequence. keep_minutiae > 0 cuts every
+ * finger to that many minutiae. */
+static uint64_t receive_cut(rig *r, uint64_t person, uint32_t impression, const char *id,
+                            uint8_t keep_minutiae)
+{
+    fixture *x = copy();
+    snprintf(x->id, sizeof x->id, "%s", id);
+    sidik_fmr *all = malloc(sizeof *all), *one = malloc(sizeof *one);
+    assert_int_equal(sidik_synth_impression(&params, SEED, person, impression, all, NULL, NULL), 0);
+    x->e.n_fingers = 0;
+    for (uint32_t v = 0; v < all->nviews; v++) {
+        *one = (sidik_fmr){.format = SIDIK_FMR_ISO_2005, .nviews = 1};
+        one->views[0] = all->views[v];
+        if (keep_minutiae > 0 && one->views[0].count > keep_minutiae)
+            one->views[0].count = keep_minutiae;
+        size_t len;
+        assert_int_equal(sidik_fmr_encode_iso2005(one, x->tmpl[v], sizeof x->tmpl[v], &len), 0);
+        x->f[v].position = (Sidik__V1__FingerPosition)all->views[v].position;
+        x->f[v].template_.len = len;
+        x->e.n_fingers++;
+    }
+    size_t n = sidik__v1__enrollment__get_packed_size(&x->e);
+    uint8_t *entry = malloc(SIDIK_INGEST_RECORD_HEADER + n);
+    sidik__v1__enrollment__pack(&x->e, entry + SIDIK_INGEST_RECORD_HEADER);
+    sidik_ingest_record rec = {.received_ms = NOW_MS - 1000};
+    sidik_ingest_record_header(&rec, entry);
+    uint64_t seq;
+    assert_int_equal(sidik_journal_append(r->journal, SIDIK_JOURNAL_KIND_ENROLLMENT, entry,
+                                          SIDIK_INGEST_RECORD_HEADER + n, &seq),
+                     0);
+    assert_int_equal(sidik_journal_wait(r->journal, seq), 0);
+    sidik_enrollment e = {.status = SIDIK_STATUS_RECEIVED, .journal_seq = seq, .nhistory = 1};
+    snprintf(e.id, sizeof e.id, "%s", id);
+    snprintf(e.office, sizeof e.office, "JKT-01");
+    e.history[0] = (sidik_status_change){SIDIK_STATUS_RECEIVED, NOW_MS - 1000};
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(r->control, true, &t), 0);
+    assert_int_equal(sidik_control_enroll_put(t, &e), 0);
+    assert_int_equal(sidik_control_set_applied(t, seq), 0);
+    assert_int_equal(sidik_control_commit(t), 0);
+    free(entry);
+    free(all);
+    free(one);
+    free(x);
+    return seq;
+}
+
+static uint64_t receive(rig *r, uint64_t person, uint32_t impression, const char *id)
+{
+    return receive_cut(r, person, impression, id, 0);
+}
+
+/* Steps until nothing waits; how many were decided. */
+static uint32_t decide_all(rig *r)
+{
+    uint32_t total = 0, n;
+    do {
+        assert_int_equal(sidik_dedup_step(r->dedup, &n), 0);
+        total += n;
+    } while (n > 0);
+    return total;
+}
+
+static sidik_enrollment get(rig *r, const char *id)
+{
+    sidik_enrollment e;
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(r->control, false, &t), 0);
+    assert_int_equal(sidik_control_enroll_get(t, id, &e), 0);
+    sidik_control_abort(t);
+    return e;
+}
+
+static sidik_decision_record decision(rig *r, const char *id)
+{
+    sidik_decision_record d;
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(r->control, false, &t), 0);
+    assert_int_equal(sidik_control_decision_get(t, id, UINT32_MAX, &d), 0);
+    sidik_control_abort(t);
+    return d;
+}
+
+static void id_of(char out[37], unsigned n)
+{
+    snprintf(out, 37, "00000000-0000-4000-8000-%012u", n);
+}
+
+static void test_server_dedup_unique_then_duplicate(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    char id[12][37];
+    uint64_t seq[12];
+    for (unsigned i = 0; i < 6; i++) {
+        id_of(id[i], i);
+        seq[i] = receive(&r, i, 0, id[i]);
+    }
+    assert_int_equal(decide_all(&r), 6);
+    assert_int_equal(sidik_dedup_decided(r.dedup), seq[5]);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 6);
+    for (unsigned i = 0; i < 6; i++) {
+        sidik_enrollment e = get(&r, id[i]);
+        assert_int_equal(e.status, SIDIK_STATUS_PRINT_READY);
+        assert_int_equal(e.record_id, seq[i]); /* the record id is its journal sequence */
+        assert_int_equal(e.nhistory, 2);
+        assert_int_equal(e.history[1].time_ms, NOW_MS);
+        assert_int_equal(decision(&r, id[i]).outcome, SIDIK_STATUS_PRINT_READY);
+    }
+    /* A re-capture of person 3 under a new id, and a new person. */
+    id_of(id[6], 6);
+    id_of(id[7], 7);
+    seq[6] = receive(&r, 3, 1, id[6]);
+    seq[7] = receive(&r, 40, 0, id[7]);
+    assert_int_equal(decide_all(&r), 2);
+    assert_int_equal(get(&r, id[6]).status, SIDIK_STATUS_DUPLICATE);
+    assert_int_equal(get(&r, id[6]).record_id, 0);
+    sidik_decision_record d = decision(&r, id[6]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_DUPLICATE);
+    assert_true(d.ncandidates >= 1);
+    assert_int_equal(d.candidate[0].record_id, seq[3]); /* person 3's record */
+    assert_true(d.candidate[0].llr >= d.candidate[0].threshold);
+    assert_int_equal(d.gallery_size, 6);
+    assert_int_equal(get(&r, id[7]).status, SIDIK_STATUS_PRINT_READY);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 7);
+    /* Nothing left: a step decides nothing. */
+    uint32_t n = 99;
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+    assert_int_equal(n, 0);
+
+    /* The unique ones are queued for printing in their region; every
+     * decision is in the audit chain. */
+    sidik_control_txn *t;
+    sidik_enroll_id leased[16];
+    uint32_t got = 0;
+    assert_int_equal(sidik_control_begin(r.control, true, &t), 0);
+    assert_int_equal(sidik_control_print_lease(t, "317101", "PRN-1", NOW_MS, 60000, 16, leased, &got),
+                     0);
+    assert_int_equal(got, 7);
+    assert_string_equal(leased[0], id[0]);
+    uint64_t checked = 0, bad = 0;
+    assert_int_equal(sidik_control_audit_verify(t, &checked, &bad), 0);
+    assert_int_equal(checked, 8);
+    sidik_audit_entry a;
+    assert_int_equal(sidik_control_audit_get(t, 7, &a), 0);
+    assert_string_equal(a.subject, id[6]);
+    char want[64];
+    snprintf(want, sizeof want, "DUPLICATE; candidates: record %llu llr",
+             (unsigned long long)seq[3]);
+    assert_memory_equal(a.detail, want, strlen(want));
+    sidik_control_abort(t);
+    rig_close(&r, false);
+}
+
+/* The same person from three offices at once lands in one batch: exactly
+ * one becomes the enrolled person, the others are duplicates of it. */
+static void test_server_dedup_same_batch(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    char id[5][37];
+    uint64_t seq[5];
+    for (unsigned i = 0; i < 5; i++)
+        id_of(id[i], 100 + i);
+    seq[0] = receive(&r, 7, 0, id[0]);
+    seq[1] = receive(&r, 8, 0, id[1]);
+    seq[2] = receive(&r, 7, 1, id[2]);
+    seq[3] = receive(&r, 7, 2, id[3]);
+    seq[4] = receive(&r, 9, 0, id[4]);
+    uint32_t n;
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+    assert_int_equal(n, 5); /* one batch */
+    assert_int_equal(get(&r, id[0]).status, SIDIK_STATUS_PRINT_READY);
+    assert_int_equal(get(&r, id[1]).status, SIDIK_STATUS_PRINT_READY);
+    assert_int_equal(get(&r, id[4]).status, SIDIK_STATUS_PRINT_READY);
+    for (int k = 2; k <= 3; k++) {
+        assert_int_equal(get(&r, id[k]).status, SIDIK_STATUS_DUPLICATE);
+        sidik_decision_record d = decision(&r, id[k]);
+        assert_true(d.ncandidates >= 1);
+        assert_int_equal(d.candidate[0].record_id, seq[0]);
+    }
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 3);
+    rig_close(&r, false);
+}
+
+/* Reopened, the stage loads the gallery from the shards and resumes after
+ * its decided point. */
+static void test_server_dedup_restart(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 2); /* batches of two */
+    char id[6][37];
+    uint64_t seq[6];
+    for (unsigned i = 0; i < 5; i++) {
+        id_of(id[i], 200 + i);
+        seq[i] = receive(&r, 20 + i, 0, id[i]);
+    }
+    uint32_t n;
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(sidik_dedup_decided(r.dedup), seq[1]);
+    rig_close(&r, true);
+
+    rig_open(&r, 2);
+    assert_int_equal(sidik_dedup_decided(r.dedup), seq[1]);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2);
+    assert_int_equal(decide_all(&r), 3);
+    id_of(id[5], 205);
+    receive(&r, 21, 1, id[5]); /* decided before the restart */
+    assert_int_equal(decide_all(&r), 1);
+    sidik_decision_record d = decision(&r, id[5]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_DUPLICATE);
+    assert_int_equal(d.candidate[0].record_id, seq[1]);
+    rig_close(&r, false);
+}
+
+/* A crash after a batch's shard writes and before its transaction: the
+ * records sit in the shards past the decided point. Opening leaves them
+ * out of the search; deciding again stores the same records once, and no
+ * enrollment is its own duplicate. */
+static void test_server_dedup_crash_after_shard_writes(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    char id[3][37];
+    uint64_t seq[3];
+    for (unsigned i = 0; i < 3; i++) {
+        id_of(id[i], 300 + i);
+        seq[i] = receive(&r, 30 + i, 0, id[i]);
+    }
+    /* What the cut-short batch wrote: its records, named in the directory. */
+    sidik_fmr *rec = malloc(sizeof *rec);
+    sidik_person_sig *sig = malloc(sizeof *sig);
+    uint8_t *iso = malloc(65536);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(sidik_synth_impression(&params, SEED, 30 + i, 0, rec, NULL, NULL), 0);
+        assert_int_equal(sidik_sig_person(rec, sig, NULL), 0);
+        size_t len;
+        assert_int_equal(sidik_fmr_encode_iso2005(rec, iso, 65536, &len), 0);
+        sidik_shard_record sr = {.id = seq[i], .sig = sig, .tmpl = iso, .tmpl_len = len};
+        assert_int_equal(sidik_shardset_put(r.shards, &sr, 1, NULL), 0);
+    }
+    free(rec);
+    free(sig);
+    free(iso);
+    rig_close(&r, true);
+
+    rig_open(&r, 0);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 0); /* past decided: left out */
+    assert_int_equal(decide_all(&r), 3);
+    for (unsigned i = 0; i < 3; i++) {
+        sidik_enrollment e = get(&r, id[i]);
+        assert_int_equal(e.status, SIDIK_STATUS_PRINT_READY);
+        assert_int_equal(e.record_id, seq[i]);
+        assert_int_equal(e.nhistory, 2); /* decided once */
+    }
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 3);
+    sidik_shard_info info[4];
+    uint32_t ns;
+    assert_int_equal(sidik_shardset_list(r.shards, info, 4, &ns), 0);
+    uint64_t stored = 0;
+    for (uint32_t i = 0; i < ns; i++)
+        stored += info[i].records;
+    assert_int_equal(stored, 3); /* the same records, not copies */
+    rig_close(&r, false);
+}
+
+/* No finger with enough minutiae to search: a person decides. */
+static void test_server_dedup_unusable_goes_to_review(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    char id[37];
+    id_of(id, 400);
+    receive_cut(&r, 50, 0, id, 3);
+    assert_int_equal(decide_all(&r), 1);
+    assert_int_equal(get(&r, id).status, SIDIK_STATUS_ADJUDICATE);
+    sidik_decision_record d = decision(&r, id);
+    assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
+    assert_true(strlen(d.reason) > 0);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 0);
+    rig_close(&r, false);
+}
+
+/* Started, the stage decides on its own thread when kicked. */
+static void test_server_dedup_thread(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    assert_int_equal(sidik_dedup_start(r.dedup), 0);
+    char id[4][37];
+    uint64_t last = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        id_of(id[i], 500 + i);
+        last = receive(&r, 60 + i, 0, id[i]);
+        sidik_dedup_kick(r.dedup);
+    }
+    for (int waited = 0; sidik_dedup_decided(r.dedup) < last && waited < 3000; waited++)
+        usleep(10 * 1000);
+    assert_int_equal(sidik_dedup_decided(r.dedup), last);
+    assert_int_equal(sidik_dedup_status(r.dedup), 0);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(get(&r, id[i]).status, SIDIK_STATUS_PRINT_READY);
+    rig_close(&r, false);
+}
+
+static void test_server_dedup_bad_options(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    sidik_dedup *d = NULL;
+    const char *why = NULL;
+    sidik_dedup_options o = {.control = r.control, .journal = r.journal, .shards = r.shards,
+                             .fusion = fusion, .pool = sidik_workers_pool(r.workers)};
+    sidik_dedup_options bad = o;
+    bad.fusion = NULL;
+    assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
+    assert_non_null(why);
+    bad = o;
+    bad.batch = 257;
+    assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
+    assert_string_equal(why, "batch must be 1-256");
+    bad = o;
+    bad.duplicate_fpir = 1.5;
+    assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
+    bad = o;
+    bad.duplicate_fpir = 0.01;
+    bad.review_fpir = 0.001; /* below the DUPLICATE FPIR */
+    assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
+    assert_null(d);
+    assert_int_equal(sidik_dedup_open(NULL, &d, &why), SIDIK_EINVAL);
+    assert_int_equal(sidik_dedup_step(NULL, NULL), SIDIK_EINVAL);
+    rig_close(&r, false);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    sidik_synth_params_default(&params);
+    if (make_base(state) != 0)
+        return -1;
+    return sidik_synth_fusion(&params, SEED + 1, 120, SIDIK_SIMD_SCALAR, NULL, &fusion);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sidik_fusion_destroy(fusion);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        SIDIK_TEST(test_server_dedup_unique_then_duplicate),
+        SIDIK_TEST(test_server_dedup_same_batch),
+        SIDIK_TEST(test_server_dedup_restart),
+        SIDIK_TEST(test_server_dedup_crash_after_shard_writes),
+        SIDIK_TEST(test_server_dedup_unusable_goes_to_review),
+        SIDIK_TEST(test_server_dedup_thread),
+        SIDIK_TEST(test_server_dedup_bad_options),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
