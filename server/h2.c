@@ -516,6 +516,24 @@ static int on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error
     return 0;
 }
 
+/* A response complete while the client still sends (a call ended early,
+ * a graceful stop): RST_STREAM NO_ERROR asks it to stop sending without
+ * discarding the response (RFC 9113 section 8.1, the gRPC HTTP/2
+ * protocol). Without it a gRPC client keeps its half open, waits on a
+ * window that never opens and, when the connection goes, ends the call
+ * with "Socket closed" and drops answers it had read but not yet
+ * delivered. */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    (void)ud;
+    if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+        (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        nghttp2_session_get_stream_remote_close(s, f->hd.stream_id) == 0 &&
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
 /* ---- the connection --------------------------------------------------------------- */
 
 int sidik_h2_conn_create(const sidik_h2_options *o, const sidik_identity *who,
@@ -555,6 +573,7 @@ int sidik_h2_conn_create(const sidik_h2_options *o, const sidik_identity *who,
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     /* Window updates follow what the application was handed (header). */
     nghttp2_option_set_no_auto_window_update(opt, 1);
     /* At most 32 parameters in one SETTINGS frame: a frame stuffed with
@@ -650,6 +669,18 @@ void sidik_h2_conn_expire(sidik_h2_conn *c)
     for (sidik_h2_call *call = c->calls; call != NULL; call = call->next)
         if (call->accepted && !call->finished && call->deadline_ns != 0 && call->deadline_ns <= now)
             finish(call, SIDIK_GRPC_DEADLINE_EXCEEDED, "deadline exceeded");
+}
+
+int sidik_h2_conn_shutdown(sidik_h2_conn *c, const char *message)
+{
+    int rc = 0;
+    for (sidik_h2_call *call = c->calls; call != NULL; call = call->next)
+        if (call->accepted && !call->finished && finish(call, SIDIK_GRPC_UNAVAILABLE, message) != 0)
+            rc = SIDIK_ENOMEM;
+    if (nghttp2_submit_goaway(c->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->s),
+                              NGHTTP2_NO_ERROR, NULL, 0) != 0)
+        rc = SIDIK_ENOMEM;
+    return rc;
 }
 
 int sidik_h2_conn_done(const sidik_h2_conn *c)

@@ -314,12 +314,20 @@ static int wait_for_room(upload *u, const uint8_t *p, size_t n)
     w->next = NULL;
     w->n = n;
     memcpy(w->p, p, n);
+    /* Read, so answered before a graceful stop closes the call. */
+    atomic_fetch_add(&u->port->ing->unanswered, 1);
     if (u->wtail != NULL)
         u->wtail->next = w;
     else
         u->whead = w;
     u->wtail = w;
     return 0;
+}
+
+static void waiting_free(sidik_ingest *s, waiting *w)
+{
+    atomic_fetch_sub(&s->unanswered, 1);
+    sidik_free(w);
 }
 
 /* Retries the messages waiting for journal room, in order. */
@@ -335,7 +343,7 @@ static int retry_waiting(upload *u)
         u->whead = w->next;
         if (u->whead == NULL)
             u->wtail = NULL;
-        sidik_free(w);
+        waiting_free(u->port->ing, w);
     }
     return 0;
 }
@@ -515,7 +523,7 @@ void sidik_ingest_on_close(sidik_ingest_port *port, sidik_h2_call *call)
     while (u->whead != NULL) {
         waiting *w = u->whead;
         u->whead = w->next;
-        sidik_free(w);
+        waiting_free(port->ing, w);
     }
     sidik_free(u);
 }

@@ -56,7 +56,8 @@ struct sidik_ingest {
 
     _Atomic uint64_t durable;  /* as the journal last reported it (it outlives the journal) */
     _Atomic uint64_t settled;  /* every entry up to here is durable and recorded */
-    _Atomic int64_t unanswered; /* Receipts owed that wait for a durable point, all calls */
+    _Atomic int64_t unanswered; /* Receipts owed that wait for a durable point, and messages
+                                   waiting for journal room, all calls */
 
     pthread_mutex_t mu;
     inflight *head, *tail;

@@ -60,8 +60,11 @@ static void on_cmd(uv_async_t *h)
         SSL_CTX_free(ctx);
     }
     int want = atomic_load(&l->want);
-    if ((want & LOOP_QUIESCE) && l->net != NULL)
+    if ((want & LOOP_QUIESCE) && l->net != NULL && !l->quiesced) {
         sidik_net_quiesce(l->net);
+        l->quiesced = true;
+        atomic_fetch_add(&l->d->loops_quiesced, 1);
+    }
     if ((want & LOOP_STOP) && l->net != NULL) {
         sidik_net *n = l->net;
         l->net = NULL;
@@ -149,6 +152,11 @@ int sidikd_loops_start(daemon_t *d)
     SIDIK_LOG_INFO("listening", "address=%s port=%d io_threads=%u", c->listen,
                    sidik_net_port(d->loops[0].net), d->nloops);
     return 0;
+}
+
+bool sidikd_loops_quiesced(daemon_t *d)
+{
+    return atomic_load(&d->loops_quiesced) == d->nloops - 1;
 }
 
 void sidikd_loops_quiesce(daemon_t *d)

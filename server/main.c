@@ -81,12 +81,14 @@ static void loops_stopped(daemon_t *d)
     d->control = NULL;
 }
 
-/* Waits until every accepted enrollment is answered (or DRAIN_MAX_MS),
- * then closes the connections once their answers are written. */
+/* Waits until every loop has stopped reading and every accepted
+ * enrollment is answered (or DRAIN_MAX_MS), then closes the connections
+ * once their answers are written. Idle before every loop has stopped
+ * reading proves nothing: another loop may accept one more a moment later. */
 static void drain_tick(uv_timer_t *t)
 {
     daemon_t *d = t->data;
-    bool idle = sidik_ingest_idle(d->ingest);
+    bool idle = sidikd_loops_quiesced(d) && sidik_ingest_idle(d->ingest);
     if (!idle && uv_now(&d->loop) - d->drain_since < DRAIN_MAX_MS)
         return;
     if (!idle)

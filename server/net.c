@@ -614,6 +614,10 @@ void sidik_net_quiesce(sidik_net *n)
  * stop is closed anyway (a client that does not read). */
 #define STOP_WRITE_GRACE_MS 2000
 
+#define STOP_MESSAGE                                                                              \
+    "sidikd is stopping: what this call sent without a receipt was not accepted; send it again " \
+    "(a resend of one already received gets its original receipt)"
+
 static void on_stop_grace(uv_timer_t *t)
 {
     conn_close(t->data);
@@ -628,11 +632,15 @@ void sidik_net_stop(sidik_net *n, void (*done)(void *arg), void *arg)
     n->closing_handles++;
     uv_close((uv_handle_t *)&n->flusher, net_handle_closed);
     for (conn *c = n->conns; c != NULL; c = c->next) {
-        if (!n->quiescing || c->h2 == NULL || flush(c) != 0) {
+        if (!n->quiescing || c->h2 == NULL || sidik_h2_conn_shutdown(c->h2, STOP_MESSAGE) != 0 ||
+            flush(c) != 0) {
             conn_close(c);
             continue;
         }
-        /* Quiesced: what was answered goes out, then the close. */
+        /* Quiesced: what was answered goes out, each call's status after
+         * its answers and a GOAWAY, then the close. Without the status a
+         * client that sees the connection end may drop answers it has
+         * received but not yet handed to its application. */
         dirty_remove(c);
         conn_finish(c);
         uv_timer_start(&c->timer, on_stop_grace, STOP_WRITE_GRACE_MS, 0);

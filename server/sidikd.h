@@ -35,6 +35,7 @@ typedef struct io_loop {
     sidik_ingest_port *port;
     uv_async_t cmd;           /* commands from the main thread (index > 0) */
     atomic_int want;          /* LOOP_QUIESCE | LOOP_STOP */
+    bool quiesced;            /* counted in daemon.loops_quiesced */
     pthread_mutex_t ssl_mu;
     SSL_CTX *new_ssl;         /* a reloaded certificate waiting to be taken (a reference) */
 } io_loop;
@@ -54,6 +55,7 @@ struct daemon {
     io_loop *loops;
     uint32_t nloops;
     atomic_uint loops_running; /* whose nets have not finished stopping */
+    atomic_uint loops_quiesced; /* other loops that have stopped reading */
     uv_async_t loops_stopped;  /* another loop's net finished stopping */
     void (*stop_done)(daemon_t *d);
     uv_signal_t term, intr, hup;
@@ -69,8 +71,11 @@ extern const sidik_h2_callbacks sidikd_services;
 /* loops.c. Starts every loop's net and port (the others' threads too).
  * Errors print why and return 1. */
 int sidikd_loops_start(daemon_t *d);
-/* From the main thread: no new work on any loop. */
+/* From the main thread: no new work on any loop. The other loops stop
+ * reading on their own threads a moment later: sidikd_loops_quiesced says
+ * when every one has, so nothing more can be accepted. */
 void sidikd_loops_quiesce(daemon_t *d);
+bool sidikd_loops_quiesced(daemon_t *d);
 /* From the main thread: every loop's net stops; done(d) runs on the main
  * loop when all have, with the other threads joined. */
 void sidikd_loops_stop(daemon_t *d, void (*done)(daemon_t *d));

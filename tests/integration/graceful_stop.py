@@ -38,7 +38,7 @@ if mode == "stop":
                 first_in.set()
                 os.kill(int(pid), signal.SIGTERM)
     except grpc.RpcError as e:
-        ended = e.code()
+        ended = f"{e.code()}: {e.details()}"
     with open(state_path, "w") as f:
         json.dump({"sent": [e.enrollment_id for e in sent], "receipted": receipted}, f)
     print(f"sent {len(sent)}, receipted {len(receipted)} before the stream ended ({ended})")

@@ -91,6 +91,13 @@ int64_t sidik_h2_conn_next_deadline_ms(const sidik_h2_conn *c);
  *  then its sends answer SIDIK_ESTATE. */
 void sidik_h2_conn_expire(sidik_h2_conn *c);
 
+/** A graceful stop: every running call ends with UNAVAILABLE and message
+ *  after the messages already queued for it (so a client reads every
+ *  answer, then the status, in order), and a GOAWAY (NO_ERROR) says no
+ *  new stream will be served; the caller then sends what is pending.
+ *  Errors: SIDIK_ENOMEM. */
+int sidik_h2_conn_shutdown(sidik_h2_conn *c, const char *message);
+
 /** True when both sides are done and the transport may be closed. */
 int sidik_h2_conn_done(const sidik_h2_conn *c);
 

@@ -126,10 +126,12 @@ void sidik_ingest_on_close(sidik_ingest_port *p, sidik_h2_call *call);
 /** Enrollments appended and not yet recorded. Any thread. */
 uint32_t sidik_ingest_in_flight(const sidik_ingest *s);
 
-/** True when nothing accepted is waiting: every enrollment appended is
- *  recorded and every Receipt owed for one has been handed to its call
- *  (messages still waiting for journal room are not counted: they were
- *  never accepted). A graceful stop waits for this. Any thread. */
+/** True when nothing read is waiting: every enrollment appended is
+ *  recorded, every Receipt owed for one has been handed to its call, and
+ *  no message read waits for journal room (room comes as the journal
+ *  syncs; were it not counted, one appended after this said true would be
+ *  held with its receipt never sent). A graceful stop waits for this. Any
+ *  thread. */
 bool sidik_ingest_idle(const sidik_ingest *s);
 
 #endif

@@ -261,10 +261,58 @@ static void test_server_h2_deadline_expires(void **state)
     pump(cl, sv);
     assert_string_equal(r->grpc_status, "4"); /* DEADLINE_EXCEEDED */
     assert_string_equal(r->grpc_message, "deadline exceeded");
+    /* The client still had its half open: RST_STREAM NO_ERROR closes it
+     * and the server's call with it. */
+    assert_true(r->closed);
+    assert_int_equal(r->error_code, NGHTTP2_NO_ERROR);
+    assert_int_equal(a.closes, 1);
     assert_int_equal(sidik_h2_conn_next_deadline_ms(sv), -1);
     nghttp2_session_del(cl);
     sidik_h2_conn_destroy(sv);
     assert_int_equal(a.closes, 1);
+    free(q.body);
+    free(r);
+}
+
+/* A graceful stop in the middle of an upload: the answers already queued,
+ * then UNAVAILABLE with the message, the stream reset NO_ERROR so the
+ * client stops sending, a GOAWAY, and the connection done. */
+static void test_server_h2_shutdown(void **state)
+{
+    (void)state;
+    app a = {0};
+    sidik_identity who = {SIDIK_ROLE_OFFICE, "JKT-01"};
+    sidik_h2_options opt = {0};
+    sidik_h2_conn *sv;
+    assert_int_equal(sidik_h2_conn_create(&opt, &who, &app_cb, &a, &sv), 0);
+    nghttp2_session *cl = client_new();
+    reply *r = calloc(1, sizeof *r);
+    const char *m[] = {"first", "second"};
+    size_t l[] = {5, 6};
+    request q = frame(m, l, 2, 0);
+    nghttp2_nv nva[] = {NV(":method", "POST"),         NV(":scheme", "https"),
+                        NV(":authority", "localhost"), NV(":path", "/sidik.v1.Ingest/Upload"),
+                        NV("content-type", "application/grpc"), NV("te", "trailers")};
+    nghttp2_data_provider dp = {.source.ptr = &q, .read_callback = cl_read_stall};
+    assert_true(nghttp2_submit_request(cl, NULL, nva, 6, &dp, r) > 0);
+    pump(cl, sv);
+    assert_false(r->closed);
+    assert_false(sidik_h2_conn_done(sv));
+    assert_int_equal(sidik_h2_conn_shutdown(sv, "stopping; send it again"), 0);
+    pump(cl, sv);
+    uint32_t len;
+    const uint8_t *p = message_at(r, 1, &len); /* both echoes came first */
+    assert_non_null(p);
+    assert_memory_equal(p, "second", 6);
+    assert_string_equal(r->grpc_status, "14"); /* UNAVAILABLE */
+    assert_string_equal(r->grpc_message, "stopping; send it again");
+    assert_true(r->closed);
+    assert_int_equal(r->error_code, NGHTTP2_NO_ERROR);
+    assert_int_equal(a.closes, 1);
+    assert_int_equal(nghttp2_session_want_read(cl), 0); /* the GOAWAY arrived */
+    assert_true(sidik_h2_conn_done(sv));
+    nghttp2_session_del(cl);
+    sidik_h2_conn_destroy(sv);
     free(q.body);
     free(r);
 }
@@ -501,6 +549,7 @@ int main(void)
         SIDIK_TEST(test_server_h2_client_streaming),
         SIDIK_TEST(test_server_h2_server_streaming),
         SIDIK_TEST(test_server_h2_deadline_expires),
+        SIDIK_TEST(test_server_h2_shutdown),
         SIDIK_TEST(test_server_h2_refusals),
         SIDIK_TEST(test_server_h2_garbage),
         SIDIK_TEST(test_server_h2_floods),
