@@ -340,6 +340,13 @@ int sidik_synth_calibrate(const sidik_synth_params *p, uint64_t seed, uint32_t p
 int sidik_synth_fusion(const sidik_synth_params *p, uint64_t seed, uint32_t persons,
                        sidik_simd_level level, const sidik_pool *pool, sidik_fusion **out);
 
+/** The same scores without the model, for keeping (the pairs a capture
+ *  left without a finger dropped): *genuine and *impostor are the
+ *  caller's to sidik_free. Errors as sidik_synth_fusion. */
+int sidik_synth_fusion_scores(const sidik_synth_params *p, uint64_t seed, uint32_t persons,
+                              sidik_simd_level level, const sidik_pool *pool, uint32_t **genuine,
+                              uint32_t *ngenuine, uint32_t **impostor, uint32_t *nimpostor);
+
 /* ---- internals shared by the synth*.c files -----------------------------
  * Not part of the interface: visible only where SIDIK_SYNTH_INTERNAL is
  * defined before this header is included. */

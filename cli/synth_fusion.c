@@ -79,11 +79,13 @@ static void run_inline(void *ctx, uint32_t n, void (*task)(void *, uint32_t), vo
         task(arg, i);
 }
 
-int sidik_synth_fusion(const sidik_synth_params *p, uint64_t seed, uint32_t persons,
-                       sidik_simd_level level, const sidik_pool *pool, sidik_fusion **out)
+int sidik_synth_fusion_scores(const sidik_synth_params *p, uint64_t seed, uint32_t persons,
+                              sidik_simd_level level, const sidik_pool *pool, uint32_t **genuine,
+                              uint32_t *ngenuine, uint32_t **impostor, uint32_t *nimpostor)
 {
     const sidik_pool inline_pool = {run_inline, NULL};
-    if (p == NULL || out == NULL || persons <= IMPOSTOR_PARTNERS)
+    if (p == NULL || genuine == NULL || ngenuine == NULL || impostor == NULL ||
+        nimpostor == NULL || persons <= IMPOSTOR_PARTNERS)
         return SIDIK_EINVAL;
     if (pool == NULL)
         pool = &inline_pool;
@@ -101,13 +103,30 @@ int sidik_synth_fusion(const sidik_synth_params *p, uint64_t seed, uint32_t pers
         pool->run(pool->ctx, persons, score, &l);
         rc = atomic_load(&l.rc);
     }
-    if (rc == 0)
-        rc = sidik_fusion_create(l.gen, compact(l.gen, fingers), l.imp,
-                                 compact(l.imp, fingers * IMPOSTOR_PARTNERS), out);
     for (size_t i = 0; l.f != NULL && i < fingers * 2; i++)
         sidik_finger_destroy(l.f[i]);
     sidik_free(l.f);
-    sidik_free(l.gen);
-    sidik_free(l.imp);
+    if (rc != 0) {
+        sidik_free(l.gen);
+        sidik_free(l.imp);
+        return rc;
+    }
+    *genuine = l.gen, *ngenuine = (uint32_t)compact(l.gen, fingers);
+    *impostor = l.imp, *nimpostor = (uint32_t)compact(l.imp, fingers * IMPOSTOR_PARTNERS);
+    return 0;
+}
+
+int sidik_synth_fusion(const sidik_synth_params *p, uint64_t seed, uint32_t persons,
+                       sidik_simd_level level, const sidik_pool *pool, sidik_fusion **out)
+{
+    if (out == NULL)
+        return SIDIK_EINVAL;
+    uint32_t *gen, *imp, ngen, nimp;
+    int rc = sidik_synth_fusion_scores(p, seed, persons, level, pool, &gen, &ngen, &imp, &nimp);
+    if (rc != 0)
+        return rc;
+    rc = sidik_fusion_create(gen, ngen, imp, nimp, out);
+    sidik_free(gen);
+    sidik_free(imp);
     return rc;
 }

@@ -186,6 +186,8 @@ void sidik__ingest_record(sidik_ingest *s)
     pthread_mutex_unlock(&s->mu);
     if (moved)
         sidik__ingest_wake_all(s);
+    if (moved && s->on_recorded != NULL)
+        s->on_recorded(s->recorded_ctx);
 }
 
 void sidik__ingest_wake_all(sidik_ingest *s)
@@ -305,6 +307,8 @@ int sidik_ingest_open(const sidik_ingest_options *o, sidik_ingest **out, uint64_
     s->metrics = o->metrics;
     s->call_window = o->call_window_bytes ? o->call_window_bytes : DEFAULT_CALL_WINDOW;
     s->now_ms = o->now_ms ? o->now_ms : wall_ms;
+    s->on_recorded = o->on_recorded;
+    s->recorded_ctx = o->recorded_ctx;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->ports_mu, NULL);
     sidik_journal_options jo = o->journal;
@@ -327,6 +331,11 @@ int sidik_ingest_open(const sidik_ingest_options *o, sidik_ingest **out, uint64_
     }
     *out = s;
     return 0;
+}
+
+sidik_journal *sidik_ingest_journal(const sidik_ingest *s)
+{
+    return s->journal;
 }
 
 int sidik_ingest_close(sidik_ingest *s)

@@ -53,6 +53,8 @@ struct sidik_ingest {
     sidik_metrics *metrics;
     size_t call_window;
     int64_t (*now_ms)(void);
+    void (*on_recorded)(void *ctx);
+    void *recorded_ctx;
 
     _Atomic uint64_t durable;  /* as the journal last reported it (it outlives the journal) */
     _Atomic uint64_t settled;  /* every entry up to here is durable and recorded */

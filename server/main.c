@@ -6,11 +6,14 @@
  * Ingest.Upload (sidik/ingest.h) validates enrollments, makes them durable
  * in the journal and records them RECEIVED in the control store before its
  * Receipts go out; Status.Get and Status.List answer from the control store
- * (sidik/status_service.h). The other services are not wired to the
- * pipeline yet: a call a caller's role allows is answered UNIMPLEMENTED
- * with a message saying so, never with a made-up result. SIGTERM and
- * SIGINT stop it (connections closed, journal synced and closed, exit 0);
- * SIGHUP reloads the certificates.
+ * (sidik/status_service.h). Behind them the dedup stage (pipeline.c,
+ * sidik/dedup.h) decides each RECEIVED enrollment in journal order against
+ * the gallery in data_dir/gallery: PRINT_READY (stored and queued for
+ * printing), DUPLICATE or ADJUDICATE. The other services are not wired yet:
+ * a call a caller's role allows is answered UNIMPLEMENTED with a message
+ * saying so, never with a made-up result. SIGTERM and SIGINT stop it
+ * (calls answered, connections closed, the dedup stage after its batch,
+ * journal synced and closed, exit 0); SIGHUP reloads the certificates.
  */
 #include "sidik/common.h"
 #include "sidik/tls.h"
@@ -40,8 +43,8 @@ static void usage(FILE *f)
                "                   settings in force, and exit: 0 when all is well,\n"
                "                   1 when a TLS file is refused, 2 for a bad config\n"
                "Without --check-config it serves gRPC on the listen address until\n"
-               "SIGTERM: Ingest.Upload and Status; the other services answer\n"
-               "UNIMPLEMENTED in this build.\n");
+               "SIGTERM: Ingest.Upload and Status, each enrollment deduplicated\n"
+               "behind them; the other services answer UNIMPLEMENTED in this build.\n");
 }
 
 static void print_config(const sidik_config *c)
@@ -73,6 +76,7 @@ static void loops_stopped(daemon_t *d)
     uv_close((uv_handle_t *)&d->term, NULL);
     uv_close((uv_handle_t *)&d->intr, NULL);
     uv_close((uv_handle_t *)&d->hup, NULL);
+    sidikd_pipeline_close(d);
     int rc = sidik_ingest_close(d->ingest);
     if (rc != 0)
         SIDIK_LOG_ERROR("the journal had stopped", "error=%s", sidik_err_name(rc));
@@ -170,7 +174,8 @@ static void slow_disk_drill(sidik_journal_options *jo)
 }
 
 /* data_dir/control and data_dir/journal: opened, and the journal's
- * entries the control store has not recorded replayed into it. */
+ * entries the control store has not recorded replayed into it; then the
+ * dedup pipeline (data_dir/gallery), which decides what is recorded. */
 static int open_stores(daemon_t *d)
 {
     const sidik_config *c = &d->cfg;
@@ -194,6 +199,7 @@ static int open_stores(daemon_t *d)
                                .control = d->control,
                                .metrics = d->metrics};
     slow_disk_drill(&io.journal);
+    sidikd_pipeline_hook(d, &io);
     uint64_t replayed = 0;
     rc = sidik_ingest_open(&io, &d->ingest, &replayed, &why);
     if (rc != 0) {
@@ -204,6 +210,12 @@ static int open_stores(daemon_t *d)
     }
     SIDIK_LOG_INFO("stores open", "data_dir=%s replayed=%llu", c->data_dir,
                    (unsigned long long)replayed);
+    if (sidikd_pipeline_open(d, d->level) != 0) {
+        sidikd_pipeline_close(d);
+        sidik_ingest_close(d->ingest);
+        sidik_control_close(d->control);
+        return 1;
+    }
     return 0;
 }
 
@@ -304,5 +316,6 @@ int main(int argc, char **argv)
     static daemon_t d;
     d.cfg = cfg;
     d.ssl = ctx;
+    d.level = level;
     return serve(&d);
 }

@@ -13,10 +13,13 @@
 
 #include "sidik/config.h"
 #include "sidik/control.h"
+#include "sidik/dedup.h"
 #include "sidik/ingest.h"
 #include "sidik/metrics.h"
 #include "sidik/metrics_http.h"
 #include "sidik/net.h"
+#include "sidik/shardset.h"
+#include "sidik/workers.h"
 
 #include <openssl/ssl.h>
 #include <pthread.h>
@@ -51,6 +54,10 @@ struct daemon {
     sidik_metrics_http *metrics_http;
     sidik_control *control;
     sidik_ingest *ingest;
+    sidik_shardset *shards;
+    sidik_workers *workers;
+    sidik_fusion *fusion;
+    sidik_dedup *_Atomic dedup; /* set before the loops start, cleared at stop */
     sidik_net_limits *limits;
     io_loop *loops;
     uint32_t nloops;
@@ -62,6 +69,7 @@ struct daemon {
     uv_timer_t drain; /* a graceful stop waits on the ingest with this */
     uint64_t drain_since;
     bool stopping;
+    sidik_simd_level level; /* the matcher kernels chosen at start */
 };
 
 /* The gRPC services behind every loop's connections (services.c); ctx is
@@ -81,5 +89,13 @@ bool sidikd_loops_quiesced(daemon_t *d);
 void sidikd_loops_stop(daemon_t *d, void (*done)(daemon_t *d));
 /* From the main thread: every loop takes ctx for new connections. */
 void sidikd_loops_set_ssl(daemon_t *d, SSL_CTX *ctx);
+
+/* pipeline.c. hook: the ingest wakes the dedup stage (call before the
+ * ingest opens). open: the gallery shards, workers, fusion model and dedup
+ * stage, started (after the ingest opened; errors print why and return 1).
+ * close: before the ingest closes (the stage reads its journal). */
+void sidikd_pipeline_hook(daemon_t *d, sidik_ingest_options *io);
+int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level);
+void sidikd_pipeline_close(daemon_t *d);
 
 #endif

@@ -203,6 +203,66 @@ int sidik_control_set_decided(sidik_control_txn *t, uint64_t seq)
     return meta_u64_grow(t, "decided", seq);
 }
 
+/* ---- the fusion model's scores ------------------------------------------------ */
+
+#define FUSION_VERSION 1u
+#define FUSION_MAX     (1u << 22) /* scores of one kind: far past any training set */
+
+int sidik_control_fusion_put(sidik_control_txn *t, const uint32_t *genuine, uint32_t ngenuine,
+                             const uint32_t *impostor, uint32_t nimpostor)
+{
+    if (t == NULL || genuine == NULL || impostor == NULL || ngenuine == 0 || nimpostor == 0 ||
+        ngenuine > FUSION_MAX || nimpostor > FUSION_MAX)
+        return SIDIK_EINVAL;
+    if (!t->write)
+        return SIDIK_ESTATE;
+    size_t n = 3 + (size_t)ngenuine + nimpostor;
+    MDB_val k = {6, (void *)"fusion"}, d = {n * sizeof(uint32_t), NULL};
+    int rc = sidik__lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, MDB_RESERVE));
+    if (rc != 0)
+        return rc;
+    uint32_t head[3] = {FUSION_VERSION, ngenuine, nimpostor};
+    uint8_t *p = d.mv_data;
+    memcpy(p, head, sizeof head);
+    memcpy(p + sizeof head, genuine, ngenuine * sizeof *genuine);
+    memcpy(p + sizeof head + ngenuine * sizeof *genuine, impostor, nimpostor * sizeof *impostor);
+    return 0;
+}
+
+int sidik_control_fusion_get(sidik_control_txn *t, uint32_t **genuine, uint32_t *ngenuine,
+                             uint32_t **impostor, uint32_t *nimpostor)
+{
+    if (t == NULL || genuine == NULL || ngenuine == NULL || impostor == NULL || nimpostor == NULL)
+        return SIDIK_EINVAL;
+    MDB_val k = {6, (void *)"fusion"}, d;
+    int rc = mdb_get(t->txn, t->c->meta, &k, &d);
+    if (rc == MDB_NOTFOUND)
+        return SIDIK_ENOTFOUND;
+    if (rc != 0)
+        return sidik__lmdb_err(rc);
+    uint32_t head[3];
+    if (d.mv_size < sizeof head)
+        return SIDIK_ECORRUPT;
+    memcpy(head, d.mv_data, sizeof head);
+    if (head[0] != FUSION_VERSION)
+        return SIDIK_EVERSION;
+    if (head[1] == 0 || head[2] == 0 || head[1] > FUSION_MAX || head[2] > FUSION_MAX ||
+        d.mv_size != (3 + (size_t)head[1] + head[2]) * sizeof(uint32_t))
+        return SIDIK_ECORRUPT;
+    uint32_t *g = sidik_trymalloc(head[1] * sizeof *g), *i = sidik_trymalloc(head[2] * sizeof *i);
+    if (g == NULL || i == NULL) {
+        sidik_free(g);
+        sidik_free(i);
+        return SIDIK_ENOMEM;
+    }
+    const uint8_t *p = (const uint8_t *)d.mv_data + sizeof head;
+    memcpy(g, p, head[1] * sizeof *g);
+    memcpy(i, p + head[1] * sizeof *g, head[2] * sizeof *i);
+    *genuine = g, *ngenuine = head[1];
+    *impostor = i, *nimpostor = head[2];
+    return 0;
+}
+
 /* ---- the directory ---------------------------------------------------------- */
 
 static MDB_val be64_key(uint64_t x, uint8_t buf[8])

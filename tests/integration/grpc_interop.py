@@ -18,7 +18,8 @@ import sys
 import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sidik_client import channel, code_of, enrollment, load_stubs, records  # noqa: E402
+from sidik_client import (channel, code_of, enrollment, load_stubs, records,  # noqa: E402
+                          wait_decided)
 
 failures = 0
 
@@ -41,8 +42,9 @@ def after_restart(proto_dir, pki, port, state_path):
     status = rpc.StatusStub(office)
     for r in state["receipts"]:
         got = status.Get(pb.GetStatusRequest(enrollment_id=r["id"]), timeout=10)
-        check(f"{r['id']} is still RECEIVED after the restart",
-              got.status == pb.RECEIVED and got.history[0].time_ms == r["received"])
+        check(f"{r['id']} is still there after the restart, as it was decided",
+              got.status == r["status"] and got.history[0].status == pb.RECEIVED and
+              got.history[0].time_ms == r["received"])
     again = upload(rpc.IngestStub(office), [pb.Enrollment.FromString(bytes.fromhex(state["first"]))])
     check("a resend after the restart gets the original receipt",
           len(again) == 1 and again[0].resend and again[0].journal_seq == state["receipts"][0]["seq"])
@@ -131,10 +133,15 @@ check("an enrollment naming another office is refused (OFFICE_NOT_CALLER)",
       len(theirs) == 1 and [e.reason_code for e in theirs[0].field_errors] == ["OFFICE_NOT_CALLER"])
 
 # ---- Status: from the control store, each office its own -----------------------
-st = status.Get(pb.GetStatusRequest(enrollment_id=good[0].enrollment_id), timeout=10)
-check("Status.Get: RECEIVED, with the receipt's time in its history",
-      st.status == pb.RECEIVED and st.office_code == "JKT-01" and len(st.history) == 1 and
-      st.history[0].time_ms == receipts[0].received_time_ms)
+# Three different persons: the dedup stage makes each PRINT_READY.
+decided = wait_decided(pb, status, [g.enrollment_id for g in good])
+check("three different persons are decided PRINT_READY",
+      [decided[g.enrollment_id].status for g in good] == [pb.PRINT_READY] * 3)
+st = decided[good[0].enrollment_id]
+check("Status.Get: RECEIVED at the receipt's time, then PRINT_READY, in its history",
+      st.office_code == "JKT-01" and [h.status for h in st.history] == [pb.RECEIVED, pb.PRINT_READY]
+      and st.history[0].time_ms == receipts[0].received_time_ms and
+      st.history[1].time_ms >= st.history[0].time_ms)
 code, _ = code_of(lambda: status.Get(pb.GetStatusRequest(enrollment_id=bad.enrollment_id), timeout=10))
 check(f"a rejected enrollment was never stored (got {code})", code == grpc.StatusCode.NOT_FOUND)
 bdg = rpc.StatusStub(channel(pki, port, "office-BDG-02"))
@@ -143,7 +150,7 @@ check(f"another office cannot see it: NOT_FOUND, as if never received (got {code
       code == grpc.StatusCode.NOT_FOUND)
 aud = rpc.StatusStub(channel(pki, port, "auditor"))
 check("an auditor can read any enrollment's status",
-      aud.Get(pb.GetStatusRequest(enrollment_id=good[0].enrollment_id), timeout=10).status == pb.RECEIVED)
+      aud.Get(pb.GetStatusRequest(enrollment_id=good[0].enrollment_id), timeout=10).status == pb.PRINT_READY)
 code, _ = code_of(lambda: status.Get(pb.GetStatusRequest(), timeout=10))
 check(f"Status.Get without an id is INVALID_ARGUMENT (got {code})", code == grpc.StatusCode.INVALID_ARGUMENT)
 
@@ -153,8 +160,8 @@ listed = [e.enrollment_id for e in page1.enrollments] + [e.enrollment_id for e i
 check("Status.List pages through the office's own, in the order received",
       listed == [g.enrollment_id for g in good] and page1.next_page_token and not page2.next_page_token)
 check("Status.List filtered by status",
-      len(status.List(pb.ListStatusRequest(status=pb.PRINT_READY), timeout=10).enrollments) == 0 and
-      len(status.List(pb.ListStatusRequest(status=pb.RECEIVED), timeout=10).enrollments) == 3)
+      len(status.List(pb.ListStatusRequest(status=pb.RECEIVED), timeout=10).enrollments) == 0 and
+      len(status.List(pb.ListStatusRequest(status=pb.PRINT_READY), timeout=10).enrollments) == 3)
 check("another office's listing is its own (empty)",
       len(bdg.List(pb.ListStatusRequest(), timeout=10).enrollments) == 0)
 code, _ = code_of(lambda: status.List(pb.ListStatusRequest(page_token="x"), timeout=10))
@@ -188,10 +195,11 @@ for who, ca_dir, what in ((None, None, "no client certificate"),
 
 # The office connection still works after all that.
 check("other clients' failures did not harm this connection",
-      status.Get(pb.GetStatusRequest(enrollment_id=good[1].enrollment_id), timeout=10).status == pb.RECEIVED)
+      status.Get(pb.GetStatusRequest(enrollment_id=good[1].enrollment_id), timeout=10).status ==
+      pb.PRINT_READY)
 
 with open(state_path, "w") as f:
     json.dump({"first": good[0].SerializeToString().hex(),
-               "receipts": [{"id": r.enrollment_id, "seq": r.journal_seq, "received": r.received_time_ms}
-                            for r in ok]}, f)
+               "receipts": [{"id": r.enrollment_id, "seq": r.journal_seq, "received": r.received_time_ms,
+                             "status": decided[r.enrollment_id].status} for r in ok]}, f)
 sys.exit(1 if failures else 0)

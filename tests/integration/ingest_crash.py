@@ -1,6 +1,7 @@
 """Nothing acknowledged is ever lost, nothing is decided twice: sidikd is
-killed (SIGKILL) in the middle of concurrent uploads, restarted on the same
-data, and checked, round after round.
+killed (SIGKILL) in the middle of a busy pipeline (concurrent uploads, the
+dedup stage deciding behind them), restarted on the same data, and checked,
+round after round.
 
 Run by test_ingest_crash.sh with /usr/bin/python3:
 
@@ -20,7 +21,10 @@ CONF's data_dir accumulates over every round. Each round:
      the replayed count (no more than the ids it holds now that it did not
      hold nor acknowledge before);
   4. Status.Get: every enrollment with a code-0 receipt this round is
-     RECEIVED with history[0].time_ms == its receipt's received_time_ms;
+     there, history[0] RECEIVED at its receipt's received_time_ms, then at
+     most one decision (PRINT_READY, DUPLICATE or ADJUDICATE), which is
+     its status; a decision once seen never changes (status and time)
+     in any later round;
      Status.List (all pages): every id exactly once, every id ever
      acknowledged present with its receipt's time, nothing never sent;
      every receipt of every round agrees per id (one journal_seq, one
@@ -29,7 +33,9 @@ CONF's data_dir accumulates over every round. Each round:
      bytes, regenerated from its id, serial and capture time) gets
      resend=True and its journal_seq.
 Finally SIGTERM must stop sidikd with status 0, and one more start (nothing
-to replay: replayed=0) must still hold everything.
+to replay: replayed=0) must still hold everything; with SIDIK_CRASH_DECIDE=S
+it must also decide every enrollment within S seconds, each once, and each
+person (serial modulo the records) exactly once PRINT_READY.
 
 Exits 1 with a FAIL line per problem (naming the round and the id).
 """
@@ -57,7 +63,11 @@ rng = random.Random(seed)
 pb, rpc = load_stubs(proto_dir)
 recs = records(records_path)
 RECEIVED = pb.RECEIVED
+DECIDED = (pb.PRINT_READY, pb.DUPLICATE, pb.ADJUDICATE)
 RATE = float(os.environ.get("SIDIK_CRASH_RATE", "250"))  # enrollments/s per stream
+# Seconds the last start has to decide everything held (0: not waited for;
+# at the default rate the uploads outrun the dedup stage by far).
+DECIDE_WAIT = float(os.environ.get("SIDIK_CRASH_DECIDE", "0"))
 BURST = 16
 
 failures = []
@@ -146,6 +156,7 @@ class Ledger:
         self.receipts = []        # dicts, every round
         self.acked = {}           # id -> first code-0 receipt
         self.unacked = []         # ids sent, never answered (candidates to resend)
+        self.decided = {}         # id -> ((status, time_ms), round first seen)
 
     def note_sent(self, eid, serial, capture_ms, rnd):
         with self.lock:
@@ -235,10 +246,10 @@ class Stream(threading.Thread):
                 if want != r.enrollment_id:
                     fail(f"round {self.rnd} stream {self.idx}: receipt for {r.enrollment_id} "
                          f"where {want} was next in the order sent")
-                if r.code != 0 or r.status != RECEIVED:
+                if r.code != 0 or not (r.status == RECEIVED or r.resend and r.status in DECIDED):
                     fail(f"round {self.rnd} stream {self.idx}: {r.enrollment_id} answered code "
                          f"{r.code} status {r.status} ({r.reason!r}); a valid enrollment "
-                         f"(or a resend of one) must be RECEIVED")
+                         f"must be RECEIVED (a resend: RECEIVED or its decision)")
         except grpc.RpcError as e:
             self.ended = e.code()
         finally:
@@ -368,6 +379,25 @@ def check_receipts(rnd):
                  + ", ".join(f"round {d['round']} seq {d['seq']}" for d in firsts))
 
 
+def check_decided_once(rnd, eid, st, receipt=None):
+    """st (a Status answer) is RECEIVED, or RECEIVED then one decision that
+    is its status; the decision is the one any earlier round saw."""
+    hist = [(h.status, h.time_ms) for h in st.history]
+    ok = bool(hist) and hist[0][0] == RECEIVED and \
+        (receipt is None or hist[0][1] == receipt["received"]) and \
+        (len(hist) == 1 and st.status == RECEIVED or
+         len(hist) == 2 and hist[1][0] in DECIDED and st.status == hist[1][0])
+    if not ok:
+        fail(f"round {rnd}: {eid}: status {st.status}, history {hist}"
+             + (f", receipt received {receipt['received']}" if receipt else ""))
+        return
+    if len(hist) == 2:
+        seen = ledger.decided.setdefault(eid, (hist[1], rnd))
+        if seen[0] != hist[1]:
+            fail(f"round {rnd}: {eid} decided twice: {seen[0]} seen in round {seen[1]}, now "
+                 f"{hist[1]}")
+
+
 def verify(rnd, port, held_before, acked_now, replay_bound=True, expect_replayed=None):
     office = office_channel(port)
     status = rpc.StatusStub(office)
@@ -376,11 +406,8 @@ def verify(rnd, port, held_before, acked_now, replay_bound=True, expect_replayed
         if isinstance(st, grpc.RpcError):
             fail(f"round {rnd}: acknowledged {eid} (seq {ledger.acked[eid]['seq']}) is gone after "
                  f"the restart: Status.Get says {st.code()} {st.details()!r}")
-        elif st.status != RECEIVED or not st.history or \
-                st.history[0].time_ms != ledger.acked[eid]["received"]:
-            fail(f"round {rnd}: acknowledged {eid}: status {st.status}, history "
-                 f"{[(h.status, h.time_ms) for h in st.history]}, receipt received "
-                 f"{ledger.acked[eid]['received']}")
+        else:
+            check_decided_once(rnd, eid, st, ledger.acked[eid])
     # Status.List: everything, once
     held, states = list_all(status, rnd)
     for eid, n in held.items():
@@ -388,8 +415,8 @@ def verify(rnd, port, held_before, acked_now, replay_bound=True, expect_replayed
             fail(f"round {rnd}: Status.List returned {eid} {n} times")
         if eid not in ledger.sent:
             fail(f"round {rnd}: Status.List returned {eid}, which was never sent")
-        elif states[eid].status != RECEIVED:
-            fail(f"round {rnd}: {eid} is {states[eid].status}, not RECEIVED")
+        else:
+            check_decided_once(rnd, eid, states[eid])
     for eid, d in ledger.acked.items():
         if eid not in held:
             fail(f"round {rnd}: {eid} (acknowledged in round {d['round']}, seq {d['seq']}) "
@@ -433,6 +460,42 @@ def verify(rnd, port, held_before, acked_now, replay_bound=True, expect_replayed
     return set(held), logged[1] if logged else None
 
 
+def wait_all_decided(rnd, port, held, timeout):
+    """Every enrollment held gets its one decision (the stage catches up),
+    and each person (serial modulo the records) is PRINT_READY exactly
+    once: every other enrollment of theirs is a duplicate of that one."""
+    office = office_channel(port)
+    status = rpc.StatusStub(office)
+    deadline = time.monotonic() + timeout
+    while True:
+        now, states = list_all(status, rnd)
+        waiting = [i for i in held if states.get(i) is None or states[i].status not in DECIDED]
+        if not waiting or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for eid in held:
+        if eid in states:
+            check_decided_once(rnd, eid, states[eid])
+    if waiting:
+        fail(f"round {rnd}: {len(waiting)} enrollment(s) not decided {timeout} s after the last "
+             f"start, e.g. {sorted(waiting)[:3]}")
+    counts = collections.Counter(states[i].status for i in held if i in states)
+    unique = collections.Counter()
+    persons = set()
+    for eid in held:
+        person = ledger.sent[eid][0] % len(recs)
+        persons.add(person)
+        if eid in states and states[eid].status == pb.PRINT_READY:
+            unique[person] += 1
+    for person in sorted(persons):
+        if not waiting and unique[person] != 1:
+            fail(f"round {rnd}: person {person} is PRINT_READY {unique[person]} times, not once")
+    print(f"all decided: {counts[pb.PRINT_READY]} PRINT_READY, {counts[pb.DUPLICATE]} DUPLICATE, "
+          f"{counts[pb.ADJUDICATE]} ADJUDICATE; {len(ledger.decided)} decisions seen, none "
+          f"changed", flush=True)
+    office.close()
+
+
 # ---- the rounds ----------------------------------------------------------------------
 
 def main():
@@ -462,6 +525,8 @@ def main():
             fail("SIGTERM: the log does not say it stopped")
         port = server.start()
         verify(rounds + 1, port, held, [], replay_bound=False, expect_replayed=0)
+        if DECIDE_WAIT > 0:
+            wait_all_decided(rounds + 1, port, held, DECIDE_WAIT)
         rc = server.term()
         if rc != 0:
             fail(f"final SIGTERM: sidikd exited with {rc}")

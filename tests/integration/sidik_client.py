@@ -86,6 +86,26 @@ def enrollment(pb, record, serial, office="JKT-01", station="ST-01", enrollment_
                                    sha256=hashlib.sha256(face).digest(), data=face)])
 
 
+def decided_statuses(pb):
+    """What the dedup stage turns a RECEIVED enrollment into."""
+    return (pb.PRINT_READY, pb.DUPLICATE, pb.ADJUDICATE)
+
+
+def wait_decided(pb, status_stub, ids, timeout=60):
+    """{id: its Status.Get answer} once every id is decided, polling; the
+    answers as they stand when timeout (seconds) runs out otherwise."""
+    deadline = time.monotonic() + timeout
+    got = {}
+    while True:
+        for i in ids:
+            if i not in got or got[i].status not in decided_statuses(pb):
+                got[i] = status_stub.Get(pb.GetStatusRequest(enrollment_id=i), timeout=10)
+        if all(g.status in decided_statuses(pb) for g in got.values()) or \
+                time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
 def code_of(fn):
     """(status code, details) of calling fn(); OK when it returns."""
     try:

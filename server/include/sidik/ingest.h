@@ -92,6 +92,10 @@ typedef struct sidik_ingest_options {
     sidik_metrics *metrics;        /* may be NULL */
     size_t call_window_bytes;      /* pause a call past this much unanswered; 0: 1 MiB */
     int64_t (*now_ms)(void);       /* tests; NULL: the wall clock */
+    /* Called (may be NULL) after enrollments were recorded RECEIVED, on
+     * the thread that recorded them: the next stage's wake-up. */
+    void (*on_recorded)(void *ctx);
+    void *recorded_ctx;
 } sidik_ingest_options;
 
 /** Opens the journal and records in the control store every durable entry
@@ -122,6 +126,10 @@ int sidik_ingest_on_message(sidik_ingest_port *p, sidik_h2_call *call, const uin
                             size_t n);
 void sidik_ingest_on_half_close(sidik_ingest_port *p, sidik_h2_call *call);
 void sidik_ingest_on_close(sidik_ingest_port *p, sidik_h2_call *call);
+
+/** The journal the service appends to: the dedup stage reads it back.
+ *  Valid until sidik_ingest_close. */
+sidik_journal *sidik_ingest_journal(const sidik_ingest *s);
 
 /** Enrollments appended and not yet recorded. Any thread. */
 uint32_t sidik_ingest_in_flight(const sidik_ingest *s);

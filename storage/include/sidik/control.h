@@ -241,6 +241,18 @@ int sidik_control_decided(sidik_control_txn *t, uint64_t *seq);
 /** Sets it; it may only grow and never pass `applied` (SIDIK_ESTATE). */
 int sidik_control_set_decided(sidik_control_txn *t, uint64_t seq);
 
+/** The single-finger scores the fusion model (sidik/fusion.h) the server
+ *  decides with was learned from: recorded once, so every later start
+ *  decides with the same model whatever changes around it. put replaces
+ *  them (write txn: SIDIK_ESTATE otherwise; SIDIK_EINVAL for none or over
+ *  4 Mi of a kind). get: SIDIK_ENOTFOUND when none were recorded,
+ *  SIDIK_EVERSION, SIDIK_ECORRUPT; *genuine and *impostor are the
+ *  caller's to sidik_free. */
+int sidik_control_fusion_put(sidik_control_txn *t, const uint32_t *genuine, uint32_t ngenuine,
+                             const uint32_t *impostor, uint32_t nimpostor);
+int sidik_control_fusion_get(sidik_control_txn *t, uint32_t **genuine, uint32_t *ngenuine,
+                             uint32_t **impostor, uint32_t *nimpostor);
+
 /** The directory: which shard holds gallery record id. put overwrites
  *  (a move); get: SIDIK_ENOTFOUND when absent; del: SIDIK_ENOTFOUND too. */
 int sidik_control_dir_put(sidik_control_txn *t, uint64_t record_id, uint32_t shard);

@@ -318,6 +318,60 @@ static void test_storage_control_replay_points_and_directory(void **state)
     scratch_remove(dir);
 }
 
+/* The fusion model's scores: kept across a reopen exactly, refused when
+ * absent, empty or read-only, and a damaged value named as such. */
+static void test_storage_control_fusion_scores(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_control_txn *t;
+    uint32_t gen[3] = {9000, 12000, 7}, imp[5] = {1, 2, 3, 4, 65535};
+    uint32_t *g, *i, ng, ni;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_fusion_get(t, &g, &ng, &i, &ni), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_fusion_put(t, gen, 3, imp, 5), SIDIK_ESTATE); /* read-only */
+    sidik_control_abort(t);
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    assert_int_equal(sidik_control_fusion_put(t, gen, 0, imp, 5), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_fusion_put(t, gen, 3, imp, 0), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_fusion_put(t, NULL, 3, imp, 5), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_fusion_put(t, gen, 3, imp, (1u << 22) + 1), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_fusion_put(t, gen, 3, imp, 5), 0);
+    assert_int_equal(sidik_control_fusion_get(t, NULL, &ng, &i, &ni), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+
+    c = open_ok(dir, 0);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_fusion_get(t, &g, &ng, &i, &ni), 0);
+    assert_int_equal(ng, 3);
+    assert_int_equal(ni, 5);
+    assert_memory_equal(g, gen, sizeof gen);
+    assert_memory_equal(i, imp, sizeof imp);
+    sidik_free(g);
+    sidik_free(i);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+
+    /* A value cut short, one whose counts lie, another version. */
+    uint32_t lying[5] = {1, 3, 5, 10, 20}, other[5] = {2, 1, 1, 10, 20};
+    struct {
+        const void *v;
+        size_t n;
+        int want;
+    } bad[] = {{lying, 6, SIDIK_ECORRUPT}, {lying, sizeof lying, SIDIK_ECORRUPT},
+               {other, sizeof other, SIDIK_EVERSION}};
+    for (size_t k = 0; k < SIDIK_ARRAY_SIZE(bad); k++) {
+        raw_lmdb_put(dir, "meta", "fusion", 6, bad[k].v, bad[k].n);
+        c = open_ok(dir, 0);
+        assert_int_equal(sidik_control_begin(c, false, &t), 0);
+        assert_int_equal(sidik_control_fusion_get(t, &g, &ng, &i, &ni), bad[k].want);
+        sidik_control_abort(t);
+        sidik_control_close(c);
+    }
+    scratch_remove(dir);
+}
 
 static void test_storage_control_format_and_damage(void **state)
 {
@@ -784,6 +838,7 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_office_listing),
     SIDIK_TEST(test_storage_control_hostile_fields),
     SIDIK_TEST(test_storage_control_replay_points_and_directory),
+    SIDIK_TEST(test_storage_control_fusion_scores),
     SIDIK_TEST(test_storage_control_format_and_damage),
     SIDIK_TEST(test_storage_control_full),
     SIDIK_TEST(test_storage_control_alloc_failures),

@@ -1,0 +1,137 @@
+/*
+ * sidikd's dedup pipeline (sidikd.h): the gallery shards in data_dir/gallery,
+ * the search workers (dedup_threads), the fusion model and the dedup stage
+ * (sidik/dedup.h), woken each time the ingest records enrollments RECEIVED.
+ *
+ * The fusion model is learned on the first start from synthetic genuine
+ * and impostor finger pairs (sidik_synth_fusion_scores; about a second on
+ * one core; sidikd links the generator's library for it) and its scores
+ * kept in the control store: every later start decides with the same
+ * model, and a restart learns nothing. A deployment that has measured
+ * genuine and impostor scores on its own captures would keep those
+ * instead; the decision thresholds follow the gallery size as
+ * docs/search.md describes either way.
+ */
+#include "sidik/common.h"
+#include "sidikd.h"
+#include "synth.h"
+
+#include <stdio.h>
+
+#define FUSION_SEED    20260101u /* fixed: every start decides with the same model */
+#define FUSION_PERSONS 200u
+
+/* From the ingest's recorder: more enrollments wait to be decided. */
+static void recorded(void *ctx)
+{
+    daemon_t *d = ctx;
+    if (d->dedup != NULL)
+        sidik_dedup_kick(d->dedup);
+}
+
+/* The scores the control store keeps, or (the first start) learned and
+ * kept. *learned says which. */
+static int fusion_scores(daemon_t *d, sidik_simd_level level, uint32_t **gen, uint32_t *ngen,
+                         uint32_t **imp, uint32_t *nimp, bool *learned)
+{
+    *gen = *imp = NULL;
+    sidik_control_txn *t;
+    int rc = sidik_control_begin(d->control, false, &t);
+    if (rc != 0)
+        return rc;
+    rc = sidik_control_fusion_get(t, gen, ngen, imp, nimp);
+    sidik_control_abort(t);
+    *learned = rc == SIDIK_ENOTFOUND;
+    if (!*learned)
+        return rc;
+    sidik_synth_params p;
+    sidik_synth_params_default(&p);
+    rc = sidik_synth_fusion_scores(&p, FUSION_SEED, FUSION_PERSONS, level,
+                                   sidik_workers_pool(d->workers), gen, ngen, imp, nimp);
+    if (rc == 0 && (rc = sidik_control_begin(d->control, true, &t)) == 0) {
+        rc = sidik_control_fusion_put(t, *gen, *ngen, *imp, *nimp);
+        if (rc == 0)
+            rc = sidik_control_commit(t);
+        else
+            sidik_control_abort(t);
+    }
+    if (rc != 0) {
+        sidik_free(*gen);
+        sidik_free(*imp);
+    }
+    return rc;
+}
+
+static int fusion_open(daemon_t *d, sidik_simd_level level)
+{
+    uint32_t *gen, *imp, ngen, nimp;
+    bool learned;
+    int rc = fusion_scores(d, level, &gen, &ngen, &imp, &nimp, &learned);
+    if (rc != 0)
+        return rc;
+    rc = sidik_fusion_create(gen, ngen, imp, nimp, &d->fusion);
+    sidik_free(gen);
+    sidik_free(imp);
+    if (rc == 0)
+        SIDIK_LOG_INFO("fusion model", "scores=%s genuine=%u impostor=%u",
+                       learned ? "learned" : "kept", ngen, nimp);
+    return rc;
+}
+
+void sidikd_pipeline_hook(daemon_t *d, sidik_ingest_options *io)
+{
+    io->on_recorded = recorded;
+    io->recorded_ctx = d;
+}
+
+int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level)
+{
+    const sidik_config *c = &d->cfg;
+    char dir[SIDIK_CONFIG_STR + 16];
+    snprintf(dir, sizeof dir, "%s/gallery", c->data_dir);
+    const char *why = NULL;
+    int rc = sidik_shardset_open(dir, d->control, NULL, &d->shards, &why);
+    if (rc != 0) {
+        fprintf(stderr, "sidikd: gallery %s: %s (%s)\n", dir, why ? why : "", sidik_strerror(rc));
+        return 1;
+    }
+    rc = sidik_workers_create(c->dedup_threads, &d->workers);
+    if (rc == 0)
+        rc = fusion_open(d, level);
+    if (rc != 0) {
+        fprintf(stderr, "sidikd: search workers and fusion model: %s\n", sidik_strerror(rc));
+        return 1;
+    }
+    sidik_dedup_options o = {.control = d->control,
+                             .journal = sidik_ingest_journal(d->ingest),
+                             .shards = d->shards,
+                             .fusion = d->fusion,
+                             .pool = sidik_workers_pool(d->workers),
+                             .metrics = d->metrics,
+                             .level = level,
+                             .duplicate_fpir = c->duplicate_fpir,
+                             .review_fpir = c->review_fpir};
+    sidik_dedup *dd;
+    rc = sidik_dedup_open(&o, &dd, &why);
+    if (rc == 0 && (rc = sidik_dedup_start(dd)) != 0)
+        sidik_dedup_close(dd);
+    if (rc != 0) {
+        fprintf(stderr, "sidikd: dedup stage: %s (%s)\n", why ? why : "", sidik_strerror(rc));
+        return 1;
+    }
+    d->dedup = dd;
+    return 0;
+}
+
+void sidikd_pipeline_close(daemon_t *d)
+{
+    sidik_dedup *dd = d->dedup;
+    d->dedup = NULL;
+    sidik_dedup_close(dd);
+    sidik_fusion_destroy(d->fusion);
+    d->fusion = NULL;
+    sidik_workers_destroy(d->workers);
+    d->workers = NULL;
+    sidik_shardset_close(d->shards);
+    d->shards = NULL;
+}
