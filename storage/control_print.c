@@ -40,6 +40,11 @@ static bool valid_code(const char *s, size_t max)
     return true;
 }
 
+bool sidik_control_valid_region(const char *s)
+{
+    return s != NULL && valid_code(s, SIDIK_REGION_MAX);
+}
+
 static void be64(uint64_t x, uint8_t *out)
 {
     for (int i = 7; i >= 0; i--, x >>= 8)

@@ -40,7 +40,8 @@
     XX(CANCELLED, -20019, CANCELLED, "cancelled")                                         \
     XX(SHUTDOWN, -20020, UNAVAILABLE, "shutting down")                                    \
     XX(STATE, -20021, FAILED_PRECONDITION, "not allowed in the current state")            \
-    XX(INTERNAL, -20022, INTERNAL, "internal error")
+    XX(INTERNAL, -20022, INTERNAL, "internal error")                                      \
+    XX(BADSIG, -20023, INVALID_ARGUMENT, "signature does not verify")
 
 typedef enum {
 #define SIDIK__ERR_ENUM(name, value, grpc, msg) SIDIK_E##name = (value),

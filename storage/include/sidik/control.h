@@ -206,6 +206,9 @@ int sidik_control_audit_verify(sidik_control_txn *t, uint64_t *checked, uint64_t
 
 typedef char sidik_enroll_id[SIDIK_ENROLL_ID_MAX + 1];
 
+/** A print region code: 1-16 of letters, digits, '.', '-', '_'. */
+bool sidik_control_valid_region(const char *s);
+
 /** Queues a PRINT_READY enrollment's authorisation for print region
  *  `region`, in journal order. Errors: SIDIK_EINVAL, SIDIK_ENOTFOUND,
  *  SIDIK_ESTATE (not PRINT_READY, or read-only), SIDIK_EEXISTS (already
