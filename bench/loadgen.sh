@@ -60,6 +60,7 @@ tls_ca = $scratch/pki/ca.crt
 tls_cert = $scratch/pki/server.crt
 tls_key = $scratch/pki/server.key
 data_dir = $data
+print_key = $data/print-signing.key
 log_level = info
 EOF
 

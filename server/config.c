@@ -49,6 +49,8 @@ static const key_def keys[] = {
      16.0 * 1024 * 1024 * 1024},
     {"duplicate_fpir", T_PROB, F(duplicate_fpir), 1e-9, 0.5},
     {"review_fpir", T_PROB, F(review_fpir), 1e-9, 0.5},
+    {"print_key", T_STR, F(print_key), 0, 0},
+    {"print_lease", T_MS, F(print_lease_ms), 1000, 7.0 * 86400000},
     {"log_level", T_LEVEL, F(log_level), 0, 0},
 };
 
@@ -56,7 +58,7 @@ const char *const sidik_config_keys[] = {
     "listen", "metrics_listen", "io_threads", "dedup_threads", "data_dir", "tls_ca", "tls_cert",
     "tls_key", "max_message_bytes", "max_streams", "max_connections",
     "max_connections_per_client", "handshake_timeout", "idle_timeout", "journal_segment_bytes", "journal_max_pending_bytes", "duplicate_fpir",
-    "review_fpir", "log_level", NULL,
+    "review_fpir", "print_key", "print_lease", "log_level", NULL,
 };
 _Static_assert(SIDIK_ARRAY_SIZE(sidik_config_keys) == SIDIK_ARRAY_SIZE(keys) + 1,
                "every key listed once");
@@ -82,6 +84,8 @@ void sidik_config_defaults(sidik_config *c)
         .journal_max_pending_bytes = 64u << 20,
         .duplicate_fpir = 1e-3,
         .review_fpir = 1e-2,
+        .print_key = "./var/print-signing.key",
+        .print_lease_ms = 600000,
         .log_level = "info",
     };
 }

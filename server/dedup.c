@@ -101,6 +101,23 @@ static void item_clear(item *it)
     it->unusable = NULL;
 }
 
+/* Cards are printed by the civil registry of the person's regency
+ * (kabupaten/kota): the print region is the region code's first two
+ * pairs of digits in the official dotted form, 317101 -> "31.71", which a
+ * print station's certificate names (deploy/pki.sh). The ingest accepted
+ * only 6-digit codes; anything else (an entry from another build) queues
+ * under "unknown", for an operator to see. */
+static void print_region(const char *code, char out[SIDIK_REGION_MAX + 1])
+{
+    bool ok = code != NULL && strlen(code) == 6;
+    for (int i = 0; ok && i < 6; i++)
+        ok = code[i] >= '0' && code[i] <= '9';
+    if (ok)
+        snprintf(out, SIDIK_REGION_MAX + 1, "%.2s.%.2s", code, code + 2);
+    else
+        snprintf(out, SIDIK_REGION_MAX + 1, "unknown");
+}
+
 /* Fills it from a journal entry. Only SIDIK_ENOMEM fails: an entry that
  * cannot be searched is decided ADJUDICATE with the reason. */
 static int item_load(sidik_dedup *d, item *it, uint64_t seq, const void *p, size_t n)
@@ -119,8 +136,8 @@ static int item_load(sidik_dedup *d, item *it, uint64_t seq, const void *p, size
     }
     it->received_ms = r.received_ms;
     snprintf(it->id, sizeof it->id, "%s", e->enrollment_id);
-    if (e->demographics != NULL && e->demographics->region_code != NULL)
-        snprintf(it->region, sizeof it->region, "%s", e->demographics->region_code);
+    if (e->demographics != NULL)
+        print_region(e->demographics->region_code, it->region);
     tenprint(d, e, it->rec);
     sidik__v1__enrollment__free_unpacked(e, &sidik_pb_alloc);
     int rc = sidik_probe_create(it->rec, &it->probe, &it->unusable);

@@ -54,14 +54,15 @@ static void print_config(const sidik_config *c)
            "%llums\nidle_timeout = %llums\n"
            "max_message_bytes = %llu\ntls_ca = %s\ntls_cert = %s\ntls_key = %s\ndata_dir = %s\n"
            "journal_segment_bytes = %llu\njournal_max_pending_bytes = %llu\ndedup_threads = %u\n"
-           "duplicate_fpir = %g\nreview_fpir = %g\nlog_level = %s\n",
+           "duplicate_fpir = %g\nreview_fpir = %g\nprint_key = %s\nprint_lease = %llums\n"
+           "log_level = %s\n",
            c->listen, c->metrics_listen, c->io_threads, c->max_connections, c->max_streams,
            c->max_connections_per_client, (unsigned long long)c->handshake_timeout_ms,
            (unsigned long long)c->idle_timeout_ms, (unsigned long long)c->max_message_bytes,
            c->tls_ca, c->tls_cert, c->tls_key, c->data_dir,
            (unsigned long long)c->journal_segment_bytes,
            (unsigned long long)c->journal_max_pending_bytes, c->dedup_threads, c->duplicate_fpir,
-           c->review_fpir, c->log_level);
+           c->review_fpir, c->print_key, (unsigned long long)c->print_lease_ms, c->log_level);
 }
 
 /* ---- serving ------------------------------------------------------------------ */

@@ -1,7 +1,8 @@
 /*
  * sidikd's dedup pipeline (sidikd.h): the gallery shards in data_dir/gallery,
  * the search workers (dedup_threads), the fusion model and the dedup stage
- * (sidik/dedup.h), woken each time the ingest records enrollments RECEIVED.
+ * (sidik/dedup.h), woken each time the ingest records enrollments RECEIVED;
+ * and the print service's signing key (print_key).
  *
  * The fusion model is learned on the first start from synthetic genuine
  * and impostor finger pairs (sidik_synth_fusion_scores; about a second on
@@ -13,10 +14,14 @@
  * docs/search.md describes either way.
  */
 #include "sidik/common.h"
+#include "sidik/print_auth.h"
 #include "sidikd.h"
 #include "synth.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #define FUSION_SEED    20260101u /* fixed: every start decides with the same model */
 #define FUSION_PERSONS 200u
@@ -78,6 +83,36 @@ static int fusion_open(daemon_t *d, sidik_simd_level level)
     return rc;
 }
 
+/* The print signing key: loaded, or made when its file does not exist
+ * (the public key beside it, .key becoming .pub). */
+static int print_key_open(daemon_t *d)
+{
+    const char *path = d->cfg.print_key, *why = NULL;
+    struct stat st;
+    int rc;
+    if (stat(path, &st) == 0) {
+        rc = sidik_print_key_load(path, true, &d->print_key, &why);
+    } else if (errno != ENOENT) {
+        rc = -errno;
+        why = "cannot reach the key file";
+    } else {
+        char pub[SIDIK_CONFIG_STR + 8];
+        size_t n = strlen(path);
+        if (n > 4 && strcmp(path + n - 4, ".key") == 0)
+            snprintf(pub, sizeof pub, "%.*s.pub", (int)(n - 4), path);
+        else
+            snprintf(pub, sizeof pub, "%s.pub", path);
+        rc = sidik_print_key_create(path, pub, &d->print_key, &why);
+        if (rc == 0)
+            SIDIK_LOG_WARN("print signing key made; print stations check against its public key",
+                           "key=\"%s\" public=\"%s\"", path, pub);
+    }
+    if (rc != 0)
+        fprintf(stderr, "sidikd: print_key %s: %s (%s)\n", path, why ? why : "",
+                sidik_strerror(rc));
+    return rc;
+}
+
 void sidikd_pipeline_hook(daemon_t *d, sidik_ingest_options *io)
 {
     io->on_recorded = recorded;
@@ -120,6 +155,11 @@ int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level)
         return 1;
     }
     d->dedup = dd;
+    if (print_key_open(d) != 0)
+        return 1;
+    d->print = (sidik_print_service){.control = d->control,
+                                     .key = d->print_key,
+                                     .lease_ms = (int64_t)c->print_lease_ms};
     return 0;
 }
 
@@ -134,4 +174,6 @@ void sidikd_pipeline_close(daemon_t *d)
     d->workers = NULL;
     sidik_shardset_close(d->shards);
     d->shards = NULL;
+    EVP_PKEY_free(d->print_key);
+    d->print_key = NULL;
 }

@@ -1,7 +1,8 @@
 /*
  * sidikd's gRPC services, dispatched by method: Ingest.Upload to the
- * ingest service (sidik/ingest.h), Status to the control store
- * (sidik/status_service.h), and the rest, not yet wired to the pipeline,
+ * ingest service (sidik/ingest.h), Status and Print to the control store
+ * (sidik/status_service.h, sidik/print_service.h), and the rest, not yet
+ * wired to the pipeline,
  * answered UNIMPLEMENTED after their request is read (so size limits and
  * deadlines apply as they will).
  */
@@ -40,6 +41,25 @@ static void answer_status(daemon_t *d, sidik_h2_call *call, const uint8_t *p, si
                                                    : sidik_strerror(rc));
 }
 
+/* Print calls are rare (a station every few seconds) and one short write
+ * transaction each: they run on the loop's thread like Status, waiting at
+ * most for the one writer in progress. */
+static void answer_print(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    char why[256];
+    int rc = sidik_print_answer(&d->print, method_of(call), sidik_h2_call_peer(call), p, n, &out,
+                                &len, why, sizeof why);
+    if (rc == 0)
+        rc = sidik_h2_call_send(call, out, len);
+    sidik_free(out);
+    if (rc == 0)
+        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+    else
+        sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
+}
+
 static int on_call(void *ctx, sidik_h2_call *call)
 {
     io_loop *l = ctx;
@@ -59,6 +79,10 @@ static int on_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n
     case SIDIK_METHOD_STATUS_LIST:
         answer_status(l->d, call, p, n); /* unary: a second message finds the call finished */
         return 0;
+    case SIDIK_METHOD_PRINT_LEASE:
+    case SIDIK_METHOD_PRINT_ACK:
+        answer_print(l->d, call, p, n);
+        return 0;
     default:
         not_wired(call);
         return 0;
@@ -74,6 +98,8 @@ static void on_half_close(void *ctx, sidik_h2_call *call)
         return;
     case SIDIK_METHOD_STATUS_GET:
     case SIDIK_METHOD_STATUS_LIST:
+    case SIDIK_METHOD_PRINT_LEASE:
+    case SIDIK_METHOD_PRINT_ACK:
         /* SIDIK_ESTATE when the request was answered: the usual case. */
         sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a unary call carries one request message");
         return;

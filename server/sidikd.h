@@ -18,6 +18,7 @@
 #include "sidik/metrics.h"
 #include "sidik/metrics_http.h"
 #include "sidik/net.h"
+#include "sidik/print_service.h"
 #include "sidik/shardset.h"
 #include "sidik/workers.h"
 
@@ -58,6 +59,8 @@ struct daemon {
     sidik_workers *workers;
     sidik_fusion *fusion;
     sidik_dedup *_Atomic dedup; /* set before the loops start, cleared at stop */
+    EVP_PKEY *print_key;        /* signs print authorisations */
+    sidik_print_service print;
     sidik_net_limits *limits;
     io_loop *loops;
     uint32_t nloops;
@@ -92,7 +95,8 @@ void sidikd_loops_set_ssl(daemon_t *d, SSL_CTX *ctx);
 
 /* pipeline.c. hook: the ingest wakes the dedup stage (call before the
  * ingest opens). open: the gallery shards, workers, fusion model and dedup
- * stage, started (after the ingest opened; errors print why and return 1).
+ * stage, started, and the print service with its signing key (after the
+ * ingest opened; errors print why and return 1).
  * close: before the ingest closes (the stage reads its journal). */
 void sidikd_pipeline_hook(daemon_t *d, sidik_ingest_options *io);
 int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level);

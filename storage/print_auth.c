@@ -276,10 +276,10 @@ int sidik_print_key_create(const char *key_path, const char *pub_path, EVP_PKEY 
     }
     int rc = write_pem(key_path, 0600, k, true);
     if (rc != 0) {
-        *why = "cannot write the private key file (it must not exist yet)";
+        *why = "cannot write the private key file";
     } else if ((rc = write_pem(pub_path, 0644, k, false)) != 0) {
         unlink(key_path);
-        *why = "cannot write the public key file (it must not exist yet)";
+        *why = "cannot write the public key file";
     }
     if (rc != 0) {
         EVP_PKEY_free(k);

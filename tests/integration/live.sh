@@ -28,6 +28,7 @@ live_conf() {
     [ -f pki/ca.crt ] || sh "$src/deploy/pki.sh" pki >/dev/null || { echo "FAIL: pki.sh"; exit 1; }
     {
         printf 'listen = 127.0.0.1:0\nmetrics_listen = 127.0.0.1:0\ndata_dir = data\n'
+        printf 'print_key = data/print-signing.key\n'
         printf 'tls_ca = pki/ca.crt\ntls_cert = pki/server.crt\ntls_key = pki/server.key\n'
         for line in "$@"; do printf '%s\n' "$line"; done
     } > sidikd.conf

@@ -22,6 +22,9 @@ check "sidikd listens (port $port)" 0
 /usr/bin/python3 "$src/tests/integration/grpc_interop.py" "$src/proto" pki foreign "$port" \
     gen/records.iso state.json 2>grpc.err
 check "grpcio interop" $?
+/usr/bin/python3 "$src/tests/integration/print_station.py" "$src/proto" pki "$port" "$sidik" \
+    data/print-signing.pub state.json
+check "a print station leases, verifies offline and acknowledges" $?
 
 # five channels: office, admin, no certificate, another CA, expired
 /usr/bin/python3 - "$mport" <<'PY'

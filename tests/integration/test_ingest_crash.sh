@@ -34,6 +34,7 @@ tls_key = pki/server.key
 metrics_listen = 127.0.0.1:0
 io_threads = 2
 data_dir = data
+print_key = data/print-signing.key
 journal_segment_bytes = 4M
 journal_max_pending_bytes = 1M
 CONF

@@ -37,6 +37,8 @@ typedef struct sidik_config {
     uint64_t journal_max_pending_bytes;
     double duplicate_fpir;
     double review_fpir;
+    char print_key[SIDIK_CONFIG_STR];      /* Ed25519 PEM, made when missing (.pub beside) */
+    uint64_t print_lease_ms;               /* how long a print station's lease holds */
     char log_level[SIDIK_CONFIG_STR];
 } sidik_config;
 
