@@ -27,6 +27,8 @@ typedef struct item {
     int64_t received_ms;
     char id[SIDIK_ENROLL_ID_MAX + 1];
     char region[SIDIK_REGION_MAX + 1];
+    char nik[SIDIK_NIK_LEN + 1];  /* as the office gave it ("" if not 16 digits) */
+    uint64_t nik_record;          /* a person already holding the NIK (0: none) */
     sidik_fmr *rec;             /* the ten-print, one view per position */
     sidik_person_sig sig;       /* for the gallery, when UNIQUE */
     sidik_probe *probe;         /* NULL: no finger usable for searching */
@@ -123,7 +125,8 @@ static void print_region(const char *code, char out[SIDIK_REGION_MAX + 1])
 static int item_load(sidik_dedup *d, item *it, uint64_t seq, const void *p, size_t n)
 {
     it->seq = seq;
-    it->id[0] = it->region[0] = 0;
+    it->id[0] = it->region[0] = it->nik[0] = 0;
+    it->nik_record = 0;
     it->iso_len = 0;
     memset(&it->found, 0, sizeof it->found);
     sidik_ingest_record r;
@@ -136,8 +139,12 @@ static int item_load(sidik_dedup *d, item *it, uint64_t seq, const void *p, size
     }
     it->received_ms = r.received_ms;
     snprintf(it->id, sizeof it->id, "%s", e->enrollment_id);
-    if (e->demographics != NULL)
+    if (e->demographics != NULL) {
         print_region(e->demographics->region_code, it->region);
+        const char *nik = e->demographics->nik;
+        if (nik != NULL && strlen(nik) == SIDIK_NIK_LEN && strspn(nik, "0123456789") == SIDIK_NIK_LEN)
+            memcpy(it->nik, nik, SIDIK_NIK_LEN + 1);
+    }
     tenprint(d, e, it->rec);
     sidik__v1__enrollment__free_unpacked(e, &sidik_pb_alloc);
     int rc = sidik_probe_create(it->rec, &it->probe, &it->unusable);
@@ -220,6 +227,40 @@ static void merge(sidik_search_result *into, const sidik_search_result *more)
     }
 }
 
+/* The decision: the search's, except that a NIK some person already holds
+ * is never made UNIQUE whatever the fingers say (a person decides). */
+static sidik_status outcome(const item *it)
+{
+    if (it->probe == NULL)
+        return SIDIK_STATUS_ADJUDICATE;
+    switch (it->found.decision) {
+    case SIDIK_DECISION_DUPLICATE:
+        return SIDIK_STATUS_DUPLICATE;
+    case SIDIK_DECISION_REVIEW:
+        return SIDIK_STATUS_ADJUDICATE;
+    default:
+        return it->nik_record != 0 ? SIDIK_STATUS_ADJUDICATE : SIDIK_STATUS_PRINT_READY;
+    }
+}
+
+/* Notes who already holds probe k's NIK: an earlier UNIQUE of this batch,
+ * else a person of the gallery (t). */
+static int nik_check(sidik_dedup *d, sidik_control_txn *t, const uint32_t *at, uint32_t k)
+{
+    item *it = &d->items[at[k]];
+    if (it->nik[0] == 0)
+        return 0;
+    for (uint32_t j = 0; j < k; j++) {
+        const item *o = &d->items[at[j]];
+        if (outcome(o) == SIDIK_STATUS_PRINT_READY && strcmp(o->nik, it->nik) == 0) {
+            it->nik_record = o->seq;
+            return 0;
+        }
+    }
+    int rc = sidik_control_person_by_nik(t, it->nik, &it->nik_record);
+    return rc == SIDIK_ENOTFOUND ? 0 : rc;
+}
+
 /* Searches the gallery for the whole batch, then each probe against the
  * earlier ones of the batch found UNIQUE (enrolled in the same moment, not
  * yet in the gallery). */
@@ -249,8 +290,11 @@ static int search_batch(sidik_dedup *d)
     if (rc != 0)
         return rc;
 
-    sidik_gallery *own;
+    sidik_gallery *own = NULL;
+    sidik_control_txn *t = NULL;
     rc = sidik_gallery_create(1, d->o.level, &own);
+    if (rc == 0)
+        rc = sidik_control_begin(d->o.control, false, &t);
     cfg.fetch = fetch_batch;
     cfg.fetch_ctx = d;
     for (uint32_t k = 0; rc == 0 && k < m; k++) {
@@ -261,25 +305,14 @@ static int search_batch(sidik_dedup *d)
             if (rc == 0 && (rc = r.status) == 0)
                 merge(&it->found, &r);
         }
-        if (rc == 0 && it->found.decision == SIDIK_DECISION_UNIQUE)
+        if (rc == 0)
+            rc = nik_check(d, t, at, k);
+        if (rc == 0 && outcome(it) == SIDIK_STATUS_PRINT_READY)
             rc = sidik_gallery_insert(own, it->seq, &it->sig);
     }
+    sidik_control_abort(t);
     sidik_gallery_destroy(own);
     return rc;
-}
-
-static sidik_status outcome(const item *it)
-{
-    if (it->probe == NULL)
-        return SIDIK_STATUS_ADJUDICATE;
-    switch (it->found.decision) {
-    case SIDIK_DECISION_DUPLICATE:
-        return SIDIK_STATUS_DUPLICATE;
-    case SIDIK_DECISION_REVIEW:
-        return SIDIK_STATUS_ADJUDICATE;
-    default:
-        return SIDIK_STATUS_PRINT_READY;
-    }
 }
 
 /* The UNIQUE ones into the shards, under their journal sequence as record
@@ -344,6 +377,48 @@ static void audit_detail(const item *it, sidik_status st, char *out, size_t cap)
                it->found.candidate[j].llr, it->found.candidate[j].threshold);
 }
 
+/* Who the decision is about besides the enrollment itself: the reason a
+ * person reads first (96 bytes) and the audit detail. A NIK already held
+ * makes a biometric UNIQUE ADJUDICATE; a DUPLICATE names the matched
+ * record's enrollment and says whether it is the same NIK (a re-enrollment)
+ * or another (the fraud case: one person, two identities). */
+static int explain(sidik_control_txn *t, const item *it, sidik_status st, char *reason,
+                   size_t rcap, char *detail, size_t dcap)
+{
+    size_t n = strlen(detail);
+    if (it->probe == NULL) {
+        snprintf(reason, rcap, "%s", it->unusable);
+        return 0;
+    }
+    if (st == SIDIK_STATUS_ADJUDICATE && it->found.decision == SIDIK_DECISION_UNIQUE) {
+        snprintf(reason, rcap, "NIK already enrolled as record %llu; the fingers do not match it",
+                 (unsigned long long)it->nik_record);
+        append(detail, dcap, &n, "; NIK %s already enrolled as record %llu", it->nik,
+               (unsigned long long)it->nik_record);
+        return 0;
+    }
+    if (st != SIDIK_STATUS_DUPLICATE || it->found.ncandidates == 0)
+        return 0;
+    uint64_t rec = it->found.candidate[0].id;
+    sidik_enroll_id other;
+    sidik_enrollment e;
+    int rc = sidik_control_person_id(t, rec, other);
+    if (rc == 0)
+        rc = sidik_control_enroll_get(t, other, &e);
+    if (rc == SIDIK_ENOTFOUND)
+        return 0; /* a person stored before persons were indexed: the candidates say enough */
+    if (rc != 0)
+        return rc;
+    if (strcmp(e.nik, it->nik) == 0)
+        snprintf(reason, rcap, "re-enrollment of record %llu, same NIK", (unsigned long long)rec);
+    else
+        snprintf(reason, rcap, "same fingers as record %llu under another NIK",
+                 (unsigned long long)rec);
+    append(detail, dcap, &n, "; record %llu is enrollment %s NIK %s; this NIK %s",
+           (unsigned long long)rec, other, e.nik[0] ? e.nik : "-", it->nik[0] ? it->nik : "-");
+    return 0;
+}
+
 static int record_one(sidik_control_txn *t, const item *it, int64_t now, uint64_t gallery)
 {
     sidik_status st = outcome(it);
@@ -355,9 +430,14 @@ static int record_one(sidik_control_txn *t, const item *it, int64_t now, uint64_
                         sidik_err_name(rc));
         return rc;
     }
+    if (st == SIDIK_STATUS_PRINT_READY && (rc = sidik_control_person_put(t, it->seq, it->id,
+                                                                         it->nik)) != 0)
+        return rc;
     sidik_decision_record dr = {.outcome = st, .time_ms = now, .gallery_size = gallery};
-    if (it->probe == NULL)
-        snprintf(dr.reason, sizeof dr.reason, "%s", it->unusable);
+    sidik_audit_entry a = {.kind = SIDIK_AUDIT_DECISION, .time_ms = now};
+    audit_detail(it, st, a.detail, sizeof a.detail);
+    if ((rc = explain(t, it, st, dr.reason, sizeof dr.reason, a.detail, sizeof a.detail)) != 0)
+        return rc;
     for (uint32_t j = 0; j < it->found.ncandidates && j < SIDIK_DECISION_RECORD_CANDIDATES; j++) {
         const sidik_candidate *c = &it->found.candidate[j];
         sidik_decision_candidate *o = &dr.candidate[dr.ncandidates++];
@@ -373,10 +453,8 @@ static int record_one(sidik_control_txn *t, const item *it, int64_t now, uint64_
         rc = sidik_control_print_enqueue(t, it->id, it->region[0] ? it->region : "unknown");
     if (rc != 0)
         return rc;
-    sidik_audit_entry a = {.kind = SIDIK_AUDIT_DECISION, .time_ms = now};
     snprintf(a.actor, sizeof a.actor, "sidikd");
     snprintf(a.subject, sizeof a.subject, "%s", it->id);
-    audit_detail(it, st, a.detail, sizeof a.detail);
     return sidik_control_audit_append(t, &a, NULL);
 }
 

@@ -13,7 +13,7 @@
 
 struct sidik_control {
     MDB_env *env;
-    MDB_dbi meta, enroll, office, dir, decision, audit, printq, lease, lease_exp;
+    MDB_dbi meta, enroll, office, dir, decision, audit, printq, lease, lease_exp, person, nik;
 };
 
 struct sidik_control_txn {
@@ -86,6 +86,7 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         {"meta", &c->meta},         {"enroll", &c->enroll}, {"office", &c->office},
         {"dir", &c->dir},           {"decision", &c->decision}, {"audit", &c->audit},
         {"printq", &c->printq},     {"lease", &c->lease},   {"lease_exp", &c->lease_exp},
+        {"person", &c->person},     {"nik", &c->nik},
     };
     MDB_txn *txn;
     int rc = sidik__lmdb_open(dir, map, 0, dbs, SIDIK_ARRAY_SIZE(dbs), &c->env, &txn, why);
@@ -333,6 +334,12 @@ void sidik__control_print_dbis(sidik_control_txn *t, MDB_dbi *printq, MDB_dbi *l
     *printq = t->c->printq;
     *lease = t->c->lease;
     *lease_exp = t->c->lease_exp;
+}
+
+void sidik__control_person_dbis(sidik_control_txn *t, MDB_dbi *person, MDB_dbi *nik)
+{
+    *person = t->c->person;
+    *nik = t->c->nik;
 }
 
 void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta)

@@ -125,7 +125,7 @@ bool sidik_control_valid_office(const char *s)
     return true;
 }
 
-static bool valid_nik(const char *s)
+bool sidik__control_valid_nik(const char *s)
 {
     size_t n = strnlen(s, SIDIK_NIK_LEN + 1);
     if (n != 0 && n != SIDIK_NIK_LEN)
@@ -181,7 +181,7 @@ static int office_put(MDB_txn *txn, MDB_dbi dbi, const sidik_enrollment *e, uint
 int sidik_control_enroll_put(sidik_control_txn *t, const sidik_enrollment *e)
 {
     if (t == NULL || e == NULL || !sidik__control_valid_id(e->id) || !sidik_control_valid_office(e->office) ||
-        !valid_nik(e->nik) || e->status != SIDIK_STATUS_RECEIVED || e->journal_seq == 0 ||
+        !sidik__control_valid_nik(e->nik) || e->status != SIDIK_STATUS_RECEIVED || e->journal_seq == 0 ||
         e->nhistory != 1 || e->history[0].status != e->status)
         return SIDIK_EINVAL;
     bool write;

@@ -15,6 +15,7 @@ MDB_dbi sidik__control_decision_dbi(sidik_control_txn *t);
 void sidik__control_print_dbis(sidik_control_txn *t, MDB_dbi *printq, MDB_dbi *lease,
                                MDB_dbi *lease_exp);
 void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta);
+void sidik__control_person_dbis(sidik_control_txn *t, MDB_dbi *person, MDB_dbi *nik);
 
 /* A walk over one range of keys: those that begin like the start key (all
  * but its last `tail` bytes) and are exactly as long (office + status +
@@ -36,5 +37,6 @@ int sidik__range_step(sidik__range *r, bool first, MDB_val *k, MDB_val *v);
 /* Shared field rules (control_enroll.c). */
 bool sidik__control_valid_id(const char *s);
 bool sidik__control_valid_status(uint32_t s);
+bool sidik__control_valid_nik(const char *s); /* 16 digits, or empty */
 
 #endif

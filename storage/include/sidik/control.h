@@ -256,6 +256,19 @@ int sidik_control_fusion_put(sidik_control_txn *t, const uint32_t *genuine, uint
 int sidik_control_fusion_get(sidik_control_txn *t, uint32_t **genuine, uint32_t *ngenuine,
                              uint32_t **impostor, uint32_t *nimpostor);
 
+/** Who the gallery's persons are. put (in the transaction that makes
+ *  enrollment id UNIQUE as gallery record record_id): the record names the
+ *  enrollment, and nik (16 digits; empty: none) names the record unless an
+ *  earlier one holds it (the first holder stays). The same put again is no
+ *  change. Errors: SIDIK_EINVAL, SIDIK_ESTATE (read-only), SIDIK_EEXISTS
+ *  (the record names another enrollment). person_id: the enrollment behind
+ *  a record; person_by_nik: the record holding a NIK. Both SIDIK_ENOTFOUND
+ *  when there is none. */
+int sidik_control_person_put(sidik_control_txn *t, uint64_t record_id, const char *id,
+                             const char *nik);
+int sidik_control_person_id(sidik_control_txn *t, uint64_t record_id, sidik_enroll_id id);
+int sidik_control_person_by_nik(sidik_control_txn *t, const char *nik, uint64_t *record_id);
+
 /** The directory: which shard holds gallery record id. put overwrites
  *  (a move); get: SIDIK_ENOTFOUND when absent; del: SIDIK_ENOTFOUND too. */
 int sidik_control_dir_put(sidik_control_txn *t, uint64_t record_id, uint32_t shard);

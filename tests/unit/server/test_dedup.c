@@ -79,13 +79,18 @@ static void rig_close(rig *r, bool keep_dir)
 
 /* Enrollment `id` of synthetic person `person`, impression `impression`
  * (0 the first capture, others re-captures), journaled, made durable and
- * recorded RECEIVED; its journal sequence. keep_minutiae > 0 cuts every
- * finger to that many minutiae. */
-static uint64_t receive_cut(rig *r, uint64_t person, uint32_t impression, const char *id,
-                            uint8_t keep_minutiae)
+ * recorded RECEIVED; its journal sequence. The NIK is nik, or (NULL) the
+ * person's own, serial person + 1. keep_minutiae > 0 cuts every finger to
+ * that many minutiae. */
+static uint64_t receive_as(rig *r, uint64_t person, uint32_t impression, const char *id,
+                           const char *nik, uint8_t keep_minutiae)
 {
     fixture *x = copy();
     snprintf(x->id, sizeof x->id, "%s", id);
+    if (nik != NULL)
+        snprintf(x->nik, sizeof x->nik, "%s", nik);
+    else
+        snprintf(x->nik, sizeof x->nik, "317101650590%04u", (unsigned)(person + 1) % 10000);
     sidik_fmr *all = malloc(sizeof *all), *one = malloc(sizeof *one);
     assert_int_equal(sidik_synth_impression(&params, SEED, person, impression, all, NULL, NULL), 0);
     x->e.n_fingers = 0;
@@ -113,6 +118,7 @@ static uint64_t receive_cut(rig *r, uint64_t person, uint32_t impression, const 
     sidik_enrollment e = {.status = SIDIK_STATUS_RECEIVED, .journal_seq = seq, .nhistory = 1};
     snprintf(e.id, sizeof e.id, "%s", id);
     snprintf(e.office, sizeof e.office, "JKT-01");
+    snprintf(e.nik, sizeof e.nik, "%s", x->nik);
     e.history[0] = (sidik_status_change){SIDIK_STATUS_RECEIVED, NOW_MS - 1000};
     sidik_control_txn *t;
     assert_int_equal(sidik_control_begin(r->control, true, &t), 0);
@@ -128,7 +134,7 @@ static uint64_t receive_cut(rig *r, uint64_t person, uint32_t impression, const 
 
 static uint64_t receive(rig *r, uint64_t person, uint32_t impression, const char *id)
 {
-    return receive_cut(r, person, impression, id, 0);
+    return receive_as(r, person, impression, id, NULL, 0);
 }
 
 /* Steps until nothing waits; how many were decided. */
@@ -351,6 +357,88 @@ static void test_server_dedup_crash_after_shard_writes(void **state)
     rig_close(&r, false);
 }
 
+/* The audit entry of the latest decision on id. */
+static sidik_audit_entry audit_of(rig *r, const char *id)
+{
+    sidik_control_txn *t;
+    sidik_audit_entry a, found = {0};
+    assert_int_equal(sidik_control_begin(r->control, false, &t), 0);
+    for (uint64_t s = 1; sidik_control_audit_get(t, s, &a) == 0; s++)
+        if (strcmp(a.subject, id) == 0)
+            found = a;
+    sidik_control_abort(t);
+    assert_string_equal(found.subject, id);
+    return found;
+}
+
+/* Demographics beside biometrics: a NIK some person already holds is never
+ * made UNIQUE, whatever the fingers say (in the gallery or earlier in the
+ * same batch); the same fingers under another NIK are a DUPLICATE naming
+ * both enrollments; under the same NIK, a re-enrollment. */
+static void test_server_dedup_nik(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    const char *nik_a = "3171016505900001", *nik_b = "3171016505900002",
+               *nik_c = "3171016505900003";
+    char id[8][37];
+    uint64_t seq[8];
+    for (unsigned i = 0; i < 8; i++)
+        id_of(id[i], 500 + i);
+    seq[0] = receive_as(&r, 60, 0, id[0], nik_a, 0);
+    assert_int_equal(decide_all(&r), 1);
+    assert_int_equal(get(&r, id[0]).status, SIDIK_STATUS_PRINT_READY);
+
+    seq[1] = receive_as(&r, 61, 0, id[1], nik_a, 0); /* another person, NIK a */
+    seq[2] = receive_as(&r, 60, 1, id[2], nik_b, 0); /* person 60 again, NIK b */
+    seq[3] = receive_as(&r, 60, 1, id[3], nik_a, 0); /* person 60 again, NIK a */
+    seq[4] = receive_as(&r, 62, 0, id[4], nik_c, 0); /* two new persons, one NIK, */
+    seq[5] = receive_as(&r, 63, 0, id[5], nik_c, 0); /* in one batch */
+    assert_int_equal(decide_all(&r), 5);
+
+    sidik_decision_record d = decision(&r, id[1]);
+    assert_int_equal(get(&r, id[1]).status, SIDIK_STATUS_ADJUDICATE);
+    char want[160];
+    snprintf(want, sizeof want, "NIK already enrolled as record %llu; the fingers do not match it",
+             (unsigned long long)seq[0]);
+    assert_string_equal(d.reason, want);
+
+    d = decision(&r, id[2]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_DUPLICATE);
+    assert_int_equal(d.candidate[0].record_id, seq[0]);
+    snprintf(want, sizeof want, "same fingers as record %llu under another NIK",
+             (unsigned long long)seq[0]);
+    assert_string_equal(d.reason, want);
+    snprintf(want, sizeof want, "; record %llu is enrollment %s NIK %s; this NIK %s",
+             (unsigned long long)seq[0], id[0], nik_a, nik_b);
+    assert_non_null(strstr(audit_of(&r, id[2]).detail, want));
+
+    d = decision(&r, id[3]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_DUPLICATE);
+    snprintf(want, sizeof want, "re-enrollment of record %llu, same NIK", (unsigned long long)seq[0]);
+    assert_string_equal(d.reason, want);
+
+    assert_int_equal(get(&r, id[4]).status, SIDIK_STATUS_PRINT_READY);
+    assert_int_equal(get(&r, id[5]).status, SIDIK_STATUS_ADJUDICATE);
+    snprintf(want, sizeof want, "NIK already enrolled as record %llu; the fingers do not match it",
+             (unsigned long long)seq[4]);
+    assert_string_equal(decision(&r, id[5]).reason, want);
+    /* Only the two PRINT_READY persons are in the gallery and indexed. */
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2);
+    sidik_control_txn *t;
+    uint64_t rec;
+    sidik_enroll_id who;
+    assert_int_equal(sidik_control_begin(r.control, false, &t), 0);
+    assert_int_equal(sidik_control_person_by_nik(t, nik_c, &rec), 0);
+    assert_int_equal(rec, seq[4]);
+    assert_int_equal(sidik_control_person_by_nik(t, nik_b, &rec), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_person_id(t, seq[0], who), 0);
+    assert_string_equal(who, id[0]);
+    sidik_control_abort(t);
+    rig_close(&r, false);
+}
+
 /* No finger with enough minutiae to search: a person decides. */
 static void test_server_dedup_unusable_goes_to_review(void **state)
 {
@@ -359,7 +447,7 @@ static void test_server_dedup_unusable_goes_to_review(void **state)
     rig_open(&r, 0);
     char id[37];
     id_of(id, 400);
-    receive_cut(&r, 50, 0, id, 3);
+    receive_as(&r, 50, 0, id, NULL, 3);
     assert_int_equal(decide_all(&r), 1);
     assert_int_equal(get(&r, id).status, SIDIK_STATUS_ADJUDICATE);
     sidik_decision_record d = decision(&r, id);
@@ -446,6 +534,7 @@ int main(void)
         SIDIK_TEST(test_server_dedup_restart),
         SIDIK_TEST(test_server_dedup_crash_after_shard_writes),
         SIDIK_TEST(test_server_dedup_unusable_goes_to_review),
+        SIDIK_TEST(test_server_dedup_nik),
         SIDIK_TEST(test_server_dedup_thread),
         SIDIK_TEST(test_server_dedup_bad_options),
     };

@@ -373,6 +373,62 @@ static void test_storage_control_fusion_scores(void **state)
     scratch_remove(dir);
 }
 
+/* The person index: a record names its enrollment, a NIK its first
+ * holder; repeats are no change, conflicts refused, damage named. */
+static void test_storage_control_persons(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_control_txn *t;
+    sidik_enroll_id id;
+    uint64_t rec = 0;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_person_put(t, 5, "e5", "3171012505900001"), SIDIK_ESTATE);
+    assert_int_equal(sidik_control_person_id(t, 5, id), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_person_by_nik(t, "3171012505900001", &rec), SIDIK_ENOTFOUND);
+    sidik_control_abort(t);
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    assert_int_equal(sidik_control_person_put(t, 5, "e5", "3171012505900001"), 0);
+    assert_int_equal(sidik_control_person_put(t, 5, "e5", "3171012505900001"), 0); /* again */
+    assert_int_equal(sidik_control_person_put(t, 5, "other", "3171012505900001"), SIDIK_EEXISTS);
+    assert_int_equal(sidik_control_person_put(t, 9, "e9", "3171012505900001"), 0); /* NIK taken */
+    assert_int_equal(sidik_control_person_put(t, 11, "e11", ""), 0);               /* no NIK */
+    assert_int_equal(sidik_control_person_put(t, 0, "e0", ""), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_person_put(t, 12, "has space", ""), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_person_put(t, 12, "e12", "31710125059"), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_person_put(t, 12, "e12", "317101250590000A"), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_person_put(t, 12, NULL, ""), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+
+    c = open_ok(dir, 0);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_person_id(t, 5, id), 0);
+    assert_string_equal(id, "e5");
+    assert_int_equal(sidik_control_person_id(t, 9, id), 0);
+    assert_string_equal(id, "e9");
+    assert_int_equal(sidik_control_person_by_nik(t, "3171012505900001", &rec), 0);
+    assert_int_equal(rec, 5); /* the first holder */
+    assert_int_equal(sidik_control_person_by_nik(t, "", &rec), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_person_by_nik(t, "12", &rec), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_person_id(t, 0, id), SIDIK_EINVAL);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+
+    /* Damage behind the store's back. */
+    uint8_t k5[8] = {0, 0, 0, 0, 0, 0, 0, 5};
+    raw_lmdb_put(dir, "person", k5, 8, "", 0);
+    raw_lmdb_put(dir, "nik", "3171012505900001", 16, "\x01\x02\x03", 3);
+    c = open_ok(dir, 0);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_person_id(t, 5, id), SIDIK_ECORRUPT);
+    assert_int_equal(sidik_control_person_by_nik(t, "3171012505900001", &rec), SIDIK_ECORRUPT);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
 static void test_storage_control_format_and_damage(void **state)
 {
     (void)state;
@@ -839,6 +895,7 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_hostile_fields),
     SIDIK_TEST(test_storage_control_replay_points_and_directory),
     SIDIK_TEST(test_storage_control_fusion_scores),
+    SIDIK_TEST(test_storage_control_persons),
     SIDIK_TEST(test_storage_control_format_and_damage),
     SIDIK_TEST(test_storage_control_full),
     SIDIK_TEST(test_storage_control_alloc_failures),
