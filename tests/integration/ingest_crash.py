@@ -37,6 +37,13 @@ to replay: replayed=0) must still hold everything; with SIDIK_CRASH_DECIDE=S
 it must also decide every enrollment within S seconds, each once, and each
 person (serial modulo the records) exactly once PRINT_READY.
 
+With SIDIK_CRASH_PRINT=1 a print station (printer 31.71) leases and
+acknowledges beside the uploads in every round, killed with them: no
+authorisation is leased again once its Ack was answered, the same id
+always comes with the same signed bytes, an acknowledged print is never
+lost, and after the last start, draining the queue (leases the kills left
+run out and come back) prints each person's card exactly once.
+
 Exits 1 with a FAIL line per problem (naming the round and the id).
 """
 import collections
@@ -68,6 +75,10 @@ RATE = float(os.environ.get("SIDIK_CRASH_RATE", "250"))  # enrollments/s per str
 # Seconds the last start has to decide everything held (0: not waited for;
 # at the default rate the uploads outrun the dedup stage by far).
 DECIDE_WAIT = float(os.environ.get("SIDIK_CRASH_DECIDE", "0"))
+# A print station (printer 31.71, every enrollment's regency) leasing and
+# acknowledging beside the uploads; CONF's print_lease should be short.
+PRINT = os.environ.get("SIDIK_CRASH_PRINT") == "1"
+PRINTED = pb.PRINTED
 BURST = 16
 
 failures = []
@@ -157,6 +168,27 @@ class Ledger:
         self.acked = {}           # id -> first code-0 receipt
         self.unacked = []         # ids sent, never answered (candidates to resend)
         self.decided = {}         # id -> ((status, time_ms), round first seen)
+        self.authorised = {}      # id -> (payload, signature) first leased
+        self.printed = {}         # id -> round its Ack was answered
+        self.leased_again = 0     # leases that came back after a kill
+
+    def note_lease(self, a, rnd):
+        """An authorisation leased: never one already printed, and the same
+        bytes whenever the same id comes back (authorised once)."""
+        with self.lock:
+            if a.enrollment_id in self.printed:
+                fail(f"round {rnd}: {a.enrollment_id} leased again after its Ack in round "
+                     f"{self.printed[a.enrollment_id]}: it would be printed twice")
+            if a.enrollment_id in self.authorised:
+                self.leased_again += 1
+            first = self.authorised.setdefault(a.enrollment_id, (a.payload, a.signature))
+            if first != (a.payload, a.signature):
+                fail(f"round {rnd}: {a.enrollment_id} authorised twice with different bytes")
+
+    def note_printed(self, ids, rnd):
+        with self.lock:
+            for eid in ids:
+                self.printed.setdefault(eid, rnd)
 
     def note_sent(self, eid, serial, capture_ms, rnd):
         with self.lock:
@@ -246,12 +278,55 @@ class Stream(threading.Thread):
                 if want != r.enrollment_id:
                     fail(f"round {self.rnd} stream {self.idx}: receipt for {r.enrollment_id} "
                          f"where {want} was next in the order sent")
-                if r.code != 0 or not (r.status == RECEIVED or r.resend and r.status in DECIDED):
+                if r.code != 0 or not (r.status == RECEIVED or
+                                       r.resend and r.status in DECIDED + (PRINTED,)):
                     fail(f"round {self.rnd} stream {self.idx}: {r.enrollment_id} answered code "
                          f"{r.code} status {r.status} ({r.reason!r}); a valid enrollment "
                          f"must be RECEIVED (a resend: RECEIVED or its decision)")
         except grpc.RpcError as e:
             self.ended = e.code()
+        finally:
+            self.chan.close()
+
+
+class Station(threading.Thread):
+    """A print station: leases, then acknowledges all it leased, until the
+    round's kill (or, draining, until nothing is left to lease)."""
+
+    def __init__(self, rnd, port, stop, dying, drain=False):
+        super().__init__(daemon=True)
+        self.rnd, self.stop, self.dying, self.drain = rnd, stop, dying, drain
+        self.chan = channel(pki, port, "printer", options=[("grpc.use_local_subchannel_pool", 1)])
+        self.acked = 0
+        self.pace = random.Random(seed + rnd)
+
+    def run(self):
+        stub = rpc.PrintStub(self.chan)
+        idle_since = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                lease = stub.Lease(pb.LeaseRequest(max=64), timeout=10)
+                ids = [a.enrollment_id for a in lease.authorisations]
+                for a in lease.authorisations:
+                    ledger.note_lease(a, self.rnd)
+                if ids and not self.drain:
+                    self.stop.wait(self.pace.uniform(0, 0.4))  # printing: kills land here too
+                if ids:
+                    r = stub.Ack(pb.AckRequest(enrollment_ids=ids), timeout=10)
+                    if r.acknowledged != len(ids):
+                        fail(f"round {self.rnd}: Ack of {len(ids)} leased acknowledged "
+                             f"{r.acknowledged}")
+                    ledger.note_printed(ids, self.rnd)
+                    self.acked += len(ids)
+                    idle_since = time.monotonic()
+                elif self.drain and time.monotonic() - idle_since > 3:
+                    return  # three print_lease periods and nothing came back
+                else:
+                    self.stop.wait(0.1)
+        except grpc.RpcError as e:
+            if not self.dying.is_set():
+                fail(f"round {self.rnd}: the print station's call failed before the kill: "
+                     f"{e.code()} {e.details()!r}")
         finally:
             self.chan.close()
 
@@ -274,10 +349,17 @@ def upload_round(rnd, port):
     streams = [Stream(rnd, i, port, firsts[i], stop) for i in range(nstreams)]
     for s in streams:
         s.start()
+    dying = threading.Event()
+    station = Station(rnd, port, stop, dying) if PRINT else None
+    if station:
+        station.start()
     delay = rng.uniform(0.2, 1.5)
     time.sleep(delay)
+    dying.set()  # what fails from here on is the kill's doing
     server.kill9()
     stop.set()
+    if station:
+        station.join(15)
     for s in streams:
         s.join(10)
         if s.is_alive():
@@ -381,17 +463,25 @@ def check_receipts(rnd):
 
 def check_decided_once(rnd, eid, st, receipt=None):
     """st (a Status answer) is RECEIVED, or RECEIVED then one decision that
-    is its status; the decision is the one any earlier round saw."""
+    is its status, or RECEIVED, PRINT_READY, PRINTED; the decision is the
+    one any earlier round saw; a print the station's Ack was answered for
+    is never lost."""
     hist = [(h.status, h.time_ms) for h in st.history]
+    n = len(hist)
     ok = bool(hist) and hist[0][0] == RECEIVED and \
         (receipt is None or hist[0][1] == receipt["received"]) and \
-        (len(hist) == 1 and st.status == RECEIVED or
-         len(hist) == 2 and hist[1][0] in DECIDED and st.status == hist[1][0])
+        (n == 1 and st.status == RECEIVED or
+         n == 2 and hist[1][0] in DECIDED and st.status == hist[1][0] or
+         n == 3 and hist[1][0] == pb.PRINT_READY and hist[2][0] == PRINTED and
+         st.status == PRINTED)
+    if ok and eid in ledger.printed and st.status != PRINTED:
+        fail(f"round {rnd}: {eid}'s print, acknowledged in round {ledger.printed[eid]}, is lost: "
+             f"status {st.status}")
     if not ok:
         fail(f"round {rnd}: {eid}: status {st.status}, history {hist}"
              + (f", receipt received {receipt['received']}" if receipt else ""))
         return
-    if len(hist) == 2:
+    if n >= 2:
         seen = ledger.decided.setdefault(eid, (hist[1], rnd))
         if seen[0] != hist[1]:
             fail(f"round {rnd}: {eid} decided twice: {seen[0]} seen in round {seen[1]}, now "
@@ -469,7 +559,8 @@ def wait_all_decided(rnd, port, held, timeout):
     deadline = time.monotonic() + timeout
     while True:
         now, states = list_all(status, rnd)
-        waiting = [i for i in held if states.get(i) is None or states[i].status not in DECIDED]
+        waiting = [i for i in held
+                   if states.get(i) is None or states[i].status not in DECIDED + (PRINTED,)]
         if not waiting or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -485,12 +576,27 @@ def wait_all_decided(rnd, port, held, timeout):
     for eid in held:
         person = ledger.sent[eid][0] % len(recs)
         persons.add(person)
-        if eid in states and states[eid].status == pb.PRINT_READY:
+        if eid in states and states[eid].status in (pb.PRINT_READY, PRINTED):
             unique[person] += 1
     for person in sorted(persons):
         if not waiting and unique[person] != 1:
             fail(f"round {rnd}: person {person} is PRINT_READY {unique[person]} times, not once")
-    print(f"all decided: {counts[pb.PRINT_READY]} PRINT_READY, {counts[pb.DUPLICATE]} DUPLICATE, "
+    if PRINT and not waiting:
+        station = Station(rnd, port, threading.Event(), threading.Event(), drain=True)
+        station.run()  # here: leases left by the kills run out and come back
+        _, states = list_all(status, rnd)
+        left = [i for i in held if states[i].status == pb.PRINT_READY]
+        printed = [i for i in held if states[i].status == PRINTED]
+        for eid in printed:
+            check_decided_once(rnd, eid, states[eid])
+        if left or len(printed) != len(persons):
+            fail(f"round {rnd}: after draining the print queue {len(printed)} printed for "
+                 f"{len(persons)} persons, {len(left)} still PRINT_READY, e.g. {left[:3]}")
+        print(f"printed: {len(printed)} cards for {len(persons)} persons, each once; "
+              f"{ledger.leased_again} leases came back after a kill; {station.acked} printed "
+              f"in the final drain", flush=True)
+    print(f"all decided: {counts[pb.PRINT_READY]} PRINT_READY, {counts[PRINTED]} PRINTED, "
+          f"{counts[pb.DUPLICATE]} DUPLICATE, "
           f"{counts[pb.ADJUDICATE]} ADJUDICATE; {len(ledger.decided)} decisions seen, none "
           f"changed", flush=True)
     office.close()

@@ -8,7 +8,10 @@
 # the rounds and says what each one checks.
 #   test_ingest_crash.sh SIDIKD SIDIK SOURCE_DIR [ROUNDS]
 # ROUNDS: the argument, else $SIDIK_CRASH_ROUNDS, else 20 (ctest runs 20 as
-# integration_ingest_crash and 200 as stress_ingest_crash).
+# integration_ingest_crash and 200 as stress_ingest_crash; and 50 at a pace
+# the dedup stage keeps up with, with a print station, as
+# integration_pipeline_crash: see ingest_crash.py's SIDIK_CRASH_* settings).
+# $SIDIK_CRASH_PERSONS: how many persons the enrollments are of (20).
 # $SIDIK_CRASH_SEED replays a run (each run prints its seed); with
 # $SIDIK_KEEP=1 the work dir (data, sent.log, receipts.log, every sidikd
 # log) is kept, and it always is when the test fails.
@@ -23,7 +26,7 @@ cleanup() { [ "$keep" = 1 ] && echo "work dir kept: $tmp" || rm -rf "$tmp"; }
 trap cleanup EXIT
 cd "$tmp"
 sh "$src/deploy/pki.sh" pki >/dev/null || { echo "FAIL: pki.sh"; exit 1; }
-"$sidik" gen --persons 20 --reenroll-rate 0 --out gen >/dev/null 2>&1 || { echo "FAIL: sidik gen"; exit 1; }
+"$sidik" gen --persons "${SIDIK_CRASH_PERSONS:-20}" --reenroll-rate 0 --out gen >/dev/null 2>&1 || { echo "FAIL: sidik gen"; exit 1; }
 # Small journal segments and pending bound: crashes land across segment
 # cuts and under backpressure.
 cat > sidikd.conf <<CONF
@@ -35,6 +38,7 @@ metrics_listen = 127.0.0.1:0
 io_threads = 2
 data_dir = data
 print_key = data/print-signing.key
+print_lease = 1s
 journal_segment_bytes = 4M
 journal_max_pending_bytes = 1M
 CONF
