@@ -12,5 +12,6 @@ int sidik_cmd_version(int argc, char **argv);
 int sidik_cmd_eval(int argc, char **argv);
 int sidik_cmd_gen(int argc, char **argv);
 int sidik_cmd_print(int argc, char **argv);
+int sidik_cmd_preload(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"version", sidik_cmd_version, "print versions of sidik, its libraries and the SIMD level"},
     {"eval", sidik_cmd_eval, "measure matcher accuracy on a folder of templates (FVC protocol)"},
     {"gen", sidik_cmd_gen, "generate a synthetic population of ten-finger records (--calibrate)"},
+    {"preload", sidik_cmd_preload, "write persons of an earlier system into a stopped sidikd's gallery"},
     {"print", sidik_cmd_print, "print stations: verify signed print authorisations offline"},
 };
 

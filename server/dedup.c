@@ -617,7 +617,8 @@ static int load_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_
 {
     (void)shard;
     loading *l = ctx;
-    if (id > atomic_load(&l->d->decided)) { /* stored by a batch a crash cut short */
+    if (id < SIDIK_RECORD_MIGRATED_FIRST && id > atomic_load(&l->d->decided)) {
+        /* stored by a batch a crash cut short: it is decided again */
         l->skipped++;
         return 0;
     }

@@ -1,6 +1,8 @@
 #!/bin/sh
 # The pipeline live: four offices upload the same five persons at the same
 # instant (simultaneous.py): exactly one enrollment of each is PRINT_READY.
+# Before it starts, 50 persons of another population are preloaded
+# (`sidik preload`): a re-capture of one of them is a DUPLICATE.
 #   test_pipeline.sh SIDIKD SIDIK SOURCE_DIR
 set -u
 sidikd=$1
@@ -11,8 +13,25 @@ live_setup
 sh "$src/deploy/pki.sh" pki >/dev/null
 for o in SBY-03 MDN-04; do sh "$src/deploy/pki.sh" pki client office "$o" >/dev/null; done
 "$sidik" gen --persons 5 --reenroll-rate 0 --out gen >/dev/null 2>&1
+"$sidik" gen --persons 50 --reenroll-rate 0 --seed 99 --out old >/dev/null 2>&1
+"$sidik" gen --persons 8 --impressions 2 --reenroll-rate 0 --seed 99 --out again >/dev/null 2>&1
 live_conf
+"$sidik" preload --data data --records old/records.iso >/dev/null
+check "50 persons preloaded" $?
 live_start
+grep -q 'msg="dedup stage open" gallery=50 ' log; check "sidikd searches the 50 preloaded" $?
+/usr/bin/python3 - "$src" pki "$port" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1] + "/tests/integration")
+from sidik_client import channel, enrollment, load_stubs, records, wait_decided
+pb, rpc = load_stubs(sys.argv[1] + "/proto")
+chan = channel(sys.argv[2], sys.argv[3], "office-JKT-01")
+e = enrollment(pb, records("again/records.iso")[15], 4242)  # person 7, second capture
+list(rpc.IngestStub(chan).Upload(iter([e]), timeout=20))
+st = wait_decided(pb, rpc.StatusStub(chan), [e.enrollment_id], timeout=30)[e.enrollment_id]
+sys.exit(0 if st.status == pb.DUPLICATE else f"status {pb.EnrollmentStatus.Name(st.status)}")
+PY
+check "a re-capture of a preloaded person is a DUPLICATE" $?
 /usr/bin/python3 "$src/tests/integration/simultaneous.py" "$src/proto" pki "$port" \
     gen/records.iso JKT-01 BDG-02 SBY-03 MDN-04
 check "simultaneous duplicates from four offices: one UNIQUE each" $?

@@ -256,6 +256,11 @@ int sidik_control_fusion_put(sidik_control_txn *t, const uint32_t *genuine, uint
 int sidik_control_fusion_get(sidik_control_txn *t, uint32_t **genuine, uint32_t *ngenuine,
                              uint32_t **impostor, uint32_t *nimpostor);
 
+/** Gallery record ids: below this, the journal sequence of the enrollment
+ *  that made the person UNIQUE; from it on, persons migrated from an
+ *  earlier system (`sidik preload`), which no journal sequence reaches. */
+#define SIDIK_RECORD_MIGRATED_FIRST (UINT64_C(1) << 62)
+
 /** Who the gallery's persons are. put (in the transaction that makes
  *  enrollment id UNIQUE as gallery record record_id): the record names the
  *  enrollment, and nik (16 digits; empty: none) names the record unless an
