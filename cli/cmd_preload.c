@@ -132,10 +132,12 @@ static const char *nik_at(char **lines, size_t nlines, size_t i)
     return i < nlines ? lines[i] : "";
 }
 
-static char **read_lines(const char *path, size_t *n)
+/* The lines of path (in *text, the caller's to free with the array). */
+static char **read_lines(const char *path, size_t *n, char **text_out)
 {
     size_t size;
     char *text = (char *)read_file(path, &size);
+    *text_out = text;
     if (text == NULL)
         return NULL;
     char **lines = malloc((size + 2) * sizeof *lines);
@@ -149,8 +151,11 @@ static char **read_lines(const char *path, size_t *n)
         lines[(*n)++] = p;
         p = nl + 1;
     }
-    return lines; /* text lives as long as the process */
+    return lines;
 }
+
+static int load(const uint8_t *file, size_t size, const char *records, const char *data,
+                char **lines, size_t nlines, uint64_t count, uint32_t threads);
 
 int sidik_cmd_preload(int argc, char **argv)
 {
@@ -194,15 +199,27 @@ int sidik_cmd_preload(int argc, char **argv)
         fprintf(stderr, "sidik preload: %s: %s\n", records, strerror(errno));
         return SIDIK_CLI_EXIT_FAIL;
     }
-    char **lines = NULL;
-    if (niks != NULL && (lines = read_lines(niks, &nlines)) == NULL) {
+    char **lines = NULL, *text = NULL;
+    int rc = 0;
+    if (niks != NULL && (lines = read_lines(niks, &nlines, &text)) == NULL) {
         fprintf(stderr, "sidik preload: %s: %s\n", niks, strerror(errno));
-        return SIDIK_CLI_EXIT_FAIL;
-    }
-    if (mkdir(data, 0700) != 0 && errno != EEXIST) {
+        rc = SIDIK_EINVAL;
+    } else if (mkdir(data, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "sidik preload: %s: %s\n", data, strerror(errno));
-        return SIDIK_CLI_EXIT_FAIL;
+        rc = -errno;
     }
+    if (rc == 0)
+        rc = load(file, size, records, data, lines, nlines, count, (uint32_t)threads);
+    free(file);
+    free(lines);
+    free(text);
+    return rc == 0 ? SIDIK_CLI_EXIT_OK : SIDIK_CLI_EXIT_FAIL;
+}
+
+/* Writes the records of file into data's gallery; 0 or the error (said). */
+static int load(const uint8_t *file, size_t size, const char *records, const char *data,
+                char **lines, size_t nlines, uint64_t count, uint32_t threads)
+{
     char dir[4096];
     const char *why = NULL;
     sidik_control *control;
@@ -210,14 +227,14 @@ int sidik_cmd_preload(int argc, char **argv)
     int rc = sidik_control_open(dir, NULL, &control, &why);
     if (rc != 0) {
         fprintf(stderr, "sidik preload: %s: %s (%s)\n", dir, why ? why : "", sidik_strerror(rc));
-        return SIDIK_CLI_EXIT_FAIL;
+        return rc;
     }
     sidik_shardset *shards;
     snprintf(dir, sizeof dir, "%s/gallery", data);
     if ((rc = sidik_shardset_open(dir, control, NULL, &shards, &why)) != 0) {
         fprintf(stderr, "sidik preload: %s: %s (%s)\n", dir, why ? why : "", sidik_strerror(rc));
         sidik_control_close(control);
-        return SIDIK_CLI_EXIT_FAIL;
+        return rc;
     }
 
     static size_t off[BATCH], len[BATCH];
@@ -298,10 +315,8 @@ int sidik_cmd_preload(int argc, char **argv)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     sidik_shardset_close(shards);
     sidik_control_close(control);
-    free(file);
-    free(lines);
     if (rc == 0)
         printf("preloaded %zu persons into %s/gallery in %.1f s (%.0f a second)\n", done, data,
                secs, secs > 0 ? (double)done / secs : 0.0);
-    return rc == 0 ? SIDIK_CLI_EXIT_OK : SIDIK_CLI_EXIT_FAIL;
+    return rc;
 }
