@@ -15,7 +15,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
-from sidik_client import channel, load_stubs, records  # noqa: E402
+from sidik_client import channel, load_stubs, positions, records  # noqa: E402
 
 
 proto_dir, pki, port, new_path, again_path = sys.argv[1:6]
@@ -24,15 +24,6 @@ pb, rpc = load_stubs(proto_dir)
 OFFICES = [("JKT-01", "317101"), ("BDG-02", "327301")]
 fresh = records(new_path)
 again = records(again_path)[1::2]  # second captures of preloaded persons
-
-
-def positions(record):
-    out, off = set(), 24
-    for _ in range(record[22]):
-        out.add(record[off])
-        off += 4 + 6 * record[off + 3]
-        off += 2 + int.from_bytes(record[off:off + 2], "big")
-    return out
 
 
 def enrollment(record, office, region, serial):

@@ -57,22 +57,10 @@ if sys.argv[1] == "niks":
 proto_dir, pki, port, mport, demo = sys.argv[2:7]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
-from sidik_client import channel, load_stubs, records  # noqa: E402
+from sidik_client import channel, load_stubs, positions, records  # noqa: E402
 
 pb, rpc = load_stubs(proto_dir)
 rng = random.Random(20261122)
-
-
-def positions(record):
-    """The finger positions an ISO/IEC 19794-2:2005 record has views of:
-    after the 24-byte header, each view is position, view/impression,
-    quality, minutiae count, 6 bytes a minutia, then its extended data."""
-    out, off = set(), 24
-    for _ in range(record[22]):
-        out.add(record[off])
-        off += 4 + 6 * record[off + 3]
-        off += 2 + int.from_bytes(record[off:off + 2], "big")
-    return out
 
 
 def enrollment(record, office, region, nik, birth):

@@ -76,3 +76,14 @@ bool sidik_pb_text_clean(const ProtobufCMessageDescriptor *d, const uint8_t *p, 
 {
     return d != NULL && (p != NULL || n == 0) && clean(d, p, n, 0);
 }
+
+int sidik_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = sidik_trymalloc(n + 1);
+    if (buf == NULL)
+        return SIDIK_ENOMEM;
+    *len = protobuf_c_message_pack(m, buf);
+    *out = buf;
+    return 0;
+}

@@ -28,17 +28,6 @@ static int say(char *why, size_t cap, int rc, const char *fmt, ...)
     return rc;
 }
 
-static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = sidik_trymalloc(n + 1);
-    if (buf == NULL)
-        return SIDIK_ENOMEM;
-    *len = protobuf_c_message_pack(m, buf);
-    *out = buf;
-    return 0;
-}
-
 /* ---- Lease ---------------------------------------------------------------------------- */
 
 typedef struct signed_auth {
@@ -97,7 +86,7 @@ static int respond_lease(const signed_auth *s, uint32_t n, int64_t until, uint8_
         r.n_authorisations = n;
         r.authorisations = ptrs;
         r.lease_expires_ms = n > 0 ? until : 0;
-        rc = pack(&r.base, out, len);
+        rc = sidik_pb_pack(&r.base, out, len);
     }
     sidik_free(a);
     sidik_free(ptrs);
@@ -228,7 +217,7 @@ static int ack(const sidik_print_service *ps, const sidik_identity *who, const u
     Sidik__V1__AckResponse r;
     sidik__v1__ack_response__init(&r);
     r.acknowledged = acknowledged;
-    return pack(&r.base, out, len);
+    return sidik_pb_pack(&r.base, out, len);
 }
 
 int sidik_print_answer(const sidik_print_service *ps, sidik_method m, const sidik_identity *who,

@@ -32,17 +32,6 @@ static void state_of(const sidik_enrollment *e, Sidik__V1__EnrollmentState *st,
     st->history = ptrs;
 }
 
-static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = sidik_trymalloc(n + 1);
-    if (buf == NULL)
-        return SIDIK_ENOMEM;
-    *len = protobuf_c_message_pack(m, buf);
-    *out = buf;
-    return 0;
-}
-
 static int get(sidik_control *c, const sidik_identity *who, const uint8_t *p, size_t n,
                uint8_t **out, size_t *len, const char **why)
 {
@@ -75,7 +64,7 @@ static int get(sidik_control *c, const sidik_identity *who, const uint8_t *p, si
     Sidik__V1__EnrollmentState st;
     Sidik__V1__StatusChange changes[SIDIK_HISTORY_MAX], *ptrs[SIDIK_HISTORY_MAX];
     state_of(&e, &st, changes, ptrs);
-    return pack(&st.base, out, len);
+    return sidik_pb_pack(&st.base, out, len);
 }
 
 typedef struct page {
@@ -181,7 +170,7 @@ static int list(sidik_control *c, const sidik_identity *who, const uint8_t *p, s
         if (pg.more)
             snprintf(token, sizeof token, "%llu", (unsigned long long)pg.last_seq);
         resp.next_page_token = token;
-        rc = pack(&resp.base, out, len);
+        rc = sidik_pb_pack(&resp.base, out, len);
     }
     sidik_free(st);
     sidik_free(stp);

@@ -62,6 +62,18 @@ def records(path):
     return out
 
 
+def positions(record):
+    """The finger positions an ISO/IEC 19794-2:2005 record has views of:
+    after the 24-byte header, each view is position, view/impression,
+    quality, minutiae count, 6 bytes a minutia, then its extended data."""
+    out, off = set(), 24
+    for _ in range(record[22]):
+        out.add(record[off])
+        off += 4 + 6 * record[off + 3]
+        off += 2 + int.from_bytes(record[off:off + 2], "big")
+    return out
+
+
 def nik_for(serial, female=False):
     """A structurally valid NIK: Jakarta Selatan, born 1990-05-25."""
     return f"317101{25 + (40 if female else 0):02d}0590{serial:04d}"

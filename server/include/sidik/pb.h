@@ -19,4 +19,9 @@ extern ProtobufCAllocator sidik_pb_alloc;
  * answer false. */
 bool sidik_pb_text_clean(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n);
 
+/** Encodes m into a new buffer (*out, the caller's to sidik_free; one spare
+ *  byte so an empty message is not a zero-byte allocation), *len its
+ *  length. Errors: SIDIK_ENOMEM. */
+int sidik_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len);
+
 #endif
