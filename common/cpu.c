@@ -42,6 +42,7 @@ void sidik_cpu_detect(sidik_cpu_features *out)
         out->avx512bw = (b & bit_AVX512BW) != 0;
         out->avx512vl = (b & bit_AVX512VL) != 0;
         out->avx512vpopcntdq = (c & bit_AVX512VPOPCNTDQ) != 0;
+        out->avx512vnni = (c & bit_AVX512VNNI) != 0;
     }
 }
 #else

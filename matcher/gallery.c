@@ -23,11 +23,6 @@
 #define DIR_EMPTY   UINT64_MAX
 #define DIR_REMOVED (UINT64_MAX - 1)
 
-/* Persons a scan scores per kernel call: a block of signatures (about
- * 330 KB) stays in the core's L2 cache while every probe of the batch
- * passes over it, so memory is read once per batch, not once per probe. */
-#define SCAN_BLOCK 64
-
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -42,16 +37,14 @@ int sidik_gallery_create(uint32_t partitions, sidik_simd_level level, sidik_gall
     *out = NULL;
     if (partitions < 1 || partitions > SIDIK_GALLERY_MAX_PARTITIONS)
         return SIDIK_ERANGE;
-    static const sidik__sig_scan_fn scans[SIDIK_SIMD_LEVEL_COUNT] = {
-        sidik__sig_scan_scalar, sidik__sig_scan_sse42, sidik__sig_scan_avx2,
-        sidik__sig_scan_avx512};
-    if (sidik__match_kernels_get(level) == NULL)
+    sidik__sig_scan_fn scan = sidik__sig_scan_get(level);
+    if (scan == NULL)
         return SIDIK_ENOCPU;
     sidik_gallery *g = sidik_trycalloc(1, sizeof *g + partitions * sizeof g->part[0]);
     if (g == NULL)
         return SIDIK_ENOMEM;
     g->npart = partitions;
-    g->scan = scans[level];
+    g->scan = scan;
     pthread_mutex_init(&g->write_lock, NULL);
     for (uint32_t p = 0; p < partitions; p++) {
         g->part[p] = sidik_trycalloc(1, sizeof *g->part[p]);
@@ -168,7 +161,7 @@ int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *
         g->chunk_bytes += sizeof *ch;
         atomic_store_explicit(&part->chunk[c], ch, memory_order_release);
     }
-    ch->sig[i] = *sig;
+    sidik__sig_block_put(&ch->block[i / SIDIK__SIG_LANES], (int)(i % SIDIK__SIG_LANES), sig);
     ch->id[i] = id;
     atomic_store_explicit(&ch->live[i], 1, memory_order_relaxed);
     atomic_store_explicit(&part->count, slot + 1, memory_order_release);
@@ -219,11 +212,14 @@ size_t sidik_gallery_bytes(const sidik_gallery *g)
     return b;
 }
 
-const sidik_person_sig *sidik__gallery_sig(const sidik_gallery *g, uint32_t p, uint64_t slot)
+const sidik__sig_block *sidik__gallery_block(const sidik_gallery *g, uint32_t p, uint64_t slot,
+                                             int *lane)
 {
     sidik__chunk *ch = atomic_load_explicit(&g->part[p]->chunk[slot / SIDIK__CHUNK_PERSONS],
                                             memory_order_acquire);
-    return &ch->sig[slot % SIDIK__CHUNK_PERSONS];
+    size_t i = slot % SIDIK__CHUNK_PERSONS;
+    *lane = (int)(i % SIDIK__SIG_LANES);
+    return &ch->block[i / SIDIK__SIG_LANES];
 }
 
 /* a ranks before b: higher score, then lower id (so results do not depend
@@ -272,35 +268,48 @@ static int hit_cmp(const void *pa, const void *pb)
     return hit_before(a, b) ? -1 : hit_before(b, a) ? 1 : 0;
 }
 
+/* Every probe of the batch against one block, a finger at a time: the
+ * finger's 8 KB of the block stays in the core's L1 cache while the whole
+ * batch passes over it, so the gallery is read from memory once per batch,
+ * not once per probe. Lanes past `lanes` are not yet published and never
+ * read. */
 void sidik__gallery_scan(const sidik_gallery *g, uint32_t p, sidik_probe *const *probes,
                          uint32_t n, uint32_t k, sidik__hit *best, uint32_t *kept,
                          uint64_t *scanned)
 {
     const sidik__partition *part = g->part[p];
     uint64_t count = atomic_load_explicit(&((sidik__partition *)part)->count, memory_order_acquire);
-    float score[SCAN_BLOCK];
+    float total[SIDIK_SEARCH_MAX_BATCH][SIDIK__SIG_LANES]; /* 16 KB */
     uint64_t seen = 0;
     for (uint32_t i = 0; i < n; i++)
         kept[i] = 0;
-    for (uint64_t base = 0; base < count; base += SCAN_BLOCK) {
+    for (uint64_t base = 0; base < count; base += SIDIK__SIG_LANES) {
         sidik__chunk *ch = atomic_load_explicit(
             &((sidik__partition *)part)->chunk[base / SIDIK__CHUNK_PERSONS], memory_order_acquire);
         size_t off = base % SIDIK__CHUNK_PERSONS;
-        int len = (int)(count - base < SCAN_BLOCK ? count - base : SCAN_BLOCK);
-        uint8_t live[SCAN_BLOCK];
-        for (int j = 0; j < len; j++) {
+        const sidik__sig_block *blk = &ch->block[off / SIDIK__SIG_LANES];
+        int lanes = (int)(count - base < SIDIK__SIG_LANES ? count - base : SIDIK__SIG_LANES);
+        uint8_t live[SIDIK__SIG_LANES];
+        int any = 0;
+        for (int j = 0; j < lanes; j++) {
             live[j] = atomic_load_explicit(&ch->live[off + j], memory_order_acquire);
+            any |= live[j];
             seen += live[j];
         }
-        for (uint32_t i = 0; i < n; i++) {
-            g->scan(&probes[i]->sig, &ch->sig[off], len, score, NULL);
-            for (int j = 0; j < len; j++) {
+        if (!any)
+            continue;
+        memset(total, 0, n * sizeof total[0]);
+        for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
+            for (uint32_t i = 0; i < n; i++)
+                if (probes[i]->sig.scale[f] > 0)
+                    g->scan(&probes[i]->sig, f, blk, lanes, total[i], NULL);
+        for (uint32_t i = 0; i < n; i++)
+            for (int j = 0; j < lanes; j++) {
                 if (!live[j])
                     continue;
-                sidik__hit h = {score[j], p, base + (uint64_t)j, ch->id[off + j]};
+                sidik__hit h = {total[i][j], p, base + (uint64_t)j, ch->id[off + j]};
                 heap_offer(best + (size_t)i * k, &kept[i], k, &h);
             }
-        }
     }
     for (uint32_t i = 0; i < n; i++)
         qsort(best + (size_t)i * k, kept[i], sizeof *best, hit_cmp);

@@ -44,25 +44,41 @@ void sidik__xor_popcount_avx2(const sidik_finger *a, const sidik_finger *b, uint
 #define KERNEL(name) sidik__##name##_avx2
 #include "kernel_impl.h"
 
-/* The signature products, a ring at a time in two halves of 8 harmonics:
- * 16 int8 widened to 16 int16, PMADDWD against the probe's two forms. */
-static inline void sig_products_avx2(const int8_t (*a)[SIDIK_SIG_HARMONICS][2],
-                                     const int16_t (*b)[2][SIDIK_SIG_HARMONICS][2], int32_t *cre,
-                                     int32_t *cim)
+/* The signature products, 8 lanes per vector: each lane's four unsigned
+ * bytes split into two 16-bit pairs (bytes 0, 2 and 1, 3), PMADDWD against
+ * the probe's matching signed pairs. Exact: no 16-bit saturation, unlike
+ * PMADDUBSW, whose pair sums of 255 x 127 would overflow. */
+static inline __m256i sig_pairs(int8_t a, int8_t b)
 {
-    __m256i re0 = _mm256_setzero_si256(), re1 = re0, im0 = re0, im1 = re0;
-    for (int m = 0; m < SIDIK_SIG_RINGS; m++) {
-        __m256i g0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[m]));
-        __m256i g1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[m][8]));
-        re0 = _mm256_add_epi32(re0, _mm256_madd_epi16(g0, _mm256_loadu_si256((const __m256i *)b[m][0])));
-        re1 = _mm256_add_epi32(re1, _mm256_madd_epi16(g1, _mm256_loadu_si256((const __m256i *)b[m][0][8])));
-        im0 = _mm256_add_epi32(im0, _mm256_madd_epi16(g0, _mm256_loadu_si256((const __m256i *)b[m][1])));
-        im1 = _mm256_add_epi32(im1, _mm256_madd_epi16(g1, _mm256_loadu_si256((const __m256i *)b[m][1][8])));
+    return _mm256_set1_epi32((int)((uint32_t)(uint16_t)a | (uint32_t)(uint16_t)b << 16));
+}
+
+static inline void sig_products_avx2(const sidik__sig_probe *p, int f, const sidik__sig_block *b,
+                                     int32_t (*cre)[SIDIK__SIG_LANES],
+                                     int32_t (*cim)[SIDIK__SIG_LANES])
+{
+    const __m256i lo_bytes = _mm256_set1_epi32(0x00ff00ff);
+    for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
+        __m256i re0 = _mm256_set1_epi32(-p->bias_re[f][k]), re1 = re0;
+        __m256i im0 = _mm256_set1_epi32(-p->bias_im[f][k]), im1 = im0;
+        for (int m = 0; m < SIDIK__SIG_RING_PAIRS; m++) {
+            const int8_t *pr = p->re[f][k][m], *pi = p->im[f][k][m];
+            __m256i re_e = sig_pairs(pr[0], pr[2]), re_o = sig_pairs(pr[1], pr[3]);
+            __m256i im_e = sig_pairs(pi[0], pi[2]), im_o = sig_pairs(pi[1], pi[3]);
+            const __m256i *g = (const __m256i *)b->c[f][k][m];
+            __m256i g0 = _mm256_loadu_si256(g), g1 = _mm256_loadu_si256(g + 1);
+            __m256i e0 = _mm256_and_si256(g0, lo_bytes), o0 = _mm256_and_si256(_mm256_srli_epi16(g0, 8), lo_bytes);
+            __m256i e1 = _mm256_and_si256(g1, lo_bytes), o1 = _mm256_and_si256(_mm256_srli_epi16(g1, 8), lo_bytes);
+            re0 = _mm256_add_epi32(re0, _mm256_add_epi32(_mm256_madd_epi16(e0, re_e), _mm256_madd_epi16(o0, re_o)));
+            re1 = _mm256_add_epi32(re1, _mm256_add_epi32(_mm256_madd_epi16(e1, re_e), _mm256_madd_epi16(o1, re_o)));
+            im0 = _mm256_add_epi32(im0, _mm256_add_epi32(_mm256_madd_epi16(e0, im_e), _mm256_madd_epi16(o0, im_o)));
+            im1 = _mm256_add_epi32(im1, _mm256_add_epi32(_mm256_madd_epi16(e1, im_e), _mm256_madd_epi16(o1, im_o)));
+        }
+        _mm256_storeu_si256((__m256i *)cre[k], re0);
+        _mm256_storeu_si256((__m256i *)(cre[k] + 8), re1);
+        _mm256_storeu_si256((__m256i *)cim[k], im0);
+        _mm256_storeu_si256((__m256i *)(cim[k] + 8), im1);
     }
-    _mm256_storeu_si256((__m256i *)cre, re0);
-    _mm256_storeu_si256((__m256i *)(cre + 8), re1);
-    _mm256_storeu_si256((__m256i *)cim, im0);
-    _mm256_storeu_si256((__m256i *)(cim + 8), im1);
 }
 #define SIG_PRODUCTS sig_products_avx2
 #define SCAN_NAME    sidik__sig_scan_avx2

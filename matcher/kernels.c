@@ -1,6 +1,7 @@
 /* Which kernels each SIMD level uses. The tables are constant; the level is
  * chosen once at start-up by whoever creates a sidik_matcher. */
 #include "mcc.h"
+#include "sig_int.h"
 
 #define LEVEL(lvl, sfx)                                                             \
     {                                                                               \
@@ -26,4 +27,18 @@ const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level)
     if (level > sidik_cpu_best_level(&f))
         return NULL;
     return &tables[level];
+}
+
+sidik__sig_scan_fn sidik__sig_scan_get(sidik_simd_level level)
+{
+    static const sidik__sig_scan_fn scans[SIDIK_SIMD_LEVEL_COUNT] = {
+        sidik__sig_scan_scalar, sidik__sig_scan_sse42, sidik__sig_scan_avx2,
+        sidik__sig_scan_avx512};
+    if (sidik__match_kernels_get(level) == NULL)
+        return NULL;
+    sidik_cpu_features f;
+    sidik_cpu_detect(&f);
+    if (level == SIDIK_SIMD_AVX512 && f.avx512vnni)
+        return sidik__sig_scan_avx512vnni;
+    return scans[level];
 }

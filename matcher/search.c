@@ -98,8 +98,17 @@ static int verify(const search_call *c, sidik_matcher *m, sidik_fmr *rec, const 
                   const sidik__hit *h, sidik_candidate *cand, uint32_t *matched)
 {
     const sidik_search_config *cfg = c->cfg;
-    float fsim[SIDIK_SIG_FINGERS], total;
-    c->g->scan(&pr->sig, sidik__gallery_sig(c->g, h->part, h->slot), 1, &total, fsim);
+    float fsim[SIDIK_SIG_FINGERS] = {0};
+    int lane;
+    const sidik__sig_block *blk = sidik__gallery_block(c->g, h->part, h->slot, &lane);
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        /* Lanes up to this slot's are published; later ones are not read. */
+        float total[SIDIK__SIG_LANES] = {0}, sim[SIDIK__SIG_LANES];
+        if (pr->sig.scale[f] > 0) {
+            c->g->scan(&pr->sig, f, blk, lane + 1, total, sim);
+            fsim[f] = sim[lane];
+        }
+    }
     int order[SIDIK_SIG_FINGERS], nf = 0;
     for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
         if (pr->finger[f] != NULL && fsim[f] != 0)

@@ -14,12 +14,14 @@
 
 /* Persons are stored in chunks that never move once published, so a scan
  * can read a chunk while a writer appends to the next one. 4,096 persons
- * (21 MB of signatures) per chunk; 16,384 chunk slots per partition. */
+ * (21 MB of signatures, in blocks of 16: sig_int.h) per chunk; 16,384 chunk
+ * slots per partition. */
 #define SIDIK__CHUNK_PERSONS 4096
+#define SIDIK__CHUNK_BLOCKS  (SIDIK__CHUNK_PERSONS / SIDIK__SIG_LANES)
 #define SIDIK__MAX_CHUNKS    16384
 
 typedef struct sidik__chunk {
-    sidik_person_sig sig[SIDIK__CHUNK_PERSONS];
+    sidik__sig_block block[SIDIK__CHUNK_BLOCKS];
     uint64_t id[SIDIK__CHUNK_PERSONS];
     _Atomic uint8_t live[SIDIK__CHUNK_PERSONS];
 } sidik__chunk;
@@ -60,7 +62,8 @@ void sidik__gallery_scan(const sidik_gallery *g, uint32_t p, sidik_probe *const 
                          uint32_t n, uint32_t k, sidik__hit *best, uint32_t *kept,
                          uint64_t *scanned);
 
-/* The signature of a slot a scan returned. */
-const sidik_person_sig *sidik__gallery_sig(const sidik_gallery *g, uint32_t p, uint64_t slot);
+/* The block holding a slot a scan returned, and the slot's lane in it. */
+const sidik__sig_block *sidik__gallery_block(const sidik_gallery *g, uint32_t p, uint64_t slot,
+                                             int *lane);
 
 #endif

@@ -1,51 +1,60 @@
 /*
- * The signature scan, written once in plain C and compiled once per SIMD
- * level (sig_scan_scalar.c without vectorisation: the oracle; the ISA files
- * with their flags and -O3), like kernel_impl.h. The products are integer
- * (exact in any order); the rotation step is element-wise over float lanes;
- * the sum over fingers runs in finger order in every build. So every level
- * returns bit-identical scores, and the tests check it.
+ * The signature scan of one finger over one block of 16 persons, written
+ * once in plain C and compiled once per SIMD level (kernel_scalar.c without
+ * vectorisation: the oracle; the ISA files with their flags and -O3), like
+ * kernel_impl.h. The products are integer (exact in any order); the rotation
+ * step and the finger's addition into the totals are element-wise over the
+ * lanes in one order. So every level returns bit-identical scores, and the
+ * tests check it.
  *
  * Before including, define SCAN_NAME to the level's function name, and
- * optionally SIG_PRODUCTS(a, b, cre, cim): the level's own version of the
- * integer product loop below (a: the gallery finger's rings, b: the probe
- * finger's), for levels where the compiler's vectorisation of it is poor.
+ * optionally SIG_PRODUCTS(p, f, b, cre, cim): the level's own version of the
+ * integer product loop below, for levels where the compiler's vectorisation
+ * of it is poor. The level's version may compute every lane (the scan only
+ * hands it blocks whose 16 lanes are all published); the plain one computes
+ * only the first `lanes`, which is what a partly filled block needs.
  */
 #include "sig_int.h"
 
-#ifndef SIG_PRODUCTS
-static inline void sig_products(const int8_t (*a)[SIDIK_SIG_HARMONICS][2],
-                                const int16_t (*b)[2][SIDIK_SIG_HARMONICS][2], int32_t *cre,
-                                int32_t *cim)
+static inline void sig_products_lanes(const sidik__sig_probe *p, int f, const sidik__sig_block *b,
+                                      int lanes, int32_t (*cre)[SIDIK__SIG_LANES],
+                                      int32_t (*cim)[SIDIK__SIG_LANES])
 {
-    for (int m = 0; m < SIDIK_SIG_RINGS; m++)
-        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-            int32_t ar = a[m][k][0], ai = a[m][k][1];
-            cre[k] += ar * b[m][0][k][0] + ai * b[m][0][k][1];
-            cim[k] += ar * b[m][1][k][0] + ai * b[m][1][k][1];
+    for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
+        for (int j = 0; j < SIDIK__SIG_LANES; j++) {
+            cre[k][j] = -p->bias_re[f][k];
+            cim[k][j] = -p->bias_im[f][k];
         }
-}
-#define SIG_PRODUCTS sig_products
-#endif
-
-void SCAN_NAME(const sidik__sig_probe *p, const sidik_person_sig *g, int count, float *out,
-               float *fsim)
-{
-    const sidik__sig_tables *tb = sidik__sig_tables_get();
-    for (int i = 0; i < count; i++) {
-        const sidik_person_sig *gi = &g[i];
-        float total = 0;
-        for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
-            float sim = 0;
-            if (p->scale[f] > 0 && gi->scale[f] > 0) {
-                int32_t cre[SIDIK_SIG_HARMONICS] = {0}, cim[SIDIK_SIG_HARMONICS] = {0};
-                SIG_PRODUCTS(gi->f[f].c, p->p[f], cre, cim);
-                sim = sidik__sig_best_rotation(tb, cre, cim) * (gi->scale[f] * p->scale[f]);
-                total += sim - SIDIK__SIG_IMPOSTOR_MEAN;
+        for (int m = 0; m < SIDIK__SIG_RING_PAIRS; m++) {
+            const int8_t *pr = p->re[f][k][m], *pi = p->im[f][k][m];
+            for (int j = 0; j < lanes; j++) {
+                const uint8_t *g = b->c[f][k][m][j];
+                cre[k][j] += g[0] * pr[0] + g[1] * pr[1] + g[2] * pr[2] + g[3] * pr[3];
+                cim[k][j] += g[0] * pi[0] + g[1] * pi[1] + g[2] * pi[2] + g[3] * pi[3];
             }
-            if (fsim != NULL)
-                fsim[i * SIDIK_SIG_FINGERS + f] = sim;
         }
-        out[i] = total;
+    }
+}
+
+void SCAN_NAME(const sidik__sig_probe *p, int f, const sidik__sig_block *b, int lanes,
+               float *total, float *sim)
+{
+    int32_t cre[SIDIK_SIG_HARMONICS][SIDIK__SIG_LANES], cim[SIDIK_SIG_HARMONICS][SIDIK__SIG_LANES];
+#ifdef SIG_PRODUCTS
+    if (lanes == SIDIK__SIG_LANES)
+        SIG_PRODUCTS(p, f, b, cre, cim);
+    else
+#endif
+        sig_products_lanes(p, f, b, lanes, cre, cim);
+    float best[SIDIK__SIG_LANES];
+    sidik__sig_best_rotation(sidik__sig_tables_get(), cre, cim, best);
+    const float ps = p->scale[f];
+    for (int j = 0; j < lanes; j++) {
+        float gs = b->scale[f][j];
+        float s = gs > 0 ? best[j] * (gs * ps) : 0;
+        if (gs > 0)
+            total[j] += s - SIDIK__SIG_IMPOSTOR_MEAN;
+        if (sim != NULL)
+            sim[j] = s;
     }
 }

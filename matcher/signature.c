@@ -35,18 +35,15 @@ static void tables_build(void)
             dft_c[k][n] = cos(2 * pi * k * n / ANGLES);
             dft_s[k][n] = sin(2 * pi * k * n / ANGLES);
         }
-    for (int s = 0; s < SIDIK__SIG_ROT_LANES; s++) {
-        /* Lanes beyond the rotations repeat the last one, so a max over
-         * all lanes equals the max over the rotations. */
-        int r = s < SIDIK_SIG_ROTATIONS ? s : SIDIK_SIG_ROTATIONS - 1;
-        double alpha = (-SIDIK_SIG_ROT_MAX + 2.0 * SIDIK_SIG_ROT_MAX * r / (SIDIK_SIG_ROTATIONS - 1)) *
-                       pi / 180;
-        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-            /* Harmonic k > 0 stands for itself and its mirror -k (the
-             * spectrum is real), hence the weight 2. */
-            double w = k ? 2.0 : 1.0;
-            tables.rot_c[k][s] = (float)(w * cos(k * alpha));
-            tables.rot_s[k][s] = (float)(-w * sin(k * alpha));
+    for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
+        /* Harmonic k > 0 stands for itself and its mirror -k (the spectrum
+         * is real), hence the weight 2. */
+        double w = k ? 2.0 : 1.0;
+        tables.w[k] = (float)w;
+        for (int r = 0; r < SIDIK__SIG_ROT_PAIRS; r++) {
+            double alpha = SIDIK_SIG_ROT_MAX * (r + 1.0) / SIDIK__SIG_ROT_PAIRS * pi / 180;
+            tables.cos[r][k] = (float)(w * cos(k * alpha));
+            tables.sin[r][k] = (float)(w * sin(k * alpha));
         }
     }
 }
@@ -163,15 +160,57 @@ int sidik_sig_person(const sidik_fmr *rec, sidik_person_sig *out, const char **w
 
 void sidik__sig_probe_init(sidik__sig_probe *p, const sidik_person_sig *s)
 {
+    memset(p, 0, sizeof *p);
     for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
         p->scale[f] = s->scale[f];
-        for (int m = 0; m < SIDIK_SIG_RINGS; m++)
-            for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-                int16_t br = s->f[f].c[m][k][0], bi = s->f[f].c[m][k][1];
-                p->p[f][m][0][k][0] = br;
-                p->p[f][m][0][k][1] = bi;
-                p->p[f][m][1][k][0] = (int16_t)-bi;
-                p->p[f][m][1][k][1] = br;
+        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++)
+            for (int m = 0; m < SIDIK__SIG_RING_PAIRS; m++) {
+                /* sidik_sig_finger never writes -128; clamping keeps a
+                 * negated coefficient a byte whatever the input. */
+                int8_t e[2], o[2];
+                for (int q = 0; q < 2; q++) {
+                    e[q] = s->f[f].c[2 * m][k][q] < -127 ? -127 : s->f[f].c[2 * m][k][q];
+                    o[q] = s->f[f].c[2 * m + 1][k][q] < -127 ? -127 : s->f[f].c[2 * m + 1][k][q];
+                }
+                int8_t re[4] = {e[0], e[1], o[0], o[1]};
+                int8_t im[4] = {(int8_t)-e[1], e[0], (int8_t)-o[1], o[0]};
+                for (int q = 0; q < 4; q++) {
+                    p->re[f][k][m][q] = re[q];
+                    p->im[f][k][m][q] = im[q];
+                    p->bias_re[f][k] += 128 * re[q];
+                    p->bias_im[f][k] += 128 * im[q];
+                }
+            }
+    }
+}
+
+void sidik__sig_block_put(sidik__sig_block *b, int lane, const sidik_person_sig *s)
+{
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        b->scale[f][lane] = s->scale[f];
+        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++)
+            for (int m = 0; m < SIDIK__SIG_RING_PAIRS; m++) {
+                uint8_t *d = b->c[f][k][m][lane];
+                d[0] = (uint8_t)(s->f[f].c[2 * m][k][0] + 128);
+                d[1] = (uint8_t)(s->f[f].c[2 * m][k][1] + 128);
+                d[2] = (uint8_t)(s->f[f].c[2 * m + 1][k][0] + 128);
+                d[3] = (uint8_t)(s->f[f].c[2 * m + 1][k][1] + 128);
+            }
+    }
+}
+
+void sidik__sig_block_get(const sidik__sig_block *b, int lane, sidik_person_sig *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        s->scale[f] = b->scale[f][lane];
+        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++)
+            for (int m = 0; m < SIDIK__SIG_RING_PAIRS; m++) {
+                const uint8_t *d = b->c[f][k][m][lane];
+                s->f[f].c[2 * m][k][0] = (int8_t)(d[0] - 128);
+                s->f[f].c[2 * m][k][1] = (int8_t)(d[1] - 128);
+                s->f[f].c[2 * m + 1][k][0] = (int8_t)(d[2] - 128);
+                s->f[f].c[2 * m + 1][k][1] = (int8_t)(d[3] - 128);
             }
     }
 }
@@ -181,13 +220,17 @@ float sidik_sig_similarity(const sidik_finger_sig *a, float scale_a, const sidik
 {
     if (!(scale_a > 0) || !(scale_b > 0))
         return 0;
-    const sidik__sig_tables *tb = sidik__sig_tables_get();
-    int32_t cre[SIDIK_SIG_HARMONICS] = {0}, cim[SIDIK_SIG_HARMONICS] = {0};
+    /* Lane 0 of the scan's rotation step, so this is the scan's value
+     * exactly. */
+    int32_t cre[SIDIK_SIG_HARMONICS][SIDIK__SIG_LANES] = {{0}};
+    int32_t cim[SIDIK_SIG_HARMONICS][SIDIK__SIG_LANES] = {{0}};
     for (int m = 0; m < SIDIK_SIG_RINGS; m++)
         for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
             int ar = a->c[m][k][0], ai = a->c[m][k][1], br = b->c[m][k][0], bi = b->c[m][k][1];
-            cre[k] += ar * br + ai * bi;
-            cim[k] += ai * br - ar * bi;
+            cre[k][0] += ar * br + ai * bi;
+            cim[k][0] += ai * br - ar * bi;
         }
-    return sidik__sig_best_rotation(tb, cre, cim) * (scale_a * scale_b);
+    float best[SIDIK__SIG_LANES];
+    sidik__sig_best_rotation(sidik__sig_tables_get(), cre, cim, best);
+    return best[0] * (scale_a * scale_b);
 }

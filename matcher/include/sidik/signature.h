@@ -13,7 +13,8 @@
  * 16 angular Fourier harmonics, so the correlation of two fingers at any
  * rotation is a short sum over harmonics instead of a re-sampling: the scan
  * evaluates 9 rotations within +-36 degrees per finger pair for the price
- * of one product plus 9 x 16 multiply-adds. docs/search.md has the
+ * of one product plus about 9 x 16 multiply-adds (0 and four pairs +-a,
+ * each pair from one cosine and one sine sum). docs/search.md has the
  * measurements behind every constant (band, rings, harmonics, rotations).
  *
  * Strength. Per finger it is weak (synthetic population, sidik_synth
@@ -23,9 +24,11 @@
  *
  * Layout (fixed, stored in gallery shards): per finger 16 x 16 complex
  * coefficients as int8 (re, im) pairs, ring-major, quantised with one
- * float scale per finger; 512 + 4 bytes per finger, 5,184 bytes per person
- * with padding. Scale 0 marks a finger that is absent (not captured, too
- * few minutiae).
+ * float scale per finger (never -128, so a negated coefficient is still a
+ * byte); 512 + 4 bytes per finger, 5,184 bytes per person with padding.
+ * Scale 0 marks a finger that is absent (not captured, too few minutiae).
+ * In memory the search gallery keeps the same bytes transposed into blocks
+ * of 16 persons for SIMD (5,160 bytes per person).
  *
  * Thread safety: every function here is pure and reentrant.
  */

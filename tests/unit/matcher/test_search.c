@@ -58,11 +58,61 @@ static void test_search_signature_rejects_bad_input(void **state)
     sidik_free(r);
 }
 
+/* Every level's scan of every finger over blocks of persons, whole and
+ * partly filled, against the scalar oracle: totals and similarities
+ * bit-identical. */
+static void scan_levels_check(const sidik_person_sig *probe, const sidik_person_sig *g, int n)
+{
+    sidik__sig_probe *p = sidik_xcalloc(1, sizeof *p);
+    sidik__sig_probe_init(p, probe);
+    int blocks = (n + SIDIK__SIG_LANES - 1) / SIDIK__SIG_LANES;
+    sidik__sig_block *b = sidik_xcalloc((size_t)blocks, sizeof *b);
+    for (int i = 0; i < n; i++) {
+        sidik__sig_block_put(&b[i / SIDIK__SIG_LANES], i % SIDIK__SIG_LANES, &g[i]);
+        sidik_person_sig back;
+        sidik__sig_block_get(&b[i / SIDIK__SIG_LANES], i % SIDIK__SIG_LANES, &back);
+        assert_memory_equal(&back.f, &g[i].f, sizeof back.f);
+        assert_memory_equal(back.scale, g[i].scale, sizeof back.scale);
+    }
+    sidik__sig_scan_fn scans[] = {sidik__sig_scan_sse42, sidik__sig_scan_avx2,
+                                  sidik__sig_scan_avx512, sidik__sig_scan_avx512vnni};
+    sidik_cpu_features cf;
+    sidik_cpu_detect(&cf);
+    for (int blk = 0; blk < blocks; blk++) {
+        int lanes = n - blk * SIDIK__SIG_LANES < SIDIK__SIG_LANES ? n - blk * SIDIK__SIG_LANES
+                                                                  : SIDIK__SIG_LANES;
+        float ref[SIDIK__SIG_LANES] = {0}, rsim[SIDIK_SIG_FINGERS][SIDIK__SIG_LANES];
+        for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
+            if (p->scale[f] > 0) {
+                sidik__sig_scan_scalar(p, f, &b[blk], lanes, ref, rsim[f]);
+                /* The scan's similarity is the reference function's. */
+                for (int j = 0; j < lanes; j++) {
+                    const sidik_person_sig *gi = &g[blk * SIDIK__SIG_LANES + j];
+                    assert_true(rsim[f][j] == sidik_sig_similarity(&gi->f[f], gi->scale[f],
+                                                                   &probe->f[f], probe->scale[f]));
+                }
+            }
+        for (int l = 0; l < 4; l++) {
+            if ((int)sidik_cpu_best_level(&cf) < (l < 3 ? l + 1 : 3) || (l == 3 && !cf.avx512vnni))
+                continue;
+            float out[SIDIK__SIG_LANES] = {0}, sim[SIDIK__SIG_LANES];
+            for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
+                if (p->scale[f] > 0) {
+                    scans[l](p, f, &b[blk], lanes, out, sim);
+                    assert_memory_equal(sim, rsim[f], (size_t)lanes * sizeof sim[0]);
+                }
+            assert_memory_equal(out, ref, (size_t)lanes * sizeof out[0]);
+        }
+    }
+    sidik_free(b);
+    sidik_free(p);
+}
+
 static void test_search_scan_levels_identical(void **state)
 {
     (void)state;
     sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
-    enum { N = 24 };
+    enum { N = 40 }; /* two whole blocks and a block of 8 */
     sidik_person_sig *g = sidik_xcalloc(N, sizeof *g);
     for (int i = 0; i < N; i++) {
         person((uint64_t)i, 0, NULL, r);
@@ -70,31 +120,31 @@ static void test_search_scan_levels_identical(void **state)
             r->views[i % 10].count = 3;
         assert_int_equal(sidik_sig_person(r, &g[i], NULL), 0);
     }
-    sidik__sig_probe *p = sidik_xcalloc(1, sizeof *p);
-    sidik__sig_probe_init(p, &g[3]);
-    float ref[N], out[N], fref[N * 10], fout[N * 10];
-    sidik__sig_scan_scalar(p, g, N, ref, fref);
-    /* The scan's per-finger values are the reference similarity's. */
-    for (int i = 0; i < N; i++)
-        for (int f = 0; f < 10; f++)
-            assert_true(fref[i * 10 + f] ==
-                        sidik_sig_similarity(&g[i].f[f], g[i].scale[f], &g[3].f[f], g[3].scale[f]));
     /* The probe against itself: every finger near 1. */
     for (int f = 0; f < 10; f++)
-        if (g[3].scale[f] > 0)
-            assert_true(fref[3 * 10 + f] > 0.95f && fref[3 * 10 + f] < 1.05f);
-    sidik__sig_scan_fn scans[] = {sidik__sig_scan_sse42, sidik__sig_scan_avx2,
-                                  sidik__sig_scan_avx512};
-    sidik_cpu_features cf;
-    sidik_cpu_detect(&cf);
-    for (int l = 0; l < 3; l++) {
-        if ((int)sidik_cpu_best_level(&cf) < l + 1)
-            break;
-        scans[l](p, g, N, out, fout);
-        assert_memory_equal(ref, out, sizeof ref);
-        assert_memory_equal(fref, fout, sizeof fref);
-    }
-    sidik_free(p);
+        if (g[3].scale[f] > 0) {
+            float s = sidik_sig_similarity(&g[3].f[f], g[3].scale[f], &g[3].f[f], g[3].scale[f]);
+            assert_true(s > 0.95f && s < 1.05f);
+        }
+    scan_levels_check(&g[3], g, N);
+    scan_levels_check(&g[3], g, 5);
+    /* Edge values: gallery bytes over the whole int8 range, -128 included,
+     * and a probe at +-127 (its most negative possible), so every product
+     * and sum is at its extreme. */
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < N; i++)
+        for (int f = 0; f < 10; f++) {
+            for (size_t q = 0; q < sizeof g[i].f[f].c; q++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                ((int8_t *)g[i].f[f].c)[q] = i < 2 ? (int8_t)(i ? 127 : -128) : (int8_t)x;
+            }
+            g[i].scale[f] = i % 7 == 6 && f == 2 ? 0 : 0.01f;
+        }
+    sidik_person_sig probe = g[5];
+    for (int f = 0; f < 10; f++)
+        for (size_t q = 0; q < sizeof probe.f[f].c; q++)
+            ((int8_t *)probe.f[f].c)[q] = q % 3 ? 127 : -127;
+    scan_levels_check(&probe, g, N);
     sidik_free(g);
     sidik_free(r);
 }
