@@ -108,6 +108,7 @@ typedef struct sidik__tables {
     float hyp_sx[SIDIK__HYPOTHESES], hyp_sy[SIDIK__HYPOTHESES];
     uint8_t hyp_angle[SIDIK__HYPOTHESES][256];         /* a byte angle under each stretch */
     uint8_t np_for_count[SIDIK_TMPL_MAX_MINUTIAE + 1]; /* LSS pairs to average */
+    uint8_t cell_by_r[SIDIK__MCC_CELLS];               /* cells, nearest the centre first */
 } sidik__tables;
 
 const sidik__tables *sidik__tables_get(void);

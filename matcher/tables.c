@@ -48,6 +48,18 @@ static void build(void)
             c++;
         }
     }
+    /* Insertion sort by distance from the centre, ties in cell order. */
+    for (int i = 0; i < SIDIK__MCC_CELLS; i++) {
+        float r2 = tab.cell_dx[i] * tab.cell_dx[i] + tab.cell_dy[i] * tab.cell_dy[i];
+        int j = i;
+        for (; j > 0; j--) {
+            int prev = tab.cell_by_r[j - 1];
+            if (tab.cell_dx[prev] * tab.cell_dx[prev] + tab.cell_dy[prev] * tab.cell_dy[prev] <= r2)
+                break;
+            tab.cell_by_r[j] = tab.cell_by_r[j - 1];
+        }
+        tab.cell_by_r[j] = (uint8_t)i;
+    }
     const float s = SIDIK__MCC_SIGMA_S;
     for (int q = 0; q < 3137; q++)
         tab.gs[q] = expf(-((float)q / 4) / (2 * s * s)) / (s * sqrtf(2 * PI_F));
