@@ -19,6 +19,7 @@
  */
 #include "cli.h"
 #include "fvc_metrics.h"
+#include "out.h"
 #include "sidik/common.h"
 #include "sidik/matcher.h"
 #include "sidik/template.h"
@@ -587,59 +588,6 @@ out:
     return rc;
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-    size_t len;
-    uint32_t cp, min;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        len = 2, cp = p[0] & 0x1f, min = 0x80;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        len = 3, cp = p[0] & 0x0f, min = 0x800;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        len = 4, cp = p[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/* A folder name as a JSON string. Names are bytes, not necessarily UTF-8;
- * a byte that starts no valid sequence becomes U+FFFD so the output always
- * parses. */
-static void json_string(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    putchar('"');
-    while (*p != '\0') {
-        if (*p == '"' || *p == '\\') {
-            printf("\\%c", *p++);
-        } else if (*p < 0x20) {
-            printf("\\u%04x", *p++);
-        } else if (*p < 0x80) {
-            putchar(*p++);
-        } else {
-            size_t len = utf8_len(p);
-            if (len == 0) {
-                fputs("\\ufffd", stdout);
-                p++;
-            } else {
-                fwrite(p, 1, len, stdout);
-                p += len;
-            }
-        }
-    }
-    putchar('"');
-}
-
 static double rank1(const struct eval *ev)
 {
     return ev->probes ? (double)ev->hits / (double)ev->probes : 0.0;
@@ -651,7 +599,7 @@ static void print_json(const struct eval *ev)
     for (size_t d = 0; d < ev->ndb; d++) {
         const struct db *db = &ev->db[d];
         fputs(d ? ",{\"name\":" : "{\"name\":", stdout);
-        json_string(db->name);
+        sidik_out_json_string(stdout, db->name);
         printf(",\"genuine\":%zu,\"impostor\":%zu,\"impostor_ext\":%zu,"
                "\"eer\":%.6g,\"fmr100\":%.6g,\"fmr1000\":%.6g,\"zerofmr\":%.6g,"
                "\"eer_ext\":%.6g,\"fmr100_ext\":%.6g,\"fmr1000_ext\":%.6g,\"zerofmr_ext\":%.6g}",
