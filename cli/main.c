@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"eval", sidik_cmd_eval, "measure matcher accuracy on a folder of templates (FVC protocol)"},
     {"gen", sidik_cmd_gen, "generate a synthetic population of ten-finger records (--calibrate)"},
     {"preload", sidik_cmd_preload, "write persons of an earlier system into a stopped sidikd's gallery"},
+    {"status", sidik_cmd_status, "offices: where enrollments stand (get one, list the office's)"},
     {"print", sidik_cmd_print, "print stations: verify signed print authorisations offline"},
 };
 
