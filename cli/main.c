@@ -19,6 +19,8 @@ static const struct command commands[] = {
     {"eval", sidik_cmd_eval, "measure matcher accuracy on a folder of templates (FVC protocol)"},
     {"gen", sidik_cmd_gen, "generate a synthetic population of ten-finger records (--calibrate)"},
     {"preload", sidik_cmd_preload, "write persons of an earlier system into a stopped sidikd's gallery"},
+    {"audit", sidik_cmd_audit, "auditors: decisions, candidates, the review queue, verdicts, the audit chain"},
+    {"admin", sidik_cmd_admin, "admins: gallery shards (list, add, rebalance), stats, configuration"},
     {"status", sidik_cmd_status, "offices: where enrollments stand (get one, list the office's)"},
     {"print", sidik_cmd_print, "print stations: verify signed print authorisations offline"},
 };

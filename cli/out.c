@@ -2,6 +2,7 @@
 #include "out.h"
 #include "sidik/common.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,6 +67,14 @@ void sidik_out_json_string(FILE *f, const char *s)
         }
     }
     fputc('"', f);
+}
+
+void sidik_out_json_number(FILE *f, double x)
+{
+    if (isfinite(x))
+        fprintf(f, "%.6g", x);
+    else
+        fputs("null", f);
 }
 
 void sidik_out_csv_field(FILE *f, const char *s)

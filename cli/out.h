@@ -24,6 +24,10 @@ bool sidik_out_colour(FILE *f);
  *  sequence become U+FFFD, so the output always parses. */
 void sidik_out_json_string(FILE *f, const char *s);
 
+/** x as a JSON number (%.6g), or null when it is not finite (JSON has no
+ *  NaN or infinity). */
+void sidik_out_json_number(FILE *f, double x);
+
 /** s as one CSV field (RFC 4180): quoted when it holds a comma, quote,
  *  CR or LF, quotes doubled. */
 void sidik_out_csv_field(FILE *f, const char *s);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -312,6 +313,42 @@ int sidik_config_parse(const char *text, size_t n, sidik_config *c, unsigned *li
         return SIDIK_ERANGE;
     }
     return 0;
+}
+
+int sidik_config_format(const sidik_config *c, const char *key, char *buf, size_t cap)
+{
+    if (c == NULL || key == NULL || buf == NULL || cap == 0)
+        return SIDIK_EINVAL;
+    for (size_t i = 0; i < SIDIK_ARRAY_SIZE(keys); i++) {
+        const key_def *k = &keys[i];
+        if (strcmp(k->name, key) != 0)
+            continue;
+        const char *field = (const char *)c + k->off;
+        int n = 0;
+        switch (k->type) {
+        case T_STR:
+        case T_ADDR:
+        case T_LEVEL:
+            n = snprintf(buf, cap, "%s", field);
+            break;
+        case T_U32:
+            n = snprintf(buf, cap, "%u", *(const uint32_t *)(const void *)field);
+            break;
+        case T_SIZE:
+            n = snprintf(buf, cap, "%llu",
+                         (unsigned long long)*(const uint64_t *)(const void *)field);
+            break;
+        case T_MS:
+            n = snprintf(buf, cap, "%llums",
+                         (unsigned long long)*(const uint64_t *)(const void *)field);
+            break;
+        case T_PROB:
+            n = snprintf(buf, cap, "%g", *(const double *)(const void *)field);
+            break;
+        }
+        return n < 0 || (size_t)n >= cap ? SIDIK_ETOOBIG : 0;
+    }
+    return SIDIK_ENOTFOUND;
 }
 
 int sidik_config_load(const char *path, sidik_config *c, unsigned *line, const char **why)

@@ -45,6 +45,7 @@ struct sidik_dedup {
     uint32_t nitems;
     sidik_fmr *scratch; /* one decoded finger record */
     _Atomic uint64_t decided;
+    _Atomic uint64_t work_decided, work_busy_ns; /* sidik_dedup_work */
     _Atomic int status;
     pthread_t thread;
     bool started, stop, kicked;
@@ -505,6 +506,168 @@ static void publish(sidik_dedup *d, uint64_t applied)
     metric_set(d, SIDIK_M_DEDUP_QUEUE, (int64_t)(applied - last));
 }
 
+/* CLOCK_MONOTONIC in ns: a batch's busy time for sidik_dedup_work. */
+static uint64_t busy_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- UNIQUE verdicts of adjudicators ---------------------------------------------------- */
+
+/* A person adjudicated UNIQUE enters the gallery like a search's UNIQUE,
+ * and only this stage may put anyone there (it owns the search gallery, and
+ * the batch searching beside it must see each person once). Audit.Adjudicate
+ * records the verdict with a marker in the control store and kicks the
+ * stage; before its next batch the stage reads each marked enrollment back
+ * from the journal, stores it in a shard under its record id (its journal
+ * sequence, as for every UNIQUE), and in one transaction makes it
+ * PRINT_READY, indexes the person, queues the print authorisation and
+ * clears the marker; then the search gallery gets the person.
+ *
+ * A crash before that transaction leaves the marker, and the work is done
+ * again on the next start (sidik_dedup_open): the shard put finds the
+ * record already named (SIDIK_EEXISTS, taken as done), and the gallery,
+ * loaded from the shards (the record id is below `decided`, so it is
+ * loaded), holds it once (a second insert is SIDIK_EEXISTS). A crash after
+ * it leaves the finished state and no marker. So no person is twice in
+ * the gallery and no authorisation is queued twice (print_enqueue refuses
+ * a second, and the enrollment is no longer ADJUDICATE). */
+
+typedef struct reading_one {
+    sidik_dedup *d;
+    item *it;
+    bool found;
+} reading_one;
+
+static int read_one(void *ctx, uint64_t seq, uint32_t kind, const void *p, size_t n)
+{
+    reading_one *r = ctx;
+    if (kind != SIDIK_JOURNAL_KIND_ENROLLMENT)
+        return COLLECT_DONE;
+    int rc = item_load(r->d, r->it, seq, p, n);
+    r->found = rc == 0;
+    return rc != 0 ? rc : COLLECT_DONE;
+}
+
+/* The verdict's adjudicator, for the audit detail (latest decision). */
+static void verdict_by(sidik_control_txn *t, const char *id, char *out, size_t cap)
+{
+    sidik_decision_record dr;
+    if (sidik_control_decision_get(t, id, UINT32_MAX, &dr) == 0 && dr.adjudicator[0] != 0)
+        snprintf(out, cap, "%s", dr.adjudicator);
+    else
+        snprintf(out, cap, "an adjudicator");
+}
+
+static int record_verdicts(sidik_dedup *d, const sidik_enroll_id *ids)
+{
+    int64_t now = d->o.now_ms();
+    sidik_control_txn *t;
+    int rc = sidik_control_begin(d->o.control, true, &t);
+    for (uint32_t i = 0; rc == 0 && i < d->nitems; i++) {
+        const item *it = &d->items[i];
+        const char *id = ids[i];
+        if ((rc = sidik_control_enroll_status(t, id, SIDIK_STATUS_PRINT_READY, now, it->seq)) != 0 ||
+            (rc = sidik_control_person_put(t, it->seq, id, it->nik)) != 0 ||
+            (rc = sidik_control_print_enqueue(t, id, it->region[0] ? it->region : "unknown")) != 0 ||
+            (rc = sidik_control_pending_del(t, id)) != 0) {
+            SIDIK_LOG_ERROR("a UNIQUE verdict cannot be carried out", "id=%s seq=%llu error=%s",
+                            id, (unsigned long long)it->seq, sidik_err_name(rc));
+            break;
+        }
+        sidik_audit_entry a = {.kind = SIDIK_AUDIT_DECISION, .time_ms = now};
+        char by[SIDIK_ADJUDICATOR_MAX + 1];
+        verdict_by(t, id, by, sizeof by);
+        snprintf(a.actor, sizeof a.actor, "sidikd");
+        snprintf(a.subject, sizeof a.subject, "%s", id);
+        size_t n = 0;
+        append(a.detail, sizeof a.detail, &n, "PRINT_READY record %llu, adjudicated UNIQUE by %s",
+               (unsigned long long)it->seq, by);
+        if (it->probe == NULL)
+            append(a.detail, sizeof a.detail, &n, "; not in the search gallery: %s", it->unusable);
+        rc = sidik_control_audit_append(t, &a, NULL);
+    }
+    if (rc != 0) {
+        sidik_control_abort(t);
+        return rc;
+    }
+    return sidik_control_commit(t);
+}
+
+/* Carries out up to one batch of waiting UNIQUE verdicts; *taken gets how
+ * many. Uses the batch's items, so call it between batches. */
+static int take_verdicts(sidik_dedup *d, uint32_t *taken)
+{
+    *taken = 0;
+    sidik_enroll_id ids[SIDIK_SEARCH_MAX_BATCH];
+    uint64_t seqs[SIDIK_SEARCH_MAX_BATCH];
+    uint32_t n = 0;
+    sidik_control_txn *t;
+    int rc = sidik_control_begin(d->o.control, false, &t);
+    if (rc == 0) {
+        rc = sidik_control_pending_list(t, 0, d->o.batch, ids, seqs, &n);
+        sidik_control_abort(t);
+    }
+    if (rc != 0 || n == 0)
+        return rc;
+    d->nitems = 0;
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        item *it = &d->items[d->nitems];
+        reading_one r = {.d = d, .it = it};
+        rc = sidik_journal_scan(d->o.journal, seqs[i], read_one, &r);
+        if (rc == COLLECT_DONE)
+            rc = 0;
+        if (rc == 0 && (!r.found || it->seq != seqs[i] || strcmp(it->id, ids[i]) != 0)) {
+            SIDIK_LOG_ERROR("a UNIQUE verdict names an enrollment the journal does not hold there",
+                            "id=%s seq=%llu", ids[i], (unsigned long long)seqs[i]);
+            rc = SIDIK_ECORRUPT;
+        }
+        if (rc == 0)
+            d->nitems++;
+        else
+            item_clear(it);
+    }
+    /* Into the shards first (a repeat after a crash finds them there). A
+     * person with no finger usable for searching, judged UNIQUE by a
+     * person, is printed but cannot be stored for searching; the audit
+     * entry says so. */
+    for (uint32_t i = 0; rc == 0 && i < d->nitems; i++) {
+        item *it = &d->items[i];
+        if (it->probe == NULL) {
+            SIDIK_LOG_WARN("an adjudicated UNIQUE person is not searchable", "id=%s why=\"%s\"",
+                           it->id, it->unusable);
+            continue;
+        }
+        size_t bad;
+        if ((rc = sidik_fmr_encode_iso2005(it->rec, it->iso, sizeof it->iso, &it->iso_len)) != 0)
+            break;
+        sidik_shard_record r = {.id = it->seq, .sig = &it->sig, .tmpl = it->iso,
+                                .tmpl_len = it->iso_len};
+        rc = sidik_shardset_put(d->o.shards, &r, 1, &bad);
+        if (rc == SIDIK_EEXISTS)
+            rc = 0;
+    }
+    if (rc == 0)
+        rc = record_verdicts(d, ids);
+    for (uint32_t i = 0; rc == 0 && i < d->nitems; i++) {
+        item *it = &d->items[i];
+        int one = it->probe != NULL ? sidik_gallery_insert(d->gallery, it->seq, &it->sig) : 0;
+        if (one != 0 && one != SIDIK_EEXISTS)
+            SIDIK_LOG_ERROR("a unique person is stored but not searchable until a restart",
+                            "id=%s record=%llu error=%s", it->id, (unsigned long long)it->seq,
+                            sidik_err_name(one));
+        metric_add(d, SIDIK_M_ENROLLMENTS_PRINT_READY, 1);
+    }
+    if (rc == 0)
+        *taken = d->nitems;
+    for (uint32_t i = 0; i < d->nitems; i++)
+        item_clear(&d->items[i]);
+    d->nitems = 0;
+    return rc;
+}
+
 int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
 {
     uint32_t ignore;
@@ -516,6 +679,16 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
     int rc = atomic_load(&d->status);
     if (rc != 0)
         return rc;
+    uint32_t verdicts = 0;
+    if ((rc = take_verdicts(d, &verdicts)) != 0) {
+        atomic_store(&d->status, rc);
+        SIDIK_LOG_ERROR("the dedup stage stopped; a restart carries out the verdicts again",
+                        "error=%s", sidik_err_name(rc));
+        return rc;
+    }
+    *decided = verdicts;
+    if (verdicts > 0)
+        return 0; /* the next step decides the next batch */
     uint64_t applied = 0;
     sidik_control_txn *t;
     rc = sidik_control_begin(d->o.control, false, &t);
@@ -526,6 +699,7 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
     uint64_t from = atomic_load(&d->decided);
     if (rc != 0 || applied <= from)
         return rc;
+    uint64_t busy_from = busy_clock_ns();
     collecting c = {.d = d, .applied = applied};
     d->nitems = 0;
     rc = sidik_journal_scan(d->o.journal, from + 1, collect, &c);
@@ -540,6 +714,9 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
     if (rc == 0 && d->nitems > 0) {
         publish(d, applied);
         *decided = d->nitems;
+        /* Busy time first, so a reader never sees decisions without their time. */
+        atomic_fetch_add(&d->work_busy_ns, busy_clock_ns() - busy_from);
+        atomic_fetch_add(&d->work_decided, d->nitems);
     }
     for (uint32_t i = 0; i < d->nitems; i++)
         item_clear(&d->items[i]);
@@ -604,6 +781,12 @@ uint64_t sidik_dedup_gallery_size(const sidik_dedup *d)
 int sidik_dedup_status(const sidik_dedup *d)
 {
     return atomic_load(&d->status);
+}
+
+void sidik_dedup_work(const sidik_dedup *d, uint64_t *decided, uint64_t *busy_ns)
+{
+    *decided = atomic_load(&d->work_decided);
+    *busy_ns = atomic_load(&d->work_busy_ns);
 }
 
 /* ---- opening: the search gallery from the shards ------------------------------------ */
@@ -692,6 +875,11 @@ int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char
     loading l = {.d = d};
     if (rc == 0 && (rc = sidik_shardset_each(d->o.shards, load_one, &l)) != 0 && *why == NULL)
         *why = "loading the gallery from the shards";
+    /* Verdicts a stop or crash left waiting are carried out before anything
+     * else is decided. */
+    for (uint32_t taken = 1; rc == 0 && taken > 0;)
+        if ((rc = take_verdicts(d, &taken)) != 0)
+            *why = "carrying out the UNIQUE verdicts left waiting";
     if (rc != 0) {
         sidik_dedup_close(d);
         return rc;

@@ -47,22 +47,14 @@ static void usage(FILE *f)
                "behind them; the other services answer UNIMPLEMENTED in this build.\n");
 }
 
+/* The settings in force, one `key = value` line each in the documented
+ * order; Admin.GetConfig answers the same text (sidik_config_format). */
 static void print_config(const sidik_config *c)
 {
-    printf("listen = %s\nmetrics_listen = %s\nio_threads = %u\nmax_connections = %u\n"
-           "max_streams = %u\nmax_connections_per_client = %u\nhandshake_timeout = "
-           "%llums\nidle_timeout = %llums\n"
-           "max_message_bytes = %llu\ntls_ca = %s\ntls_cert = %s\ntls_key = %s\ndata_dir = %s\n"
-           "journal_segment_bytes = %llu\njournal_max_pending_bytes = %llu\ndedup_threads = %u\n"
-           "duplicate_fpir = %g\nreview_fpir = %g\nprint_key = %s\nprint_lease = %llums\n"
-           "log_level = %s\n",
-           c->listen, c->metrics_listen, c->io_threads, c->max_connections, c->max_streams,
-           c->max_connections_per_client, (unsigned long long)c->handshake_timeout_ms,
-           (unsigned long long)c->idle_timeout_ms, (unsigned long long)c->max_message_bytes,
-           c->tls_ca, c->tls_cert, c->tls_key, c->data_dir,
-           (unsigned long long)c->journal_segment_bytes,
-           (unsigned long long)c->journal_max_pending_bytes, c->dedup_threads, c->duplicate_fpir,
-           c->review_fpir, c->print_key, (unsigned long long)c->print_lease_ms, c->log_level);
+    char v[SIDIK_CONFIG_STR + 32];
+    for (const char *const *k = sidik_config_keys; *k != NULL; k++)
+        if (sidik_config_format(c, *k, v, sizeof v) == 0)
+            printf("%s = %s\n", *k, v);
 }
 
 /* ---- serving ------------------------------------------------------------------ */
@@ -116,6 +108,7 @@ static void on_stop_signal(uv_signal_t *s, int signum)
                    (long long)sidik_metrics_get(d->metrics, SIDIK_M_CONNECTIONS_OPEN),
                    sidik_ingest_in_flight(d->ingest));
     sidik_metrics_http_stop(d->metrics_http);
+    sidik_admin_stop(d->admin); /* a rebalance stops after its batch, its caller told why */
     sidikd_loops_quiesce(d);
     d->drain_since = uv_now(&d->loop);
     uv_timer_init(&d->loop, &d->drain);

@@ -2,7 +2,10 @@
  * sidikd's dedup pipeline (sidikd.h): the gallery shards in data_dir/gallery,
  * the search workers (dedup_threads), the fusion model and the dedup stage
  * (sidik/dedup.h), woken each time the ingest records enrollments RECEIVED;
- * and the print service's signing key (print_key).
+ * the print service's signing key (print_key); and the Admin service
+ * (sidik/admin_service.h) with its once-a-second sample of the dedup
+ * stage's work, closed first so a running rebalance stops before the
+ * shards do.
  *
  * The fusion model is learned on the first start from synthetic genuine
  * and impostor finger pairs (sidik_synth_fusion_scores; about a second on
@@ -19,9 +22,12 @@
 #include "synth.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define FUSION_SEED    20260101u /* fixed: every start decides with the same model */
 #define FUSION_PERSONS 200u
@@ -113,6 +119,60 @@ static int print_key_open(daemon_t *d)
     return rc;
 }
 
+/* Every second: a reading of the dedup stage's work for Admin.Stats' rates. */
+static void admin_tick(uv_timer_t *t)
+{
+    daemon_t *d = t->data;
+    sidik_admin_sample(d->admin);
+}
+
+/* SIDIK_DRILL_SLOW_REBALANCE_MS=N: every rebalance batch is followed by
+ * N ms of sleep, as on a node whose disks are busy, so that tests and
+ * operator drills can stop sidikd or cancel in the middle of a rebalance.
+ * The pause rides in the context pointer: no global. */
+static void slow_rebalance(void *ctx, uint64_t moved)
+{
+    (void)moved;
+    usleep((useconds_t)(uintptr_t)ctx * 1000u);
+}
+
+static void slow_rebalance_drill(sidik_admin_options *o)
+{
+    const char *v = getenv("SIDIK_DRILL_SLOW_REBALANCE_MS");
+    if (v == NULL || v[0] == 0)
+        return;
+    char *end;
+    unsigned long ms = strtoul(v, &end, 10);
+    if (*end != 0 || ms == 0 || ms > 10000) {
+        SIDIK_LOG_WARN("SIDIK_DRILL_SLOW_REBALANCE_MS ignored: not 1-10000", "value=%s", v);
+        return;
+    }
+    o->after_batch = slow_rebalance;
+    o->test_ctx = (void *)(uintptr_t)ms;
+    SIDIK_LOG_WARN("drill: every rebalance batch delayed (SIDIK_DRILL_SLOW_REBALANCE_MS)",
+                   "ms=%lu", ms);
+}
+
+/* The Admin service over the shards, the dedup stage and the settings. */
+static int admin_open(daemon_t *d)
+{
+    sidik_admin_options o = {.control = d->control,
+                             .shards = d->shards,
+                             .dedup = d->dedup,
+                             .config = &d->cfg};
+    slow_rebalance_drill(&o);
+    int rc = sidik_admin_create(&o, &d->admin);
+    if (rc != 0) {
+        fprintf(stderr, "sidikd: admin service: %s\n", sidik_strerror(rc));
+        return 1;
+    }
+    sidik_admin_sample(d->admin);
+    uv_timer_init(&d->loop, &d->admin_tick);
+    d->admin_tick.data = d;
+    uv_timer_start(&d->admin_tick, admin_tick, 1000, 1000);
+    return 0;
+}
+
 void sidikd_pipeline_hook(daemon_t *d, sidik_ingest_options *io)
 {
     io->on_recorded = recorded;
@@ -157,14 +217,27 @@ int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level)
     d->dedup = dd;
     if (print_key_open(d) != 0)
         return 1;
+    /* A UNIQUE verdict waits for the dedup stage, woken like for new
+     * enrollments. */
+    d->audit = (sidik_audit_service){.control = d->control,
+                                     .fusion = d->fusion,
+                                     .on_verdict = recorded,
+                                     .verdict_ctx = d};
     d->print = (sidik_print_service){.control = d->control,
                                      .key = d->print_key,
                                      .lease_ms = (int64_t)c->print_lease_ms};
-    return 0;
+    return admin_open(d);
 }
 
 void sidikd_pipeline_close(daemon_t *d)
 {
+    if (d->admin != NULL) {
+        /* First: a rebalance still running is cancelled and its thread
+         * waited for (one batch at most) before the shards close. */
+        uv_close((uv_handle_t *)&d->admin_tick, NULL);
+        sidik_admin_destroy(d->admin);
+        d->admin = NULL;
+    }
     sidik_dedup *dd = d->dedup;
     d->dedup = NULL;
     sidik_dedup_close(dd);

@@ -1,12 +1,16 @@
 /*
  * sidikd's gRPC services, dispatched by method: Ingest.Upload to the
- * ingest service (sidik/ingest.h), Status and Print to the control store
- * (sidik/status_service.h, sidik/print_service.h), and the rest, not yet
+ * ingest service (sidik/ingest.h), Status, Print and Audit to the control
+ * store (sidik/status_service.h, sidik/print_service.h,
+ * sidik/audit_service.h), Admin to the shard set, the dedup stage and
+ * the settings (sidik/admin_service.h; Rebalance on a thread of its own,
+ * its progress handed back to the call's loop), and the rest, not yet
  * wired to the pipeline,
  * answered UNIMPLEMENTED after their request is read (so size limits and
  * deadlines apply as they will).
  */
 #include "sidik/common.h"
+#include "sidik/admin_service.h"
 #include "sidik/status_service.h"
 #include "sidikd.h"
 
@@ -60,6 +64,79 @@ static void answer_print(daemon_t *d, sidik_h2_call *call, const uint8_t *p, siz
         sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
 }
 
+/* Admin calls are rare and short (a shard listed or made, figures read,
+ * settings shown): on the loop's thread like Status. Rebalance is the
+ * exception: it runs on its own thread (below). */
+static void answer_admin(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    char why[256];
+    int rc = sidik_admin_answer(d->admin, method_of(call), sidik_h2_call_peer(call), p, n, &out,
+                                &len, why, sizeof why);
+    if (rc == 0)
+        rc = sidik_h2_call_send(call, out, len);
+    sidik_free(out);
+    if (rc == 0)
+        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+    else
+        sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
+}
+
+/* Admin.Rebalance streams progress from the rebalance's thread, handed to
+ * this loop by the service; the call's data is the job while it runs. */
+static void rebalance_progress(void *ctx, const uint8_t *p, size_t n)
+{
+    sidik_h2_call_send(ctx, p, n); /* SIDIK_ESTATE once a deadline or a stop finished the call */
+}
+
+static void rebalance_done(void *ctx, int rc, const char *why)
+{
+    sidik_h2_call *call = ctx;
+    sidik_h2_call_set_data(call, NULL);
+    if (rc == 0)
+        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+    else
+        sidik_h2_call_finish(call, sidik_err_grpc(rc), why);
+}
+
+static const sidik_admin_rebalance_cb rebalance_cb = {rebalance_progress, rebalance_done};
+
+static void start_rebalance(io_loop *l, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    if (sidik_h2_call_data(call) != NULL) { /* on_close cancels the one running */
+        sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a Rebalance carries one request message");
+        return;
+    }
+    sidik_admin_job *job;
+    char why[256];
+    int rc = sidik_admin_rebalance_start(l->d->admin, l->loop, sidik_h2_call_peer(call), p, n,
+                                         &rebalance_cb, call, &job, why, sizeof why);
+    if (rc == 0)
+        sidik_h2_call_set_data(call, job);
+    else
+        sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
+}
+
+/* Audit calls: auditors, a handful of people; reads are bounded per page
+ * (sidik/audit_service.h) and an adjudication is one write transaction, so
+ * they run on the loop's thread like Print. */
+static void answer_audit(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    char why[256];
+    int rc = sidik_audit_answer(&d->audit, method_of(call), sidik_h2_call_peer(call), p, n, &out,
+                                &len, why, sizeof why);
+    if (rc == 0)
+        rc = sidik_h2_call_send(call, out, len);
+    sidik_free(out);
+    if (rc == 0)
+        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
+    else
+        sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
+}
+
 static int on_call(void *ctx, sidik_h2_call *call)
 {
     io_loop *l = ctx;
@@ -83,6 +160,22 @@ static int on_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n
     case SIDIK_METHOD_PRINT_ACK:
         answer_print(l->d, call, p, n);
         return 0;
+    case SIDIK_METHOD_AUDIT_GET_DECISION:
+    case SIDIK_METHOD_AUDIT_SEARCH_DECISIONS:
+    case SIDIK_METHOD_AUDIT_REVIEW_QUEUE:
+    case SIDIK_METHOD_AUDIT_ADJUDICATE:
+    case SIDIK_METHOD_AUDIT_VERIFY_CHAIN:
+        answer_audit(l->d, call, p, n);
+        return 0;
+    case SIDIK_METHOD_ADMIN_LIST_SHARDS:
+    case SIDIK_METHOD_ADMIN_ADD_SHARD:
+    case SIDIK_METHOD_ADMIN_STATS:
+    case SIDIK_METHOD_ADMIN_GET_CONFIG:
+        answer_admin(l->d, call, p, n);
+        return 0;
+    case SIDIK_METHOD_ADMIN_REBALANCE:
+        start_rebalance(l, call, p, n);
+        return 0;
     default:
         not_wired(call);
         return 0;
@@ -100,8 +193,24 @@ static void on_half_close(void *ctx, sidik_h2_call *call)
     case SIDIK_METHOD_STATUS_LIST:
     case SIDIK_METHOD_PRINT_LEASE:
     case SIDIK_METHOD_PRINT_ACK:
+    case SIDIK_METHOD_AUDIT_GET_DECISION:
+    case SIDIK_METHOD_AUDIT_SEARCH_DECISIONS:
+    case SIDIK_METHOD_AUDIT_REVIEW_QUEUE:
+    case SIDIK_METHOD_AUDIT_ADJUDICATE:
+    case SIDIK_METHOD_AUDIT_VERIFY_CHAIN:
+    case SIDIK_METHOD_ADMIN_LIST_SHARDS:
+    case SIDIK_METHOD_ADMIN_ADD_SHARD:
+    case SIDIK_METHOD_ADMIN_STATS:
+    case SIDIK_METHOD_ADMIN_GET_CONFIG:
         /* SIDIK_ESTATE when the request was answered: the usual case. */
         sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a unary call carries one request message");
+        return;
+    case SIDIK_METHOD_ADMIN_REBALANCE:
+        /* The request's end, not the call's: the progress stream goes on
+         * until the rebalance is done. Without a request it never began. */
+        if (sidik_h2_call_data(call) == NULL)
+            sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL,
+                                 "a Rebalance carries one request message");
         return;
     default:
         not_wired(call); /* SIDIK_ESTATE when a message already answered it */
@@ -114,6 +223,8 @@ static void on_close(void *ctx, sidik_h2_call *call)
     sidik_metrics_add(l->d->metrics, SIDIK_M_STREAMS_OPEN, -1);
     if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
         sidik_ingest_on_close(l->port, call);
+    else if (method_of(call) == SIDIK_METHOD_ADMIN_REBALANCE)
+        sidik_admin_rebalance_cancel(sidik_h2_call_data(call)); /* NULL: none running */
 }
 
 const sidik_h2_callbacks sidikd_services = {on_call, on_message, on_half_close, on_close};

@@ -11,6 +11,8 @@
 #ifndef SIDIKD_H
 #define SIDIKD_H
 
+#include "sidik/admin_service.h"
+#include "sidik/audit_service.h"
 #include "sidik/config.h"
 #include "sidik/control.h"
 #include "sidik/dedup.h"
@@ -61,6 +63,9 @@ struct daemon {
     sidik_dedup *_Atomic dedup; /* set before the loops start, cleared at stop */
     EVP_PKEY *print_key;        /* signs print authorisations */
     sidik_print_service print;
+    sidik_audit_service audit;  /* set with the pipeline: it kicks the dedup stage */
+    sidik_admin *admin;         /* the Admin service (pipeline.c) */
+    uv_timer_t admin_tick;      /* samples the dedup stage's work for Admin.Stats */
     sidik_net_limits *limits;
     io_loop *loops;
     uint32_t nloops;

@@ -8,12 +8,15 @@
 
 #include <string.h>
 
-#define FORMAT_VERSION    1u
+/* 2: the decision-order and review-queue indexes and the waiting verdicts
+ * (storage/README.md). A format-1 store is upgraded when opened. */
+#define FORMAT_VERSION    2u
 #define DEFAULT_MAP_BYTES (64ull << 30)
 
 struct sidik_control {
     MDB_env *env;
     MDB_dbi meta, enroll, office, dir, decision, audit, printq, lease, lease_exp, person, nik;
+    MDB_dbi dfind, review, pending;
 };
 
 struct sidik_control_txn {
@@ -35,6 +38,28 @@ const char *sidik_status_name(sidik_status s)
 }
 
 /* ---- open / close --------------------------------------------------------- */
+
+/* Format 1 lacks the indexes of format 2. Their databases were just
+ * created empty; the decision-order index stays so for the decisions made
+ * before (reading every decision of a large store in the opening
+ * transaction would hold up the start; GetDecision reads them still), but
+ * the review queue must name every enrollment waiting for a person, and
+ * the office index finds those in a few seeks per office. */
+static int upgrade_from_1(sidik_control *c, MDB_txn *txn, const char **why)
+{
+    struct sidik_control_txn t = {.c = c, .txn = txn, .write = true};
+    int rc = sidik__control_review_rebuild(&t);
+    if (rc != 0) {
+        *why = "upgrading the control store from format 1: the review queue";
+        return rc;
+    }
+    uint32_t f = FORMAT_VERSION;
+    MDB_val k = {6, "format"}, v = {sizeof f, &f};
+    rc = sidik__lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
+    if (rc == 0)
+        SIDIK_LOG_INFO("control store upgraded", "from=1 to=%u", FORMAT_VERSION);
+    return rc;
+}
 
 static int check_format(sidik_control *c, MDB_txn *txn, const char **why)
 {
@@ -60,6 +85,8 @@ static int check_format(sidik_control *c, MDB_txn *txn, const char **why)
         return SIDIK_ECORRUPT;
     }
     memcpy(&f, v.mv_data, sizeof f);
+    if (f == 1)
+        return upgrade_from_1(c, txn, why);
     if (f != FORMAT_VERSION) {
         *why = "control store written by another format version";
         return SIDIK_EVERSION;
@@ -87,6 +114,7 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         {"dir", &c->dir},           {"decision", &c->decision}, {"audit", &c->audit},
         {"printq", &c->printq},     {"lease", &c->lease},   {"lease_exp", &c->lease_exp},
         {"person", &c->person},     {"nik", &c->nik},
+        {"dfind", &c->dfind},       {"review", &c->review}, {"pending", &c->pending},
     };
     MDB_txn *txn;
     int rc = sidik__lmdb_open(dir, map, 0, dbs, SIDIK_ARRAY_SIZE(dbs), &c->env, &txn, why);
@@ -340,6 +368,14 @@ void sidik__control_person_dbis(sidik_control_txn *t, MDB_dbi *person, MDB_dbi *
 {
     *person = t->c->person;
     *nik = t->c->nik;
+}
+
+void sidik__control_find_dbis(sidik_control_txn *t, MDB_dbi *dfind, MDB_dbi *review,
+                              MDB_dbi *pending)
+{
+    *dfind = t->c->dfind;
+    *review = t->c->review;
+    *pending = t->c->pending;
 }
 
 void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta)

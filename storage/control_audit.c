@@ -226,6 +226,19 @@ int sidik_control_audit_get(sidik_control_txn *t, uint64_t seq, sidik_audit_entr
     return rc != 0 ? rc : decode(seq, &v, out);
 }
 
+int sidik_control_audit_head(sidik_control_txn *t, uint64_t *seq, uint8_t hash[32])
+{
+    if (t == NULL || seq == NULL || hash == NULL)
+        return SIDIK_EINVAL;
+    chain ch;
+    int rc = chain_open(t, &ch);
+    if (rc != 0)
+        return rc;
+    *seq = ch.head.seq;
+    memcpy(hash, ch.head.hash, 32);
+    return 0;
+}
+
 int sidik_control_audit_verify(sidik_control_txn *t, uint64_t *checked, uint64_t *first_bad)
 {
     if (t == NULL || checked == NULL || first_bad == NULL)

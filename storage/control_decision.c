@@ -4,9 +4,14 @@
  * scores an auditor needs to see why.
  *
  * Key: enrollment id, 0x00, u8 index. Value (little-endian): the head
- * below, the reason bytes, then per candidate 56 bytes (u64 record id, f64
- * llr, f64 threshold, f32 signature score, u16 fingers compared, u16
- * reserved, u16 score per finger position x 10, u32 reserved).
+ * below, the reason bytes, the adjudicator bytes (version 2), then per
+ * candidate 56 bytes (u64 record id, f64 llr, f64 threshold, f32 signature
+ * score, u16 fingers compared, u16 reserved, u16 score per finger position
+ * x 10, u32 reserved). Version 1 (format-1 stores) had no adjudicator; its
+ * byte was reserved and zero, so both read alike.
+ *
+ * Each decision is also indexed in decision order (control_find.c), in the
+ * same transaction.
  */
 #include "control_int.h"
 #include "sidik/common.h"
@@ -14,14 +19,15 @@
 #include <math.h>
 #include <string.h>
 
-#define DECISION_VERSION 1u
+#define DECISION_VERSION 2u
 
 typedef struct decision_head {
     uint8_t version; /* DECISION_VERSION */
     uint8_t outcome;
     uint8_t ncandidates;
     uint8_t reason_len;
-    uint32_t reserved;
+    uint8_t adjudicator_len; /* 0 in version 1 */
+    uint8_t reserved[3];
     int64_t time_ms;
     uint64_t gallery_size;
     double threshold;
@@ -42,7 +48,7 @@ typedef struct decision_cand {
 _Static_assert(sizeof(decision_cand) == 56, "decision candidate is 56 bytes on disk");
 
 #define KEY_MAX   (SIDIK_ENROLL_ID_MAX + 2)
-#define VALUE_MAX (sizeof(decision_head) + SIDIK_REASON_MAX + \
+#define VALUE_MAX (sizeof(decision_head) + SIDIK_REASON_MAX + SIDIK_ADJUDICATOR_MAX + \
                    SIDIK_DECISION_RECORD_CANDIDATES * sizeof(decision_cand))
 
 static MDB_val decision_key(const char *id, uint8_t index, uint8_t buf[KEY_MAX])
@@ -60,10 +66,10 @@ static bool valid_outcome(sidik_status s)
            s == SIDIK_STATUS_ADJUDICATE || s == SIDIK_STATUS_REJECTED;
 }
 
-static bool valid_reason(const char *r)
+static bool valid_text(const char *r, size_t max)
 {
-    size_t n = strnlen(r, SIDIK_REASON_MAX + 1);
-    if (n > SIDIK_REASON_MAX)
+    size_t n = strnlen(r, max + 1);
+    if (n > max)
         return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)r[i] < ' ' || r[i] == 0x7f)
@@ -95,7 +101,9 @@ int sidik_control_decision_add(sidik_control_txn *t, const char *id, const sidik
 {
     if (t == NULL || id == NULL || d == NULL || !sidik__control_valid_id(id) ||
         !valid_outcome(d->outcome) || d->ncandidates > SIDIK_DECISION_RECORD_CANDIDATES ||
-        !valid_reason(d->reason) || !isfinite(d->threshold) || !isfinite(d->review_threshold))
+        !valid_text(d->reason, SIDIK_REASON_MAX) ||
+        !valid_text(d->adjudicator, SIDIK_ADJUDICATOR_MAX) || !isfinite(d->threshold) ||
+        !isfinite(d->review_threshold))
         return SIDIK_EINVAL;
     for (uint32_t i = 0; i < d->ncandidates; i++)
         if (d->candidate[i].record_id == 0 || !isfinite(d->candidate[i].llr) ||
@@ -105,10 +113,8 @@ int sidik_control_decision_add(sidik_control_txn *t, const char *id, const sidik
     MDB_txn *txn = sidik__control_txn(t, &write);
     if (!write)
         return SIDIK_ESTATE;
-    MDB_dbi enroll, office;
-    sidik__control_dbis(t, &enroll, &office);
-    MDB_val ek = {strlen(id), (void *)id}, ev;
-    int rc = sidik__lmdb_err(mdb_get(txn, enroll, &ek, &ev));
+    sidik_enrollment e;
+    int rc = sidik_control_enroll_get(t, id, &e);
     if (rc != 0)
         return rc;
     uint32_t n;
@@ -122,6 +128,7 @@ int sidik_control_decision_add(sidik_control_txn *t, const char *id, const sidik
                        .outcome = (uint8_t)d->outcome,
                        .ncandidates = (uint8_t)d->ncandidates,
                        .reason_len = (uint8_t)strlen(d->reason),
+                       .adjudicator_len = (uint8_t)strlen(d->adjudicator),
                        .time_ms = d->time_ms,
                        .gallery_size = d->gallery_size,
                        .threshold = d->threshold,
@@ -131,6 +138,8 @@ int sidik_control_decision_add(sidik_control_txn *t, const char *id, const sidik
     len += sizeof h;
     memcpy(buf + len, d->reason, h.reason_len);
     len += h.reason_len;
+    memcpy(buf + len, d->adjudicator, h.adjudicator_len);
+    len += h.adjudicator_len;
     for (uint32_t i = 0; i < d->ncandidates; i++) {
         const sidik_decision_candidate *c = &d->candidate[i];
         decision_cand dc = {.record_id = c->record_id,
@@ -145,6 +154,8 @@ int sidik_control_decision_add(sidik_control_txn *t, const char *id, const sidik
     uint8_t kb[KEY_MAX];
     MDB_val k = decision_key(id, (uint8_t)n, kb), v = {len, buf};
     rc = sidik__lmdb_err(mdb_put(txn, sidik__control_decision_dbi(t), &k, &v, MDB_NOOVERWRITE));
+    if (rc == 0)
+        rc = sidik__control_decision_index(t, &e, n, d->time_ms);
     if (rc == 0 && index != NULL)
         *index = n;
     return rc;
@@ -177,9 +188,12 @@ int sidik_control_decision_get(sidik_control_txn *t, const char *id, uint32_t in
     if (v.mv_size < sizeof h)
         return SIDIK_ECORRUPT;
     memcpy(&h, v.mv_data, sizeof h);
-    if (h.version != DECISION_VERSION || !valid_outcome((sidik_status)h.outcome) ||
+    if ((h.version != 1 && h.version != DECISION_VERSION) ||
+        !valid_outcome((sidik_status)h.outcome) ||
         h.ncandidates > SIDIK_DECISION_RECORD_CANDIDATES || h.reason_len > SIDIK_REASON_MAX ||
-        v.mv_size != sizeof h + h.reason_len + h.ncandidates * sizeof(decision_cand))
+        h.adjudicator_len > SIDIK_ADJUDICATOR_MAX ||
+        v.mv_size != sizeof h + h.reason_len + h.adjudicator_len +
+                         h.ncandidates * sizeof(decision_cand))
         return SIDIK_ECORRUPT;
     memset(out, 0, sizeof *out);
     out->outcome = (sidik_status)h.outcome;
@@ -190,6 +204,8 @@ int sidik_control_decision_get(sidik_control_txn *t, const char *id, uint32_t in
     const uint8_t *p = (const uint8_t *)v.mv_data + sizeof h;
     memcpy(out->reason, p, h.reason_len);
     p += h.reason_len;
+    memcpy(out->adjudicator, p, h.adjudicator_len);
+    p += h.adjudicator_len;
     out->ncandidates = h.ncandidates;
     for (uint32_t i = 0; i < h.ncandidates; i++, p += sizeof(decision_cand)) {
         decision_cand dc;

@@ -233,6 +233,11 @@ int sidik_control_enroll_status(sidik_control_txn *t, const char *id, sidik_stat
     rc = sidik__lmdb_err(mdb_del(txn, office, &ok, NULL));
     if (rc == SIDIK_ENOTFOUND)
         rc = SIDIK_ECORRUPT; /* the index lost a record it must have */
+    /* The review queue follows ADJUDICATE in and out, in this transaction. */
+    if (rc == 0 && e.status == SIDIK_STATUS_ADJUDICATE)
+        rc = sidik__control_review_del(t, &e, e.history[e.nhistory - 1].time_ms);
+    if (rc == 0 && s == SIDIK_STATUS_ADJUDICATE)
+        rc = sidik__control_review_put(t, &e, time_ms);
     e.history[e.nhistory++] = (sidik_status_change){s, time_ms};
     e.status = s;
     if (record_id != 0)

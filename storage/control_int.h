@@ -16,6 +16,21 @@ void sidik__control_print_dbis(sidik_control_txn *t, MDB_dbi *printq, MDB_dbi *l
                                MDB_dbi *lease_exp);
 void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta);
 void sidik__control_person_dbis(sidik_control_txn *t, MDB_dbi *person, MDB_dbi *nik);
+/* The format-2 indexes: decisions by time/office/NIK, the review queue,
+ * the UNIQUE verdicts waiting for the dedup stage (control_find.c). */
+void sidik__control_find_dbis(sidik_control_txn *t, MDB_dbi *dfind, MDB_dbi *review,
+                              MDB_dbi *pending);
+
+/* Review-queue keys (control_find.c): put when e enters ADJUDICATE at
+ * time_ms, del when it leaves (entered at time_ms). */
+int sidik__control_review_put(sidik_control_txn *t, const sidik_enrollment *e, int64_t time_ms);
+int sidik__control_review_del(sidik_control_txn *t, const sidik_enrollment *e, int64_t time_ms);
+/* Decision-order keys for decision index of enrollment e (control_find.c). */
+int sidik__control_decision_index(sidik_control_txn *t, const sidik_enrollment *e, uint32_t index,
+                                  int64_t time_ms);
+/* Upgrading a format-1 store: every ADJUDICATE enrollment into the review
+ * queue, found through the office index (control_find.c). */
+int sidik__control_review_rebuild(sidik_control_txn *t);
 
 /* A walk over one range of keys: those that begin like the start key (all
  * but its last `tail` bytes) and are exactly as long (office + status +

@@ -199,6 +199,24 @@ int sidik_control_print_lease(sidik_control_txn *t, const char *region, const ch
     return rc == 1 ? 0 : rc;
 }
 
+int sidik_control_print_count(sidik_control_txn *t, uint64_t *queued, uint64_t *leased)
+{
+    if (t == NULL || queued == NULL)
+        return SIDIK_EINVAL;
+    dbs d = get_dbs(t);
+    MDB_stat st;
+    int rc = sidik__lmdb_err(mdb_stat(d.txn, d.printq, &st));
+    if (rc != 0)
+        return rc;
+    *queued = st.ms_entries;
+    if (leased != NULL) {
+        if ((rc = sidik__lmdb_err(mdb_stat(d.txn, d.lease, &st))) != 0)
+            return rc;
+        *leased = st.ms_entries;
+    }
+    return 0;
+}
+
 int sidik_control_print_ack(sidik_control_txn *t, const char *id, const char *station,
                             int64_t now_ms)
 {

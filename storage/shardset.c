@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -401,9 +403,14 @@ static int move_batch(sidik_shardset *set, uint32_t src, uint32_t dst, size_t wa
     return rc;
 }
 
+static bool cancelled(const _Atomic int *cancel)
+{
+    return cancel != NULL && atomic_load(cancel) != 0;
+}
+
 /* Deletes from every shard the records the directory does not name there:
  * what a crash between a move's or a put's steps left behind. */
-static int sweep(sidik_shardset *set, uint64_t *removed)
+static int sweep(sidik_shardset *set, const _Atomic int *cancel, uint64_t *removed)
 {
     uint64_t ids[MOVE_BATCH], orphans[MOVE_BATCH];
     uint32_t count = shard_count(set);
@@ -413,6 +420,12 @@ static int sweep(sidik_shardset *set, uint64_t *removed)
         pthread_rwlock_wrlock(&set->put_lock);
         for (uint64_t after = 0; rc == 0 && s != NULL;) {
             size_t n, no = 0;
+            /* The sweep reads every record of the node: a large gallery
+             * takes a while, so a cancel is heard between its batches too. */
+            if (cancelled(cancel)) {
+                rc = SIDIK_ECANCELLED;
+                break;
+            }
             if ((rc = sidik_shard_ids(s, after, ids, MOVE_BATCH, &n)) != 0 || n == 0)
                 break;
             sidik_control_txn *t;
@@ -440,40 +453,101 @@ static int sweep(sidik_shardset *set, uint64_t *removed)
     return rc;
 }
 
-int sidik_shardset_rebalance(sidik_shardset *set,
-                             void (*progress)(void *ctx, uint64_t moved, uint64_t total),
-                             void *ctx, uint64_t *moved)
+/* The fewest moves that leave no two shards more than one record apart:
+ * with T records in S shards, the T % S fullest keep T / S + 1 and the
+ * others T / S; every record above its shard's share moves once. */
+static int plan_moves(sidik_shardset *set, uint64_t *plan)
 {
+    *plan = 0;
+    uint32_t count = shard_count(set), n = 0;
+    uint64_t *records = sidik_trymalloc((count + 1) * sizeof *records), total = 0;
+    if (records == NULL)
+        return SIDIK_ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < count; i++) {
+        sidik_shard *s = shard_at(set, i);
+        uint64_t bytes;
+        if (s != NULL && (rc = sidik_shard_stats(s, &records[n], &bytes)) == 0)
+            total += records[n++];
+    }
+    if (rc == 0 && n > 0) {
+        /* Descending; insertion sort is plenty for at most a few thousand shards. */
+        for (uint32_t i = 1; i < n; i++)
+            for (uint32_t j = i; j > 0 && records[j - 1] < records[j]; j--) {
+                uint64_t x = records[j];
+                records[j] = records[j - 1];
+                records[j - 1] = x;
+            }
+        uint64_t share = total / n, extra = total % n;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t keep = share + (i < extra);
+            if (records[i] > keep)
+                *plan += records[i] - keep;
+        }
+    }
+    sidik_free(records);
+    return rc;
+}
+
+int sidik_shardset_rebalance_with(sidik_shardset *set, const sidik_rebalance_options *o,
+                                  uint64_t *moved)
+{
+    if (moved != NULL)
+        *moved = 0;
     if (set == NULL)
         return SIDIK_EINVAL;
+    sidik_rebalance_options none = {0};
+    if (o == NULL)
+        o = &none;
     pthread_mutex_lock(&set->rebalance_mu);
     uint64_t done = 0, plan = 0, orphans = 0;
-    int rc = sweep(set, &orphans);
+    int rc = sweep(set, o->cancel, &orphans);
+    if (rc == 0)
+        rc = plan_moves(set, &plan);
+    if (o->max_moves != 0 && plan > o->max_moves)
+        plan = o->max_moves;
+    if (rc == 0 && plan > 0 && o->progress != NULL)
+        o->progress(o->ctx, 0, plan);
     while (rc == 0) {
+        if (o->max_moves != 0 && done >= o->max_moves)
+            break;
+        if (cancelled(o->cancel)) {
+            rc = SIDIK_ECANCELLED;
+            break;
+        }
         uint32_t least = 0, most = 0;
         uint64_t nl, nm, total;
         if ((rc = extremes(set, &least, &most, &nl, &nm, &total)) != 0 || nm <= nl + 1)
             break;
         uint32_t shards = shard_count(set);
         uint64_t target = total / shards;
-        if (plan == 0) /* the surplus of every shard above its share, roughly */
-            plan = (nm - target) * (shards - 1);
         /* Never past the share on either side, so nothing moves twice. */
         uint64_t give = nm - target, take = target > nl ? target - nl : 0;
         uint64_t want = give < take ? give : take;
         if (want == 0)
             want = 1;
+        if (o->max_moves != 0 && want > o->max_moves - done)
+            want = o->max_moves - done;
         uint64_t m = 0;
         if ((rc = move_batch(set, most, least, (size_t)want, &m)) != 0)
             break;
         done += m;
-        if (progress != NULL)
-            progress(ctx, done, plan > done ? plan : done);
+        if (o->progress != NULL)
+            o->progress(o->ctx, done, plan > done ? plan : done);
     }
     pthread_mutex_unlock(&set->rebalance_mu);
     if (moved != NULL)
         *moved = done;
-    SIDIK_LOG_INFO("rebalance done", "moved=%llu orphans_removed=%llu error=%s",
-                   (unsigned long long)done, (unsigned long long)orphans, sidik_err_name(rc));
+    SIDIK_LOG_INFO("rebalance done", "moved=%llu planned=%llu orphans_removed=%llu error=%s",
+                   (unsigned long long)done, (unsigned long long)plan, (unsigned long long)orphans,
+                   sidik_err_name(rc));
     return rc;
+}
+
+int sidik_shardset_rebalance(sidik_shardset *set,
+                             void (*progress)(void *ctx, uint64_t moved, uint64_t total),
+                             void *ctx, uint64_t *moved)
+{
+    sidik_rebalance_options o = {.progress = progress, .ctx = ctx};
+    return sidik_shardset_rebalance_with(set, &o, moved);
 }

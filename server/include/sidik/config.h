@@ -60,4 +60,12 @@ int sidik_config_load(const char *path, sidik_config *c, unsigned *line, const c
 /** Key names in the order deploy/sidikd.conf documents them; NULL-ended. */
 extern const char *const sidik_config_keys[];
 
+/** Writes the value of key in *c into buf[0..cap), NUL-terminated, as
+ *  `sidikd --check-config` prints it and Admin.GetConfig answers it:
+ *  strings and addresses as they are, counts and sizes as whole numbers
+ *  (bytes), durations in ms with the "ms" suffix, probabilities in %g.
+ *  Errors: SIDIK_ENOTFOUND (no such key), SIDIK_ETOOBIG (cap too small),
+ *  SIDIK_EINVAL. */
+int sidik_config_format(const sidik_config *c, const char *key, char *buf, size_t cap);
+
 #endif

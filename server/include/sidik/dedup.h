@@ -21,6 +21,14 @@
  * stores the same records under the same ids (a repeat is no error): no
  * enrollment is decided twice, none is lost.
  *
+ * Adjudicated UNIQUE (Audit.Adjudicate records the verdict and a marker,
+ * sidik_control_pending_put, and kicks the stage): before each batch the
+ * stage carries out the waiting verdicts, each read back from the journal,
+ * stored in a shard under its record id, PRINT_READY with the person
+ * indexed and its print authorisation queued in one transaction that
+ * clears the marker, then searchable. sidik_dedup_open carries out those a
+ * crash or stop left waiting; done twice it stores and queues nothing twice.
+ *
  * Threads: sidik_dedup_start runs the stage on its own thread, woken by
  * sidik_dedup_kick (any thread); the search's parallel work goes to the
  * caller's pool. Without start, sidik_dedup_step runs one batch on the
@@ -55,8 +63,8 @@ typedef struct sidik_dedup_options {
     int64_t (*now_ms)(void);    /* tests; NULL: the wall clock */
 } sidik_dedup_options;
 
-/** Loads every gallery record decided so far into a search gallery.
- *  Errors: SIDIK_EINVAL (an option out of range; *why says which), those
+/** Loads every gallery record decided so far into a search gallery and
+ *  carries out the UNIQUE verdicts left waiting. Errors: SIDIK_EINVAL (an option out of range; *why says which), those
  *  of the gallery, the shards and the control store, SIDIK_ENOMEM. */
 int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char **why);
 
@@ -67,8 +75,9 @@ int sidik_dedup_start(sidik_dedup *d);
 /** More enrollments were recorded RECEIVED. Any thread. */
 void sidik_dedup_kick(sidik_dedup *d);
 
-/** Decides one batch on the calling thread (not with start): *decided
- *  (may be NULL) gets how many, 0 when none waits. Errors: those of the
+/** Carries out the waiting UNIQUE verdicts (up to `batch`) or, when none
+ *  waits, decides one batch, on the calling thread (not with start):
+ *  *decided (may be NULL) gets how many, 0 when nothing waits. Errors: those of the
  *  journal, the shards, the control store and the search; the stage then
  *  stops (sidik_dedup_status) and a restart resumes after `decided`. */
 int sidik_dedup_step(sidik_dedup *d, uint32_t *decided);
@@ -81,6 +90,13 @@ uint64_t sidik_dedup_gallery_size(const sidik_dedup *d);
 
 /** 0 while the stage works, else the error that stopped it. Any thread. */
 int sidik_dedup_status(const sidik_dedup *d);
+
+/** The stage's work since open: *decided, enrollments decided, and
+ *  *busy_ns, the monotonic nanoseconds spent on the batches that decided
+ *  them (reading back, searching, storing, recording); idle waits are not
+ *  counted. busy_ns / decided is the cost of one decision at the gallery
+ *  sizes met so far (Admin.Stats turns it into a capacity). Any thread. */
+void sidik_dedup_work(const sidik_dedup *d, uint64_t *decided, uint64_t *busy_ns);
 
 /** Stops the thread (after the batch in hand) and frees d. */
 void sidik_dedup_close(sidik_dedup *d);

@@ -119,11 +119,14 @@ int sidik_control_enroll_list(sidik_control_txn *t, const char *office, sidik_st
                               uint64_t after_seq, uint32_t limit,
                               int (*fn)(void *ctx, const sidik_enrollment *e), void *ctx);
 
+typedef char sidik_enroll_id[SIDIK_ENROLL_ID_MAX + 1];
+
 /* ---- decisions: what the search found and what was decided ----------- */
 
 #define SIDIK_DECISION_RECORD_CANDIDATES 8  /* candidates kept per decision */
 #define SIDIK_DECISION_RECORD_MAX        16 /* decisions per enrollment (first, then adjudications) */
 #define SIDIK_REASON_MAX          96
+#define SIDIK_ADJUDICATOR_MAX     80 /* "auditor:" and a certificate name of up to 64 */
 
 typedef struct sidik_decision_candidate {
     uint64_t record_id;    /* the enrolled person it matched */
@@ -141,6 +144,7 @@ typedef struct sidik_decision_record {
     double threshold;      /* DUPLICATE threshold in force for that size */
     double review_threshold;
     char reason[SIDIK_REASON_MAX + 1]; /* who and why, for people: printable, may be empty */
+    char adjudicator[SIDIK_ADJUDICATOR_MAX + 1]; /* "auditor:NAME"; empty for the search's */
     uint32_t ncandidates;
     sidik_decision_candidate candidate[SIDIK_DECISION_RECORD_CANDIDATES];
 } sidik_decision_record;
@@ -157,6 +161,70 @@ int sidik_control_decision_get(sidik_control_txn *t, const char *id, uint32_t in
                                sidik_decision_record *out);
 /** How many decisions id has (0 when none). */
 int sidik_control_decision_count(sidik_control_txn *t, const char *id, uint32_t *n);
+
+/* ---- finding decisions and the review queue (format 2) ----------------- */
+
+/** Where one decision sits in decision order: its time, then its
+ *  enrollment's journal sequence, then its index among that enrollment's
+ *  decisions. Every decision_add is indexed under this in three orders: all
+ *  decisions, an office's, a NIK's. Decisions recorded by a format-1 store
+ *  (before the upgrade) are in none of them: GetDecision still reads them. */
+typedef struct sidik_decision_ref {
+    int64_t time_ms;
+    uint64_t journal_seq;
+    uint32_t index;
+    char id[SIDIK_ENROLL_ID_MAX + 1];
+} sidik_decision_ref;
+
+typedef enum {
+    SIDIK_DECISIONS_ALL = 0, /* key ignored */
+    SIDIK_DECISIONS_OF_OFFICE, /* key: an office code */
+    SIDIK_DECISIONS_OF_NIK,  /* key: 16 digits */
+} sidik_decisions_by;
+
+/** Calls fn for the decisions in decision order (all, or one office's or
+ *  NIK's) with time in [from_ms, to_ms) (to_ms 0: no end), starting after
+ *  *after (NULL: from from_ms), until fn returns nonzero (returned). A range
+ *  read: what is passed over costs nothing. Errors: fn's, SIDIK_EINVAL,
+ *  SIDIK_ECORRUPT. */
+int sidik_control_decision_walk(sidik_control_txn *t, sidik_decisions_by by, const char *key,
+                                int64_t from_ms, int64_t to_ms, const sidik_decision_ref *after,
+                                int (*fn)(void *ctx, const sidik_decision_ref *r), void *ctx);
+
+typedef struct sidik_review_ref {
+    int64_t time_ms;      /* when it became ADJUDICATE */
+    uint64_t journal_seq;
+    char id[SIDIK_ENROLL_ID_MAX + 1];
+} sidik_review_ref;
+
+/** The review queue: every enrollment in ADJUDICATE, kept by
+ *  sidik_control_enroll_status in the transaction that moves it in or out,
+ *  in the order they entered it (time, then journal sequence). Calls fn for
+ *  those that entered in [from_ms, to_ms) (to_ms 0: no end) after *after
+ *  (NULL: from from_ms; its id is not read) until fn returns nonzero
+ *  (returned). A format-1 store's are added when it is upgraded. Errors:
+ *  fn's, SIDIK_EINVAL, SIDIK_ECORRUPT. */
+int sidik_control_review_walk(sidik_control_txn *t, int64_t from_ms, int64_t to_ms,
+                              const sidik_review_ref *after,
+                              int (*fn)(void *ctx, const sidik_review_ref *r), void *ctx);
+
+/** How many enrollments wait in the review queue, in constant time (LMDB
+ *  keeps the count). Errors: SIDIK_EINVAL. */
+int sidik_control_review_count(sidik_control_txn *t, uint64_t *n);
+
+/** A person's UNIQUE verdict on an ADJUDICATE enrollment, recorded for the
+ *  dedup stage, which alone may put the person into the gallery: put in the
+ *  transaction that records the verdict (the enrollment stays ADJUDICATE),
+ *  del in the one that makes it PRINT_READY. Errors: SIDIK_EINVAL,
+ *  SIDIK_ENOTFOUND (no such enrollment; for get and del, no verdict
+ *  waiting), SIDIK_ESTATE (put: not ADJUDICATE; read-only), SIDIK_EEXISTS
+ *  (put: one waits already). list: up to max waiting verdicts in journal
+ *  order, after journal sequence after_seq, into ids[] and seqs[]. */
+int sidik_control_pending_put(sidik_control_txn *t, const char *id);
+int sidik_control_pending_get(sidik_control_txn *t, const char *id);
+int sidik_control_pending_del(sidik_control_txn *t, const char *id);
+int sidik_control_pending_list(sidik_control_txn *t, uint64_t after_seq, uint32_t max,
+                               sidik_enroll_id *ids, uint64_t *seqs, uint32_t *n);
 
 /* ---- the audit log: hash-chained, append-only ------------------------- */
 
@@ -192,6 +260,11 @@ int sidik_control_audit_append(sidik_control_txn *t, const sidik_audit_entry *e,
 /** Entry seq. Errors: SIDIK_ENOTFOUND, SIDIK_ECORRUPT (undecodable). */
 int sidik_control_audit_get(sidik_control_txn *t, uint64_t seq, sidik_audit_entry *out);
 
+/** The head record: the last entry's sequence (0: none) and hash (zeros
+ *  when none), as the last append wrote them. Errors: SIDIK_EINVAL,
+ *  SIDIK_ECORRUPT. */
+int sidik_control_audit_head(sidik_control_txn *t, uint64_t *seq, uint8_t hash[32]);
+
 /** Walks the whole chain: each entry decodes, follows its predecessor
  *  without a gap, names its predecessor's hash, and hashes to what it
  *  stores; the last one is the head recorded with every append. Returns 0
@@ -203,8 +276,6 @@ int sidik_control_audit_verify(sidik_control_txn *t, uint64_t *checked, uint64_t
 
 #define SIDIK_REGION_MAX  16 /* print region code: digits, letters, '.', '-' */
 #define SIDIK_STATION_MAX 64
-
-typedef char sidik_enroll_id[SIDIK_ENROLL_ID_MAX + 1];
 
 /** A print region code: 1-16 of letters, digits, '.', '-', '_'. */
 bool sidik_control_valid_region(const char *s);
@@ -232,6 +303,12 @@ int sidik_control_print_ack(sidik_control_txn *t, const char *id, const char *st
 /** Returns every lease that ended at or before now_ms to its queue;
  *  *returned (may be NULL) counts them. */
 int sidik_control_print_expire(sidik_control_txn *t, int64_t now_ms, uint32_t *returned);
+
+/** Authorisations waiting in the queues of every region (*queued) and
+ *  leased to a station and not yet acknowledged (*leased, may be NULL).
+ *  Read from LMDB's entry counts: the same cost at any depth. Errors:
+ *  SIDIK_EINVAL. */
+int sidik_control_print_count(sidik_control_txn *t, uint64_t *queued, uint64_t *leased);
 
 /** The last journal sequence whose effects are in the store (0: none). */
 int sidik_control_applied(sidik_control_txn *t, uint64_t *seq);

@@ -21,6 +21,7 @@
 #ifndef SIDIK_SHARDSET_H
 #define SIDIK_SHARDSET_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,5 +85,30 @@ int sidik_shardset_each(sidik_shardset *set,
 int sidik_shardset_rebalance(sidik_shardset *set,
                              void (*progress)(void *ctx, uint64_t moved, uint64_t total),
                              void *ctx, uint64_t *moved);
+
+typedef struct sidik_rebalance_options {
+    /* Stop once this many records have moved; 0: as many as balance needs. */
+    uint64_t max_moves;
+    /* May be NULL. Called on the rebalancing thread once the moves are
+     * planned (moved 0; only when there is something to move) and after
+     * each batch: records moved so far and the moves planned, at most
+     * max_moves and never below moved. The plan is the fewest moves that
+     * leave no two shards more than one record apart, counted at the
+     * start; records put or moved meanwhile can make it grow. */
+    void (*progress)(void *ctx, uint64_t moved, uint64_t total);
+    void *ctx;
+    /* May be NULL. Read between batches (any thread may set it): nonzero
+     * stops the rebalance after the batch in hand, every record still in
+     * exactly one shard, with SIDIK_ECANCELLED. */
+    const _Atomic int *cancel;
+} sidik_rebalance_options;
+
+/** sidik_shardset_rebalance with a cap, a cancel flag and the plan in its
+ *  progress calls (o may be NULL). Waits while another rebalance of set
+ *  runs. *moved (may be NULL) gets the count also on error. Errors:
+ *  SIDIK_ECANCELLED (*cancel was set), shard and control errors (what was
+ *  moved stays moved and consistent). */
+int sidik_shardset_rebalance_with(sidik_shardset *set, const sidik_rebalance_options *o,
+                                  uint64_t *moved);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "../storage/storage_test.h"
 #include "enrollment_fixture.h"
+#include "sidik/audit_service.h"
 #include "sidik/common.h"
 #include "sidik/dedup.h"
 #include "sidik/ingest.h"
@@ -439,6 +440,201 @@ static void test_server_dedup_nik(void **state)
     rig_close(&r, false);
 }
 
+/* ---- adjudicated UNIQUE ---------------------------------------------------------------- */
+
+static int verdicts_kicked;
+
+static void count_verdict(void *ctx)
+{
+    (void)ctx;
+    verdicts_kicked++;
+}
+
+/* Audit.Adjudicate UNIQUE on id, as an auditor's call. */
+static void adjudicate_unique(rig *r, const char *id)
+{
+    sidik_audit_service as = {.control = r->control, .fusion = fusion,
+                              .on_verdict = count_verdict, .now_ms = test_now_ms};
+    static const sidik_identity auditor = {SIDIK_ROLE_AUDITOR, "auditor.dewi"};
+    Sidik__V1__AdjudicateRequest q = SIDIK__V1__ADJUDICATE_REQUEST__INIT;
+    q.enrollment_id = (char *)id;
+    q.decision = SIDIK__V1__DECISION__UNIQUE;
+    q.reason = "another person: the NIK was mistyped";
+    size_t n = sidik__v1__adjudicate_request__get_packed_size(&q);
+    uint8_t *p = malloc(n + 1), *out = NULL;
+    sidik__v1__adjudicate_request__pack(&q, p);
+    size_t len;
+    char why[256];
+    int rc = sidik_audit_answer(&as, SIDIK_METHOD_AUDIT_ADJUDICATE, &auditor, p, n, &out, &len,
+                                why, sizeof why);
+    if (rc != 0)
+        fail_msg("adjudicate %s: %s (%s)", id, sidik_err_name(rc), why);
+    sidik_free(out);
+    free(p);
+}
+
+/* How often id is queued or leased for printing in 31.71 (leases every
+ * authorisation there, so call it once per test). */
+static unsigned print_count(rig *r, const char *id)
+{
+    sidik_control_txn *t;
+    sidik_enroll_id leased[64];
+    uint32_t got = 0;
+    assert_int_equal(sidik_control_begin(r->control, true, &t), 0);
+    assert_int_equal(sidik_control_print_lease(t, "31.71", "PRN-1", NOW_MS, 60000, 64, leased, &got),
+                     0);
+    assert_int_equal(sidik_control_commit(t), 0);
+    unsigned k = 0;
+    for (uint32_t i = 0; i < got; i++)
+        k += strcmp(leased[i], id) == 0;
+    return k;
+}
+
+static uint64_t stored_records(rig *r)
+{
+    sidik_shard_info info[8];
+    uint32_t ns;
+    assert_int_equal(sidik_shardset_list(r->shards, info, 8, &ns), 0);
+    uint64_t stored = 0;
+    for (uint32_t i = 0; i < ns; i++)
+        stored += info[i].records;
+    return stored;
+}
+
+/* Audit entries about id whose detail begins with prefix. */
+static unsigned audits_about(rig *r, const char *id, const char *prefix)
+{
+    sidik_control_txn *t;
+    sidik_audit_entry a;
+    unsigned k = 0;
+    assert_int_equal(sidik_control_begin(r->control, false, &t), 0);
+    for (uint64_t s = 1; sidik_control_audit_get(t, s, &a) == 0; s++)
+        k += strcmp(a.subject, id) == 0 && strncmp(a.detail, prefix, strlen(prefix)) == 0;
+    uint64_t checked, bad;
+    assert_int_equal(sidik_control_audit_verify(t, &checked, &bad), 0);
+    sidik_control_abort(t);
+    return k;
+}
+
+/* A new person claiming an enrolled NIK goes to review; adjudicated
+ * UNIQUE, the stage puts them into the gallery on its next step:
+ * PRINT_READY under their record id, queued for printing once, indexed,
+ * and found by the next search (a re-capture is their DUPLICATE). */
+static void test_server_dedup_adjudicated_unique(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    const char *nik = "3171016505900001";
+    char id[3][37];
+    uint64_t seq[3];
+    for (unsigned i = 0; i < 3; i++)
+        id_of(id[i], 700 + i);
+    seq[0] = receive_as(&r, 70, 0, id[0], nik, 0);
+    seq[1] = receive_as(&r, 71, 0, id[1], nik, 0); /* another person, the same NIK */
+    assert_int_equal(decide_all(&r), 2);
+    assert_int_equal(get(&r, id[1]).status, SIDIK_STATUS_ADJUDICATE);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 1);
+
+    verdicts_kicked = 0;
+    adjudicate_unique(&r, id[1]);
+    assert_int_equal(verdicts_kicked, 1);
+    assert_int_equal(get(&r, id[1]).status, SIDIK_STATUS_ADJUDICATE); /* until the stage takes it */
+    uint32_t n;
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+    assert_int_equal(n, 1); /* the verdict */
+    sidik_enrollment e = get(&r, id[1]);
+    assert_int_equal(e.status, SIDIK_STATUS_PRINT_READY);
+    assert_int_equal(e.record_id, seq[1]);
+    assert_int_equal(e.nhistory, 3);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2);
+    assert_int_equal(stored_records(&r), 2);
+    assert_int_equal(audits_about(&r, id[1], "PRINT_READY record"), 1);
+    sidik_control_txn *t;
+    sidik_enroll_id who;
+    sidik_enroll_id ids[4];
+    uint64_t seqs[4];
+    assert_int_equal(sidik_control_begin(r.control, false, &t), 0);
+    assert_int_equal(sidik_control_person_id(t, seq[1], who), 0);
+    assert_string_equal(who, id[1]);
+    assert_int_equal(sidik_control_pending_list(t, 0, 4, ids, seqs, &n), 0);
+    assert_int_equal(n, 0);
+    sidik_control_abort(t);
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+    assert_int_equal(n, 0); /* nothing more */
+
+    /* A re-capture of person 71 now finds them. */
+    seq[2] = receive_as(&r, 71, 1, id[2], "3171016505900002", 0);
+    assert_int_equal(decide_all(&r), 1);
+    assert_int_equal(get(&r, id[2]).status, SIDIK_STATUS_DUPLICATE);
+    assert_int_equal(decision(&r, id[2]).candidate[0].record_id, seq[1]);
+    assert_int_equal(print_count(&r, id[1]), 1);
+    rig_close(&r, false);
+}
+
+/* The verdict recorded, then the stage stopped before taking it (or a
+ * crash after its shard write): the next open takes it, exactly once, and
+ * opening again changes nothing. */
+static void test_server_dedup_adjudicated_unique_crash(void **state)
+{
+    (void)state;
+    for (int stored_first = 0; stored_first < 2; stored_first++) {
+        rig r = {0};
+        rig_open(&r, 0);
+        const char *nik = "3171016505900001";
+        char id[3][37];
+        uint64_t seq[3];
+        for (unsigned i = 0; i < 3; i++)
+            id_of(id[i], 800 + i);
+        seq[0] = receive_as(&r, 80, 0, id[0], nik, 0);
+        seq[1] = receive_as(&r, 81, 0, id[1], nik, 0);
+        assert_int_equal(decide_all(&r), 2);
+        adjudicate_unique(&r, id[1]);
+        if (stored_first) {
+            /* What a crash after the shard write leaves: the record
+             * stored and named, the control store not yet told. */
+            sidik_fmr *rec = malloc(sizeof *rec);
+            sidik_person_sig *sig = malloc(sizeof *sig);
+            uint8_t *iso = malloc(65536);
+            assert_int_equal(sidik_synth_impression(&params, SEED, 81, 0, rec, NULL, NULL), 0);
+            assert_int_equal(sidik_sig_person(rec, sig, NULL), 0);
+            size_t len;
+            assert_int_equal(sidik_fmr_encode_iso2005(rec, iso, 65536, &len), 0);
+            sidik_shard_record sr = {.id = seq[1], .sig = sig, .tmpl = iso, .tmpl_len = len};
+            assert_int_equal(sidik_shardset_put(r.shards, &sr, 1, NULL), 0);
+            free(rec);
+            free(sig);
+            free(iso);
+        }
+        rig_close(&r, true); /* stopped before a step took it */
+
+        rig_open(&r, 0); /* open carries it out */
+        sidik_enrollment e = get(&r, id[1]);
+        assert_int_equal(e.status, SIDIK_STATUS_PRINT_READY);
+        assert_int_equal(e.record_id, seq[1]);
+        assert_int_equal(e.nhistory, 3);
+        assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2); /* once, loaded or added */
+        assert_int_equal(stored_records(&r), 2);
+        uint32_t n;
+        assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+        assert_int_equal(n, 0);
+        rig_close(&r, true);
+
+        rig_open(&r, 0); /* and again: nothing changes */
+        assert_int_equal(get(&r, id[1]).nhistory, 3);
+        assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2);
+        assert_int_equal(stored_records(&r), 2);
+        assert_int_equal(audits_about(&r, id[1], "PRINT_READY record"), 1);
+        assert_int_equal(audits_about(&r, id[1], "UNIQUE: "), 1);
+        seq[2] = receive_as(&r, 81, 1, id[2], "3171016505900003", 0);
+        assert_int_equal(decide_all(&r), 1);
+        assert_int_equal(get(&r, id[2]).status, SIDIK_STATUS_DUPLICATE);
+        assert_int_equal(decision(&r, id[2]).candidate[0].record_id, seq[1]);
+        assert_int_equal(print_count(&r, id[1]), 1);
+        rig_close(&r, false);
+    }
+}
+
 /* No finger with enough minutiae to search: a person decides. */
 static void test_server_dedup_unusable_goes_to_review(void **state)
 {
@@ -454,6 +650,17 @@ static void test_server_dedup_unusable_goes_to_review(void **state)
     assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
     assert_true(strlen(d.reason) > 0);
     assert_int_equal(sidik_dedup_gallery_size(r.dedup), 0);
+    /* Judged UNIQUE by a person all the same (fingers that cannot be
+     * captured): printed, but not searchable, and the audit entry says so. */
+    adjudicate_unique(&r, id);
+    uint32_t n;
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(get(&r, id).status, SIDIK_STATUS_PRINT_READY);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 0);
+    assert_int_equal(stored_records(&r), 0);
+    assert_non_null(strstr(audit_of(&r, id).detail, "; not in the search gallery: "));
+    assert_int_equal(print_count(&r, id), 1);
     rig_close(&r, false);
 }
 
@@ -535,6 +742,8 @@ int main(void)
         SIDIK_TEST(test_server_dedup_crash_after_shard_writes),
         SIDIK_TEST(test_server_dedup_unusable_goes_to_review),
         SIDIK_TEST(test_server_dedup_nik),
+        SIDIK_TEST(test_server_dedup_adjudicated_unique),
+        SIDIK_TEST(test_server_dedup_adjudicated_unique_crash),
         SIDIK_TEST(test_server_dedup_thread),
         SIDIK_TEST(test_server_dedup_bad_options),
     };

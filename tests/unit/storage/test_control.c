@@ -444,9 +444,9 @@ static void test_storage_control_format_and_damage(void **state)
     assert_int_equal(get(c, "victim", &got), SIDIK_ECORRUPT);
     sidik_control_close(c);
 
-    /* Another format version. */
-    uint32_t v2 = 2;
-    raw_lmdb_put(dir, "meta", "format", 6, &v2, sizeof v2);
+    /* Another format version (a later one: 1 is upgraded, 2 is this one). */
+    uint32_t v3 = 3;
+    raw_lmdb_put(dir, "meta", "format", 6, &v3, sizeof v3);
     const char *why = NULL;
     assert_int_equal(sidik_control_open(dir, NULL, &c, &why), SIDIK_EVERSION);
     assert_string_equal(why, "control store written by another format version");

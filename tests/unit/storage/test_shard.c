@@ -548,6 +548,108 @@ static void test_storage_shardset_orphans(void **state)
     scratch_remove(nd.dir);
 }
 
+/* The plan, the cap and the cancel flag of sidik_shardset_rebalance_with:
+ * progress starts at 0 of the fewest moves that balance, never goes back,
+ * and ends at moved == total; a cap stops at exactly that many; a cancel
+ * stops after the batch in hand with every record in exactly one shard. */
+typedef struct watch {
+    uint64_t calls, last_moved, last_total, first_total;
+    int backwards;
+    _Atomic int cancel;
+    uint64_t cancel_after; /* set cancel once this many have moved (0: never) */
+} watch;
+
+static void watch_progress(void *ctx, uint64_t moved, uint64_t total)
+{
+    watch *w = ctx;
+    if (w->calls++ == 0)
+        w->first_total = total;
+    w->backwards += moved < w->last_moved || moved > total;
+    w->last_moved = moved;
+    w->last_total = total;
+    if (w->cancel_after != 0 && moved >= w->cancel_after)
+        atomic_store(&w->cancel, 1);
+}
+
+/* Every record 1..n named by the directory, stored in exactly the shard
+ * that names it and in no other. */
+static void assert_each_once(node *nd, uint64_t n)
+{
+    census c = take_census(nd, n);
+    assert_int_equal(c.count, n);
+    assert_int_equal(c.twice + c.wrong, 0);
+    sidik_shard_info info[8];
+    uint32_t k;
+    assert_int_equal(sidik_shardset_list(nd->set, info, 8, &k), 0);
+    uint64_t stored = 0;
+    for (uint32_t i = 0; i < k; i++)
+        stored += info[i].records;
+    assert_int_equal(stored, n); /* no copy left behind anywhere */
+}
+
+static void test_storage_shardset_rebalance_plan_cap_cancel(void **state)
+{
+    (void)state;
+    node nd = node_open(scratch_create());
+    node_fill(&nd, 2000);
+    uint32_t number;
+    assert_int_equal(sidik_shardset_add(nd.set, &number), 0);
+    assert_int_equal(sidik_shardset_add(nd.set, &number), 0);
+
+    /* A cap: exactly 300 move, reported against a plan of 300. */
+    watch w = {0};
+    sidik_rebalance_options o = {.max_moves = 300, .progress = watch_progress, .ctx = &w};
+    uint64_t moved = 0;
+    assert_int_equal(sidik_shardset_rebalance_with(nd.set, &o, &moved), 0);
+    assert_int_equal(moved, 300);
+    assert_int_equal(w.first_total, 300);
+    assert_int_equal(w.last_moved, 300);
+    assert_int_equal(w.last_total, 300);
+    assert_int_equal(w.backwards, 0);
+    assert_each_once(&nd, 2000);
+
+    /* A cancel after the first batch: stops there, consistent. */
+    w = (watch){.cancel_after = 1};
+    o = (sidik_rebalance_options){.progress = watch_progress, .ctx = &w, .cancel = &w.cancel};
+    assert_int_equal(sidik_shardset_rebalance_with(nd.set, &o, &moved), SIDIK_ECANCELLED);
+    assert_true(moved > 0 && moved <= 256);
+    assert_int_equal(moved, w.last_moved);
+    assert_each_once(&nd, 2000);
+    uint64_t so_far = 300 + moved;
+
+    /* A cancel set before it starts: nothing moves. */
+    atomic_store(&w.cancel, 1);
+    assert_int_equal(sidik_shardset_rebalance_with(nd.set, &o, &moved), SIDIK_ECANCELLED);
+    assert_int_equal(moved, 0);
+
+    /* The rest: from the plan to moved == total, 2000 over 3 shards in
+     * 667/667/666 with the 1,333 moves that takes, all told. */
+    w = (watch){0};
+    o = (sidik_rebalance_options){.progress = watch_progress, .ctx = &w};
+    assert_int_equal(sidik_shardset_rebalance_with(nd.set, &o, &moved), 0);
+    assert_int_equal(w.first_total, 1333 - so_far);
+    assert_int_equal(w.backwards, 0);
+    assert_int_equal(w.last_moved, moved);
+    assert_int_equal(w.last_total, moved);
+    assert_int_equal(so_far + moved, 1333);
+    sidik_shard_info info[4];
+    uint32_t k;
+    assert_int_equal(sidik_shardset_list(nd.set, info, 4, &k), 0);
+    for (uint32_t i = 0; i < k; i++)
+        assert_true(info[i].records == 666 || info[i].records == 667);
+    assert_each_once(&nd, 2000);
+
+    /* Balanced: no progress call, nothing moved. */
+    w = (watch){0};
+    assert_int_equal(sidik_shardset_rebalance_with(nd.set, &o, &moved), 0);
+    assert_int_equal(moved, 0);
+    assert_int_equal(w.calls, 0);
+    assert_int_equal(sidik_shardset_rebalance_with(NULL, &o, &moved), SIDIK_EINVAL);
+    assert_int_equal(sidik_shardset_rebalance_with(nd.set, NULL, NULL), 0);
+    node_close(&nd);
+    scratch_remove(nd.dir);
+}
+
 static void test_storage_shardset_bad_input(void **state)
 {
     (void)state;
@@ -596,6 +698,7 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_shardset_moves_under_load),
     SIDIK_TEST(test_storage_shardset_fetch_during_move),
     SIDIK_TEST(test_storage_shardset_orphans),
+    SIDIK_TEST(test_storage_shardset_rebalance_plan_cap_cancel),
     SIDIK_TEST(test_storage_shardset_bad_input),
 };
 
