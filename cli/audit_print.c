@@ -87,12 +87,15 @@ void sidik_audit_show(FILE *f, const Sidik__V1__DecisionRecord *d,
     if (d->reason[0])
         fprintf(f, "reason      %s\n", d->reason);
     fprintf(f, "gallery     %" PRIu64 " persons searched\n", d->gallery_size);
-    fprintf(f, "thresholds  duplicate %.2f, review %.2f (fused score)\n", d->threshold,
-            d->review_threshold);
+    /* The thresholds follow the gallery size and the fingers two persons
+     * share, so they are the top candidate's; with none, no enrolled person
+     * came near either threshold. */
     if (d->n_candidates == 0)
-        fprintf(f, "candidates  none\n");
+        fprintf(f, "candidates  none at or above the review threshold\n");
     else
-        fprintf(f, "candidates\n");
+        fprintf(f, "thresholds  duplicate %.2f, review %.2f (fused score, for the top candidate's "
+                   "fingers)\ncandidates\n",
+                d->threshold, d->review_threshold);
     show_candidates(f, d, colour);
     if (d->n_earlier > 0)
         fprintf(f, "\nearlier decisions\n");

@@ -92,6 +92,31 @@ PY
 "$sidik" print verify --key var/print-signing.pub "$demo"/auth-*.pb || rc=1
 echo
 
+# The people around it, with the CLI's own gRPC client: an auditor and an
+# admin, their certificates and the server named once in the environment.
+export SIDIK_SERVER="localhost:$port" SIDIK_CA=var/pki/ca.crt
+auditor="--cert var/pki/auditor.crt --key var/pki/auditor.key"
+admin="--cert var/pki/admin.crt --key var/pki/admin.key"
+echo "== an auditor: the review queue, the duplicates caught, one of them in full"
+# shellcheck disable=SC2086
+"$sidik" audit review $auditor --page-size 5 || rc=1
+# shellcheck disable=SC2086
+"$sidik" audit search $auditor --decision duplicate --page-size 5 || rc=1
+# shellcheck disable=SC2086
+dup=$("$sidik" audit search $auditor --decision duplicate --page-size 1 --json 2>/dev/null |
+      "$py" -c 'import json, sys; print(json.loads(sys.stdin.readline())["enrollment_id"])') || rc=1
+# shellcheck disable=SC2086
+[ -n "$dup" ] && { "$sidik" audit show "$dup" $auditor || rc=1; }
+# shellcheck disable=SC2086
+"$sidik" audit verify $auditor || rc=1
+echo
+echo "== an admin: the node's shards and figures"
+# shellcheck disable=SC2086
+"$sidik" admin shards $admin || rc=1
+# shellcheck disable=SC2086
+"$sidik" admin stats $admin || rc=1
+echo
+
 kill -TERM "$pid"
 wait "$pid" || rc=1
 trap - EXIT
@@ -99,6 +124,7 @@ echo "sidikd stopped (SIGTERM: everything accepted answered, journal synced). To
 echo "  $build/bin/sidikd --config var/demo.conf          start it again on the same data"
 echo "  curl http://127.0.0.1:<metrics port>/metrics     counters, queues, receipt and decision times"
 echo "  $sidik print verify --key var/print-signing.pub $demo/auth-*.pb"
+echo "  $sidik audit --help; $sidik admin --help            auditors' and admins' commands (sidikd running)"
 echo "  less var/sidikd.log                               what the server said"
 echo "  $sidik eval ../shared/data/fvc2002                 the matcher on real fingerprints"
 exit $rc

@@ -137,6 +137,7 @@ static int verify(const search_call *c, sidik_matcher *m, sidik_fmr *rec, const 
     for (int j = 0; j < nf; j++)
         shared += view[order[j]] != NULL;
     cand->threshold = c->dup_t[shared];
+    cand->review_threshold = c->review_t[shared];
     double llr = 0;
     for (int j = 0; j < nf; j++) {
         int f = order[j];

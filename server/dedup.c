@@ -446,8 +446,10 @@ static int record_one(sidik_control_txn *t, const item *it, int64_t now, uint64_
                                         .threshold = c->threshold, .signature = c->signature,
                                         .compared = c->compared};
         memcpy(o->score, c->score, sizeof o->score);
-        if (j == 0)
+        if (j == 0) {
             dr.threshold = c->threshold;
+            dr.review_threshold = c->review_threshold;
+        }
     }
     rc = sidik_control_decision_add(t, it->id, &dr, NULL);
     if (rc == 0 && st == SIDIK_STATUS_PRINT_READY)

@@ -48,7 +48,8 @@ check "audit show: the DUPLICATE with its history, candidates, matched fingers, 
 run audit show "$(id dup)" --json
 json "d['decision']=='DUPLICATE_OF' and d['status']=='DUPLICATE' and d['office_code']=='JKT-01' \
       and len(d['candidates'])>=1 and d['candidates'][0]['record_id']>=2**62 \
-      and d['candidates'][0]['fingers_matched']>=1 and len(d['history'])>=2 and d['index']==0"
+      and d['candidates'][0]['fingers_matched']>=1 and len(d['history'])>=2 and d['index']==0 \
+      and d['review_threshold'] < d['threshold']"
 check "audit show --json: decision, status, candidate (a preloaded record), history" $?
 preloaded=$($py -c "import json; print(json.load(open('out'))['candidates'][0]['record_id'])")
 run audit show 00000000-0000-4000-8000-000000000000

@@ -130,6 +130,7 @@ typedef struct sidik_candidate {
     uint64_t id;
     double llr;                        /* fused over the fingers compared */
     double threshold;                  /* the DUPLICATE threshold it was held to */
+    double review_threshold;           /* the REVIEW one for the same fingers, for people */
     float signature;                   /* the scan's fused signature score */
     uint16_t score[SIDIK_SIG_FINGERS]; /* full-match score per position */
     uint16_t compared;                 /* bit f: position f + 1 was matched */
