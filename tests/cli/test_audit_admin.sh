@@ -36,6 +36,7 @@ printf 'server = localhost:%s\n' "$port" > client.conf
 export SIDIK_CONFIG="$PWD/client.conf"
 as_admin="--cert pki/admin.crt --key pki/admin.key"
 as_office="--cert pki/office-JKT-01.crt --key pki/office-JKT-01.key"
+as_printer="--cert pki/printer.crt --key pki/printer.key"
 run() { "$sidik" "$@" > out 2> err; rc=$?; }
 json() { $py -c "import json,sys; d=json.load(open('out')); sys.exit(0 if ($1) else 1)"; }
 lines() { $py -c "import json,sys; L=[json.loads(l) for l in open('out')]; sys.exit(0 if ($1) else 1)"; }
@@ -155,10 +156,10 @@ run audit verify
 [ $rc -eq 0 ] && grep -q "intact" out; check "audit verify after the admin actions: intact" $?
 
 # ---- roles: every command refused for each wrong role, exit 4 ----
-for cmd in "audit show $(id dup)" "audit search" "audit review" "audit verify" \
+for cmd in "audit show $(id dup)" "audit search" "audit export" "audit review" "audit verify" \
            "audit decide $(id dup) --unique --reason x"; do
-    for who in office admin; do
-        if [ $who = office ]; then creds=$as_office; else creds=$as_admin; fi
+    for who in office admin printer; do
+        case $who in office) creds=$as_office ;; admin) creds=$as_admin ;; *) creds=$as_printer ;; esac
         # shellcheck disable=SC2086
         run $cmd $creds
         [ $rc -eq 4 ] && grep -q PERMISSION_DENIED err && grep -q "needs an auditor certificate" err
@@ -166,13 +167,21 @@ for cmd in "audit show $(id dup)" "audit search" "audit review" "audit verify" \
     done
 done
 for cmd in "admin shards" "admin shards add" "admin rebalance" "admin stats" "admin config"; do
-    for who in office auditor; do
-        if [ $who = office ]; then creds=$as_office; else creds=""; fi
+    for who in office auditor printer; do
+        case $who in office) creds=$as_office ;; auditor) creds="" ;; *) creds=$as_printer ;; esac
         # shellcheck disable=SC2086
         run $cmd $creds
         [ $rc -eq 4 ] && grep -q PERMISSION_DENIED err && grep -q "needs an admin certificate" err
         check "$who: $cmd -> PERMISSION_DENIED, exit 4 (got $rc)" $?
     done
+done
+
+for who in admin printer; do
+    if [ $who = admin ]; then creds=$as_admin; else creds=$as_printer; fi
+    # shellcheck disable=SC2086
+    run status get "$(id dup)" $creds
+    [ $rc -eq 4 ] && grep -q PERMISSION_DENIED err
+    check "$who: status get -> PERMISSION_DENIED, exit 4 (got $rc)" $?
 done
 
 # ---- connection and settings ----
