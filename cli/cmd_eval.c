@@ -731,6 +731,11 @@ static void help(void)
         "                  the best this CPU has); scores are identical at every level\n"
         "  -h, --help      this text\n"
         "\n"
+        "Examples:\n"
+        "  sidik eval ../shared/data/fvc2002               every DB, a table\n"
+        "  sidik eval --json ../shared/data/fvc2002/DB1_B  one DB, for programs\n"
+        "  sidik eval --simd scalar DIR                    the scalar oracle's (same) scores\n"
+        "\n"
         "Exit codes: 0 success; 1 the evaluation failed (missing, unreadable or\n"
         "undecodable file, misnamed file, no genuine or impostor attempts, SIMD level\n"
         "this CPU lacks); 2 the command line was wrong.\n",

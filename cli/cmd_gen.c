@@ -126,6 +126,11 @@ static void help(void)
           "\n"
           "Progress goes to stderr when it is a terminal; a summary line goes to stderr.\n"
           "\n"
+          "Examples:\n"
+          "  sidik gen --persons 1000 --out pop          1,000 persons and planted re-enrollments\n"
+          "  sidik gen --persons 5 --reenroll-rate 0 --seed 7 --out few\n"
+          "  sidik gen --calibrate                        synthetic against FVC2002 score distributions\n"
+          "\n"
           "Exit codes: 0 success; 1 the work failed (DIR not creatable or writable,\n"
           "existing files without --force, a write error, PATH not a template folder);\n"
           "2 the command line was wrong.\n",

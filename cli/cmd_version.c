@@ -49,7 +49,13 @@ int sidik_cmd_version(int argc, char **argv)
             printf("usage: sidik version\n\n"
                    "Prints the versions of sidik and of every library it links (asked of\n"
                    "the running library where possible), and the SIMD level the matcher\n"
-                   "uses on this CPU (SIDIK_SIMD=scalar|sse42|avx2|avx512 forces a lower one).\n");
+                   "uses on this CPU (SIDIK_SIMD=scalar|sse42|avx2|avx512 forces a lower one).\n"
+                   "\n"
+                   "Examples:\n"
+                   "  sidik version\n"
+                   "  SIDIK_SIMD=avx2 sidik version     what a forced level reports\n"
+                   "\n"
+                   "Exit codes: 0 printed; 2 the command line was wrong.\n");
             return SIDIK_CLI_EXIT_OK;
         }
         fprintf(stderr, "sidik version: takes no arguments\n");

@@ -31,7 +31,9 @@ static void usage(FILE *f)
     for (size_t i = 0; i < SIDIK_ARRAY_SIZE(commands); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'sidik <command> --help' describes one command.\n"
-               "Exit codes: 0 success, 1 the work failed, 2 the command line was wrong.\n");
+               "Exit codes: 0 success, 1 the work failed, 2 the command line was wrong;\n"
+               "commands that talk to sidikd also 3 (it could not be reached: retry) and\n"
+               "4 (this certificate's role may not do that).\n");
 }
 
 int main(int argc, char **argv)
