@@ -16,6 +16,8 @@
 
 static const sidik_method_info methods[] = {
     {SIDIK_METHOD_INGEST_UPLOAD, "/sidik.v1.Ingest/Upload", SIDIK_CALL_BIDI, R(SIDIK_ROLE_OFFICE)},
+    {SIDIK_METHOD_INGEST_UPLOAD_CHUNKS, "/sidik.v1.Ingest/UploadChunks", SIDIK_CALL_BIDI,
+     R(SIDIK_ROLE_OFFICE)},
     {SIDIK_METHOD_STATUS_GET, "/sidik.v1.Status/Get", SIDIK_CALL_UNARY,
      R(SIDIK_ROLE_OFFICE) | R(SIDIK_ROLE_AUDITOR)},
     /* An office's own listing (the request names no office); auditors
@@ -49,7 +51,7 @@ int sidik_authz_lookup(const char *p, size_t n, const sidik_method_info **out)
 {
     if (p == NULL || out == NULL)
         return SIDIK_EUNSUPPORTED;
-    /* Fifteen rows: a scan is as fast as anything cleverer and obviously
+    /* A few dozen rows at most: a scan is as fast as anything cleverer and obviously
      * exact (length first, so no read past p[n)). */
     for (size_t i = 0; i < SIDIK_ARRAY_SIZE(methods); i++)
         if (strlen(methods[i].path) == n && memcmp(methods[i].path, p, n) == 0) {

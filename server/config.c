@@ -48,6 +48,10 @@ static const key_def keys[] = {
      64.0 * 1024 * 1024 * 1024},
     {"journal_max_pending_bytes", T_SIZE, F(journal_max_pending_bytes), 64 * 1024,
      16.0 * 1024 * 1024 * 1024},
+    {"chunk_office_bytes", T_SIZE, F(chunk_office_bytes), 1024, 64.0 * 1024 * 1024 * 1024},
+    {"chunk_office_enrollments", T_U32, F(chunk_office_enrollments), 1, 100000},
+    {"chunk_total_bytes", T_SIZE, F(chunk_total_bytes), 1024, 1024.0 * 1024 * 1024 * 1024},
+    {"chunk_idle_timeout", T_MS, F(chunk_idle_ms), 1000, 7.0 * 86400000},
     {"duplicate_fpir", T_PROB, F(duplicate_fpir), 1e-9, 0.5},
     {"review_fpir", T_PROB, F(review_fpir), 1e-9, 0.5},
     {"print_key", T_STR, F(print_key), 0, 0},
@@ -58,7 +62,9 @@ static const key_def keys[] = {
 const char *const sidik_config_keys[] = {
     "listen", "metrics_listen", "io_threads", "dedup_threads", "data_dir", "tls_ca", "tls_cert",
     "tls_key", "max_message_bytes", "max_streams", "max_connections",
-    "max_connections_per_client", "handshake_timeout", "idle_timeout", "journal_segment_bytes", "journal_max_pending_bytes", "duplicate_fpir",
+    "max_connections_per_client", "handshake_timeout", "idle_timeout", "journal_segment_bytes", "journal_max_pending_bytes",
+    "chunk_office_bytes", "chunk_office_enrollments", "chunk_total_bytes", "chunk_idle_timeout",
+    "duplicate_fpir",
     "review_fpir", "print_key", "print_lease", "log_level", NULL,
 };
 _Static_assert(SIDIK_ARRAY_SIZE(sidik_config_keys) == SIDIK_ARRAY_SIZE(keys) + 1,
@@ -83,6 +89,10 @@ void sidik_config_defaults(sidik_config *c)
         .idle_timeout_ms = 300000,
         .journal_segment_bytes = 256u << 20,
         .journal_max_pending_bytes = 64u << 20,
+        .chunk_office_bytes = 4u << 20,
+        .chunk_office_enrollments = 8,
+        .chunk_total_bytes = 256u << 20,
+        .chunk_idle_ms = 30 * 60 * 1000,
         .duplicate_fpir = 1e-3,
         .review_fpir = 1e-2,
         .print_key = "./var/print-signing.key",
@@ -310,6 +320,15 @@ int sidik_config_parse(const char *text, size_t n, sidik_config *c, unsigned *li
     *line = 0;
     if (c->review_fpir < c->duplicate_fpir) {
         *why = "review_fpir must be at least duplicate_fpir";
+        return SIDIK_ERANGE;
+    }
+    /* Else an enrollment Upload takes could never be staged whole. */
+    if (c->chunk_office_bytes < c->max_message_bytes) {
+        *why = "chunk_office_bytes must be at least max_message_bytes";
+        return SIDIK_ERANGE;
+    }
+    if (c->chunk_total_bytes < c->chunk_office_bytes) {
+        *why = "chunk_total_bytes must be at least chunk_office_bytes";
         return SIDIK_ERANGE;
     }
     return 0;

@@ -309,6 +309,12 @@ int sidik_ingest_open(const sidik_ingest_options *o, sidik_ingest **out, uint64_
     s->now_ms = o->now_ms ? o->now_ms : wall_ms;
     s->on_recorded = o->on_recorded;
     s->recorded_ctx = o->recorded_ctx;
+    s->max_enrollment = o->max_enrollment_bytes ? o->max_enrollment_bytes
+                                                : SIDIK_INGEST_MAX_ENROLLMENT;
+    if (sidik__staging_create(o, o->metrics, &s->staging) != 0) {
+        sidik_free(s);
+        return SIDIK_ENOMEM;
+    }
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->ports_mu, NULL);
     sidik_journal_options jo = o->journal;
@@ -326,6 +332,7 @@ int sidik_ingest_open(const sidik_ingest_options *o, sidik_ingest **out, uint64_
     if (rc != 0) {
         pthread_mutex_destroy(&s->mu);
         pthread_mutex_destroy(&s->ports_mu);
+        sidik__staging_destroy(s->staging);
         sidik_free(s);
         return rc;
     }
@@ -347,6 +354,7 @@ int sidik_ingest_close(sidik_ingest *s)
     sidik__ingest_record(s);
     while (s->head != NULL)
         inflight_pop(s);
+    sidik__staging_destroy(s->staging); /* memory only: a restart starts stagings afresh */
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->ports_mu);
     sidik_free(s);

@@ -191,7 +191,12 @@ static int open_stores(daemon_t *d)
                                .journal = {.segment_bytes = c->journal_segment_bytes,
                                            .max_pending_bytes = c->journal_max_pending_bytes},
                                .control = d->control,
-                               .metrics = d->metrics};
+                               .metrics = d->metrics,
+                               .max_enrollment_bytes = c->max_message_bytes,
+                               .staging_office_bytes = c->chunk_office_bytes,
+                               .staging_office_count = c->chunk_office_enrollments,
+                               .staging_total_bytes = c->chunk_total_bytes,
+                               .staging_idle_ms = (int64_t)c->chunk_idle_ms};
     slow_disk_drill(&io.journal);
     sidikd_pipeline_hook(d, &io);
     uint64_t replayed = 0;

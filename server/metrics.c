@@ -38,6 +38,10 @@ static const metric_def defs[SIDIK_M_VALUES_] = {
                              "journal entries appended but not yet durable", NULL},
     [SIDIK_M_DEDUP_QUEUE] = {"sidik_dedup_queue_depth", "gauge", "enrollments waiting for their search", NULL},
     [SIDIK_M_PRINT_QUEUE] = {"sidik_print_queue_depth", "gauge", "print authorisations not yet leased", NULL},
+    [SIDIK_M_CHUNKS_RECEIVED] = {"sidik_upload_chunks_total", "counter",
+                                 "Ingest.UploadChunks messages received", NULL},
+    [SIDIK_M_CHUNK_STAGED_BYTES] = {"sidik_upload_staged_bytes", "gauge",
+                                    "buffer bytes held for part-uploaded enrollments", NULL},
 };
 
 static const metric_def hdefs[SIDIK_H_HISTOGRAMS_] = {

@@ -1,6 +1,6 @@
 /*
- * sidikd's gRPC services, dispatched by method: Ingest.Upload to the
- * ingest service (sidik/ingest.h), Status, Print and Audit to the control
+ * sidikd's gRPC services, dispatched by method: Ingest.Upload and
+ * UploadChunks to the ingest service (sidik/ingest.h), Status, Print and Audit to the control
  * store (sidik/status_service.h, sidik/print_service.h,
  * sidik/audit_service.h), Admin to the shard set, the dedup stage and
  * the settings (sidik/admin_service.h; Rebalance on a thread of its own,
@@ -141,7 +141,8 @@ static int on_call(void *ctx, sidik_h2_call *call)
 {
     io_loop *l = ctx;
     sidik_metrics_add(l->d->metrics, SIDIK_M_STREAMS_OPEN, 1);
-    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
+    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD ||
+        method_of(call) == SIDIK_METHOD_INGEST_UPLOAD_CHUNKS)
         return sidik_ingest_on_call(l->port, call);
     return 0;
 }
@@ -151,6 +152,7 @@ static int on_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n
     io_loop *l = ctx;
     switch (method_of(call)) {
     case SIDIK_METHOD_INGEST_UPLOAD:
+    case SIDIK_METHOD_INGEST_UPLOAD_CHUNKS:
         return sidik_ingest_on_message(l->port, call, p, n);
     case SIDIK_METHOD_STATUS_GET:
     case SIDIK_METHOD_STATUS_LIST:
@@ -187,6 +189,7 @@ static void on_half_close(void *ctx, sidik_h2_call *call)
     io_loop *l = ctx;
     switch (method_of(call)) {
     case SIDIK_METHOD_INGEST_UPLOAD:
+    case SIDIK_METHOD_INGEST_UPLOAD_CHUNKS:
         sidik_ingest_on_half_close(l->port, call);
         return;
     case SIDIK_METHOD_STATUS_GET:
@@ -221,7 +224,8 @@ static void on_close(void *ctx, sidik_h2_call *call)
 {
     io_loop *l = ctx;
     sidik_metrics_add(l->d->metrics, SIDIK_M_STREAMS_OPEN, -1);
-    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD)
+    if (method_of(call) == SIDIK_METHOD_INGEST_UPLOAD ||
+        method_of(call) == SIDIK_METHOD_INGEST_UPLOAD_CHUNKS)
         sidik_ingest_on_close(l->port, call);
     else if (method_of(call) == SIDIK_METHOD_ADMIN_REBALANCE)
         sidik_admin_rebalance_cancel(sidik_h2_call_data(call)); /* NULL: none running */

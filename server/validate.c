@@ -318,6 +318,11 @@ int sidik_enrollment_validate(const Sidik__V1__Enrollment *e, const sidik_identi
     return out->nerrors == 0 ? 0 : SIDIK_EINVAL;
 }
 
+bool sidik_enrollment_id_valid(const char *id)
+{
+    return is_uuid(id);
+}
+
 int sidik_enrollment_hash(const Sidik__V1__Enrollment *e, uint8_t out[32])
 {
     size_t n = sidik__v1__enrollment__get_packed_size(e);

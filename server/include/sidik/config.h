@@ -35,6 +35,10 @@ typedef struct sidik_config {
     uint64_t idle_timeout_ms;
     uint64_t journal_segment_bytes;
     uint64_t journal_max_pending_bytes;
+    uint64_t chunk_office_bytes;           /* Ingest.UploadChunks staging, per office */
+    uint32_t chunk_office_enrollments;     /* enrollments staged at once, per office */
+    uint64_t chunk_total_bytes;            /* staging for every office together */
+    uint64_t chunk_idle_ms;                /* a staging untouched this long is dropped */
     double duplicate_fpir;
     double review_fpir;
     char print_key[SIDIK_CONFIG_STR];      /* Ed25519 PEM, made when missing (.pub beside) */

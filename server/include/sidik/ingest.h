@@ -41,6 +41,63 @@
  * port; a call's work runs on its loop's thread. The journal's thread only
  * wakes the loops (uv_async). Accepting a new id is serialised across
  * loops, so two offices racing with one id cannot both get it in.
+ *
+ * Ingest.UploadChunks: the same enrollments in resumable pieces, for
+ * offices whose links drop every few minutes (a cut costs the chunk in
+ * flight, not the enrollment). Each EnrollmentChunk names the enrollment
+ * (enrollment_id, the SHA-256 of its whole packed bytes, their length
+ * total_bytes) and carries data[0..64 KiB) for offset. The service keeps,
+ * per (calling office, enrollment_id), a staging: the contiguous prefix
+ * received so far. Every chunk is answered, in order, with a
+ * ChunkReceipt saying held_bytes, the prefix now held:
+ *   - a chunk whose offset is held_bytes appends its data; any other
+ *     offset (ahead or behind) and a chunk without data append nothing (a
+ *     data-less chunk is how a station asks where to resume);
+ *   - for an id with nothing staged that is already journaled (in flight
+ *     or stored) with this content_sha256, the first chunk, data or not,
+ *     is answered with the original Receipt (resend set, held_bytes =
+ *     total_bytes; once durable, as for Upload): nothing is sent twice;
+ *     with another content_sha256 it is ALREADY_EXISTS (held_bytes 0) at
+ *     once, without the bytes;
+ *   - a chunk whose content_sha256 or total_bytes differ from the
+ *     staging's drops the staging and starts a new one for the new
+ *     content (a station that captured again under the id before the
+ *     first was received: the latest capture wins, nothing staged was
+ *     ever acknowledged);
+ *   - when held_bytes reaches total_bytes the bytes must hash to
+ *     content_sha256, else the staging is dropped and the Receipt says
+ *     DATA_LOSS (CONTENT_HASH_MISMATCH, held_bytes 0: send it again from
+ *     offset 0); then they are decided exactly as one Upload message
+ *     (steps 1-4 above: validation, resend, ALREADY_EXISTS, journal), its
+ *     Receipt sent in a ChunkReceipt (held_bytes = total_bytes) once
+ *     durable. content_sha256 must be over the canonical encoding (what
+ *     protobuf-c and stock protobuf libraries write; it is what Receipt's
+ *     content_sha256 is): other bytes are refused INVALID_ARGUMENT
+ *     NOT_CANONICAL, so the hash a station declares is always the one the
+ *     resend check above compares; and the Enrollment must carry the
+ *     chunks' enrollment_id (ENROLLMENT_ID_MISMATCH otherwise). Either
+ *     refusal is status REJECTED, held_bytes = total_bytes.
+ * A chunk that is refused gets a Receipt with the code and a FieldError
+ * (status UNSPECIFIED: the enrollment was not judged; REJECTED only comes
+ * from its validation) and changes nothing staged: INVALID_ARGUMENT for a
+ * malformed message, a NUL in a text field (TEXT_HAS_NUL), an id that is
+ * not a UUID (ENROLLMENT_ID_FORMAT), content_sha256 not 32 bytes
+ * (CONTENT_SHA256_LENGTH), total_bytes 0 or over max_enrollment_bytes
+ * (TOTAL_BYTES_RANGE: never acceptable, Upload would refuse it too), data
+ * over 64 KiB (CHUNK_TOO_LARGE), data running past total_bytes
+ * (CHUNK_PAST_END); RESOURCE_EXHAUSTED when staging it would pass a bound
+ * (the prefix held stays: send the chunk again later). The bounds, all
+ * counted in buffer bytes allocated (a buffer grows with its prefix, by
+ * doubling from 64 KiB up to total_bytes): per office staging_office_bytes
+ * and staging_office_count enrollments, staging_total_bytes for all
+ * offices together, so one office at its bounds slows no other. A staging
+ * not touched for staging_idle_ms is dropped; staging is memory only, so
+ * a restart drops every one: a resumed upload then starts again from 0
+ * (its first chunk says held_bytes 0), and nothing acknowledged is ever
+ * lost, since nothing staged was acknowledged. Stagings are shared by
+ * every loop (an office that reconnects may land on another), under a
+ * lock of their own. Backpressure as for Upload: while a completed
+ * enrollment waits for journal room the call is paused.
  */
 #ifndef SIDIK_INGEST_H
 #define SIDIK_INGEST_H
@@ -60,6 +117,15 @@
 #define SIDIK_JOURNAL_KIND_ENROLLMENT 1u
 #define SIDIK_INGEST_RECORD_VERSION   1u
 #define SIDIK_INGEST_RECORD_HEADER    48u
+
+/* Ingest.UploadChunks: the most data one chunk carries, and the staging
+ * bounds' defaults (deploy/sidikd.conf's chunk_* keys). */
+#define SIDIK_INGEST_CHUNK_MAX            (64u << 10)
+#define SIDIK_INGEST_STAGING_OFFICE_BYTES (4u << 20)
+#define SIDIK_INGEST_STAGING_OFFICE_COUNT 8u
+#define SIDIK_INGEST_STAGING_TOTAL_BYTES  (256u << 20)
+#define SIDIK_INGEST_STAGING_IDLE_MS      (30 * 60 * 1000)
+#define SIDIK_INGEST_MAX_ENROLLMENT       (4u << 20)
 
 /* Payload of a SIDIK_JOURNAL_KIND_ENROLLMENT entry, little-endian:
  *   0  u32 version (1)     4  u32 flags (0)
@@ -96,6 +162,12 @@ typedef struct sidik_ingest_options {
      * the thread that recorded them: the next stage's wake-up. */
     void (*on_recorded)(void *ctx);
     void *recorded_ctx;
+    /* Ingest.UploadChunks (above); 0: the SIDIK_INGEST_* defaults. */
+    size_t max_enrollment_bytes;   /* total_bytes at most (max_message_bytes) */
+    size_t staging_office_bytes;   /* buffer bytes one office may have staged */
+    uint32_t staging_office_count; /* enrollments one office may have staged */
+    size_t staging_total_bytes;    /* buffer bytes staged for all offices */
+    int64_t staging_idle_ms;       /* a staging untouched this long is dropped */
 } sidik_ingest_options;
 
 /** Opens the journal and records in the control store every durable entry
@@ -120,7 +192,8 @@ int sidik_ingest_port_open(sidik_ingest *s, uv_loop_t *loop, sidik_ingest_port *
  *  (may be NULL) when its handle has closed and it is freed. */
 void sidik_ingest_port_close(sidik_ingest_port *p, void (*done)(void *arg), void *arg);
 
-/** The h2 callbacks for Ingest.Upload calls (sidik/h2.h), on the port's loop. */
+/** The h2 callbacks for Ingest.Upload and Ingest.UploadChunks calls
+ *  (sidik/h2.h; the method decides which), on the port's loop. */
 int sidik_ingest_on_call(sidik_ingest_port *p, sidik_h2_call *call);
 int sidik_ingest_on_message(sidik_ingest_port *p, sidik_h2_call *call, const uint8_t *m,
                             size_t n);

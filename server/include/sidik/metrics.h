@@ -29,6 +29,8 @@ typedef enum {
     SIDIK_M_JOURNAL_LAG,            /* gauge: appended but not yet durable */
     SIDIK_M_DEDUP_QUEUE,            /* gauge */
     SIDIK_M_PRINT_QUEUE,            /* gauge */
+    SIDIK_M_CHUNKS_RECEIVED,        /* counter: Ingest.UploadChunks messages */
+    SIDIK_M_CHUNK_STAGED_BYTES,     /* gauge: buffer bytes of part-uploaded enrollments */
     SIDIK_M_VALUES_                 /* not a metric */
 } sidik_metric;
 

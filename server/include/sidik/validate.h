@@ -10,6 +10,7 @@
 #ifndef SIDIK_VALIDATE_H
 #define SIDIK_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,10 @@ typedef struct sidik_validate_limits {
  *  SIDIK_EINVAL with *out listing the problems otherwise, SIDIK_ENOMEM. */
 int sidik_enrollment_validate(const Sidik__V1__Enrollment *e, const sidik_identity *who,
                               const sidik_validate_limits *lim, sidik_validation *out);
+
+/** Whether id is an enrollment id an Enrollment may carry (a UUID in its
+ *  8-4-4-4-12 text form; ENROLLMENT_ID_FORMAT otherwise). */
+bool sidik_enrollment_id_valid(const char *id);
 
 /** SHA-256 over e's canonical encoding (protobuf-c's packing of the decoded
  *  message, so the sender's field order does not matter; unknown fields are

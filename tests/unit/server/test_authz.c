@@ -16,6 +16,7 @@ static const struct {
     const char *who;
 } matrix[] = {
     {"/sidik.v1.Ingest/Upload", "o"},
+    {"/sidik.v1.Ingest/UploadChunks", "o"},
     {"/sidik.v1.Status/Get", "oa"},
     {"/sidik.v1.Status/List", "o"},
     {"/sidik.v1.Audit/GetDecision", "a"},
@@ -58,6 +59,8 @@ static void test_server_authz_matrix(void **state)
     /* The shapes the streaming calls need. */
     const sidik_method_info *m;
     assert_int_equal(sidik_authz_lookup("/sidik.v1.Ingest/Upload", 23, &m), 0);
+    assert_int_equal(m->shape, SIDIK_CALL_BIDI);
+    assert_int_equal(sidik_authz_lookup("/sidik.v1.Ingest/UploadChunks", 29, &m), 0);
     assert_int_equal(m->shape, SIDIK_CALL_BIDI);
     assert_int_equal(sidik_authz_lookup("/sidik.v1.Admin/Rebalance", 25, &m), 0);
     assert_int_equal(m->shape, SIDIK_CALL_SERVER_STREAM);

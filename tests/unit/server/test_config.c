@@ -51,7 +51,9 @@ static void test_server_config_values(void **state)
     const char *text = "# a comment\n\n  listen = [::]:8443  \r\n"
                        "max_message_bytes=512K\nidle_timeout = 2h\nhandshake_timeout = 250ms\n"
                        "journal_segment_bytes = 1G\nio_threads = 16\nduplicate_fpir = 1e-4\n"
-                       "review_fpir = 0.005\nlog_level = DEBUG\ndata_dir = /srv/sidik data\n";
+                       "review_fpir = 0.005\nlog_level = DEBUG\ndata_dir = /srv/sidik data\n"
+                       "chunk_office_bytes = 8M\nchunk_office_enrollments = 3\n"
+                       "chunk_total_bytes = 1G\nchunk_idle_timeout = 10m\n";
     assert_int_equal(sidik_config_parse(text, strlen(text), &c, NULL, NULL), 0);
     assert_string_equal(c.listen, "[::]:8443");
     assert_int_equal(c.max_message_bytes, 512 * 1024);
@@ -63,6 +65,10 @@ static void test_server_config_values(void **state)
     assert_true(c.review_fpir == 0.005);
     assert_string_equal(c.log_level, "DEBUG");
     assert_string_equal(c.data_dir, "/srv/sidik data");
+    assert_int_equal(c.chunk_office_bytes, 8u << 20);
+    assert_int_equal(c.chunk_office_enrollments, 3);
+    assert_int_equal(c.chunk_total_bytes, 1ull << 30);
+    assert_int_equal(c.chunk_idle_ms, 600000);
     assert_string_equal(c.metrics_listen, "127.0.0.1:9464"); /* untouched */
     /* No trailing newline, and an empty file. */
     assert_int_equal(sidik_config_parse("io_threads = 3", 14, &c, NULL, NULL), 0);
@@ -113,6 +119,14 @@ static void test_server_config_hostile(void **state)
          "value outside the key's range (deploy/sidikd.conf gives it)"},
         {"duplicate_fpir = 0.05\nreview_fpir = 0.01", 0, SIDIK_ERANGE, 0,
          "review_fpir must be at least duplicate_fpir"},
+        {"max_message_bytes = 8M", 0, SIDIK_ERANGE, 0,
+         "chunk_office_bytes must be at least max_message_bytes"},
+        {"chunk_office_bytes = 512M", 0, SIDIK_ERANGE, 0,
+         "chunk_total_bytes must be at least chunk_office_bytes"},
+        {"chunk_idle_timeout = 500ms", 0, SIDIK_ERANGE, 1,
+         "value outside the key's range (deploy/sidikd.conf gives it)"},
+        {"chunk_office_enrollments = 0", 0, SIDIK_ERANGE, 1,
+         "value outside the key's range (deploy/sidikd.conf gives it)"},
         {"listen = 7443", 0, SIDIK_EFORMAT, 1, "expected host:port with a port of 0-65535 (0: any free port)"},
         {"listen = host:", 0, SIDIK_EFORMAT, 1, "expected host:port with a port of 0-65535 (0: any free port)"},
         {"listen = host:65536", 0, SIDIK_EFORMAT, 1, "expected host:port with a port of 0-65535 (0: any free port)"},
