@@ -16,6 +16,7 @@
  * journal synced and closed, exit 0); SIGHUP reloads the certificates.
  */
 #include "sidik/common.h"
+#include "sidik/settings_record.h"
 #include "sidik/tls.h"
 #include "sidikd.h"
 
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -187,6 +189,19 @@ static int open_stores(daemon_t *d)
                 sidik_strerror(rc));
         return 1;
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned changed = 0;
+    rc = sidik_settings_record(d->control, c, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                               &changed);
+    if (rc != 0) {
+        fprintf(stderr, "sidikd: control store %s: cannot record the settings (%s)\n",
+                control_dir, sidik_strerror(rc));
+        sidik_control_close(d->control);
+        return 1;
+    }
+    if (changed > 0)
+        SIDIK_LOG_INFO("settings recorded in the audit log", "changed=%u", changed);
     sidik_ingest_options io = {.journal_dir = journal_dir,
                                .journal = {.segment_bytes = c->journal_segment_bytes,
                                            .max_pending_bytes = c->journal_max_pending_bytes},

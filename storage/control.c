@@ -292,6 +292,49 @@ int sidik_control_fusion_get(sidik_control_txn *t, uint32_t **genuine, uint32_t 
     return 0;
 }
 
+/* ---- the settings sidikd last started with -------------------------------- */
+
+static bool settings_text(const char *p, size_t n)
+{
+    if (n > SIDIK_SETTINGS_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != '\n' && (p[i] < 0x20 || p[i] > 0x7e))
+            return false;
+    return true;
+}
+
+int sidik_control_settings_put(sidik_control_txn *t, const char *text, size_t n)
+{
+    if (t == NULL || text == NULL || !settings_text(text, n))
+        return SIDIK_EINVAL;
+    if (!t->write)
+        return SIDIK_ESTATE;
+    MDB_val k = {8, (void *)"settings"}, d = {n, (void *)text};
+    return sidik__lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, 0));
+}
+
+int sidik_control_settings_get(sidik_control_txn *t, char **text, size_t *n)
+{
+    if (t == NULL || text == NULL || n == NULL)
+        return SIDIK_EINVAL;
+    MDB_val k = {8, (void *)"settings"}, d;
+    int rc = mdb_get(t->txn, t->c->meta, &k, &d);
+    if (rc == MDB_NOTFOUND)
+        return SIDIK_ENOTFOUND;
+    if (rc != 0)
+        return sidik__lmdb_err(rc);
+    if (!settings_text(d.mv_data, d.mv_size))
+        return SIDIK_ECORRUPT;
+    char *s = sidik_trymalloc(d.mv_size + 1);
+    if (s == NULL)
+        return SIDIK_ENOMEM;
+    memcpy(s, d.mv_data, d.mv_size);
+    s[d.mv_size] = 0;
+    *text = s, *n = d.mv_size;
+    return 0;
+}
+
 /* ---- the directory ---------------------------------------------------------- */
 
 static MDB_val be64_key(uint64_t x, uint8_t buf[8])

@@ -333,6 +333,16 @@ int sidik_control_fusion_put(sidik_control_txn *t, const uint32_t *genuine, uint
 int sidik_control_fusion_get(sidik_control_txn *t, uint32_t **genuine, uint32_t *ngenuine,
                              uint32_t **impostor, uint32_t *nimpostor);
 
+/** The settings sidikd last started with, as "key = value" lines
+ *  (sidikd compares them at each start and audits what changed). At most
+ *  SIDIK_SETTINGS_MAX bytes of printable ASCII and newlines. put: write
+ *  txn (SIDIK_ESTATE otherwise), SIDIK_EINVAL for other bytes or size.
+ *  get: SIDIK_ENOTFOUND before the first put, SIDIK_ECORRUPT; *text (NUL
+ *  terminated, n bytes before it) is the caller's to sidik_free. */
+#define SIDIK_SETTINGS_MAX (64u * 1024)
+int sidik_control_settings_put(sidik_control_txn *t, const char *text, size_t n);
+int sidik_control_settings_get(sidik_control_txn *t, char **text, size_t *n);
+
 /** Gallery record ids: below this, the journal sequence of the enrollment
  *  that made the person UNIQUE; from it on, persons migrated from an
  *  earlier system (`sidik preload`), which no journal sequence reaches. */
