@@ -14,6 +14,8 @@
 #include "sidik/status_service.h"
 #include "sidikd.h"
 
+#include <string.h>
+
 static sidik_method method_of(sidik_h2_call *call)
 {
     return sidik_h2_call_method(call)->method;
@@ -120,7 +122,8 @@ static void start_rebalance(io_loop *l, sidik_h2_call *call, const uint8_t *p, s
 
 /* Audit calls: auditors, a handful of people; reads are bounded per page
  * (sidik/audit_service.h) and an adjudication is one write transaction, so
- * they run on the loop's thread like Print. */
+ * they run on the loop's thread like Print (VerifyChain alone does not:
+ * start_verify below). */
 static void answer_audit(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
 {
     uint8_t *out = NULL;
@@ -135,6 +138,76 @@ static void answer_audit(daemon_t *d, sidik_h2_call *call, const uint8_t *p, siz
         sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
     else
         sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
+}
+
+/* VerifyChain walks the whole audit chain, a SHA-256 and an LMDB read per
+ * entry: seconds at a million entries, minutes at the hundreds of millions
+ * a national store reaches. So it runs on libuv's thread pool and its
+ * answer comes back on the loop's thread; the loop keeps serving meanwhile.
+ * A call that closes first only clears job->call (its answer is dropped).
+ * A pending job keeps its loop running, so a stop waits for it and the
+ * control store is never closed under it. */
+typedef struct verify_job {
+    uv_work_t req;
+    daemon_t *d;
+    sidik_h2_call *call; /* NULL once the call closed */
+    sidik_identity peer;
+    uint8_t *in, *out;
+    size_t n, len;
+    int rc;
+    char why[256];
+} verify_job;
+
+static void verify_work(uv_work_t *req)
+{
+    verify_job *j = SIDIK_CONTAINER_OF(req, verify_job, req);
+    j->why[0] = 0;
+    j->rc = sidik_audit_answer(&j->d->audit, SIDIK_METHOD_AUDIT_VERIFY_CHAIN, &j->peer, j->in,
+                               j->n, &j->out, &j->len, j->why, sizeof j->why);
+}
+
+static void verify_done(uv_work_t *req, int status)
+{
+    verify_job *j = SIDIK_CONTAINER_OF(req, verify_job, req);
+    if (j->call != NULL) {
+        sidik_h2_call_set_data(j->call, NULL);
+        int rc = status != 0 ? SIDIK_ECANCELLED : j->rc;
+        if (rc == 0)
+            rc = sidik_h2_call_send(j->call, j->out, j->len);
+        if (rc == 0)
+            sidik_h2_call_finish(j->call, SIDIK_GRPC_OK, NULL);
+        else
+            sidik_h2_call_finish(j->call, sidik_err_grpc(rc), j->why[0] ? j->why : sidik_strerror(rc));
+    }
+    sidik_free(j->out);
+    sidik_free(j->in);
+    sidik_free(j);
+}
+
+static void start_verify(io_loop *l, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    if (sidik_h2_call_data(call) != NULL) {
+        sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a unary call carries one request message");
+        return;
+    }
+    verify_job *j = sidik_trycalloc(1, sizeof *j);
+    uint8_t *in = j != NULL ? sidik_trymalloc(n ? n : 1) : NULL;
+    if (in == NULL) {
+        sidik_free(j);
+        sidik_h2_call_finish(call, SIDIK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    if (n > 0)
+        memcpy(in, p, n);
+    *j = (verify_job){.d = l->d, .call = call, .peer = *sidik_h2_call_peer(call), .in = in, .n = n};
+    int rc = uv_queue_work(l->loop, &j->req, verify_work, verify_done);
+    if (rc != 0) {
+        sidik_free(in);
+        sidik_free(j);
+        sidik_h2_call_finish(call, SIDIK_GRPC_UNAVAILABLE, uv_strerror(rc));
+        return;
+    }
+    sidik_h2_call_set_data(call, j);
 }
 
 static int on_call(void *ctx, sidik_h2_call *call)
@@ -166,8 +239,10 @@ static int on_message(void *ctx, sidik_h2_call *call, const uint8_t *p, size_t n
     case SIDIK_METHOD_AUDIT_SEARCH_DECISIONS:
     case SIDIK_METHOD_AUDIT_REVIEW_QUEUE:
     case SIDIK_METHOD_AUDIT_ADJUDICATE:
-    case SIDIK_METHOD_AUDIT_VERIFY_CHAIN:
         answer_audit(l->d, call, p, n);
+        return 0;
+    case SIDIK_METHOD_AUDIT_VERIFY_CHAIN:
+        start_verify(l, call, p, n);
         return 0;
     case SIDIK_METHOD_ADMIN_LIST_SHARDS:
     case SIDIK_METHOD_ADMIN_ADD_SHARD:
@@ -200,13 +275,18 @@ static void on_half_close(void *ctx, sidik_h2_call *call)
     case SIDIK_METHOD_AUDIT_SEARCH_DECISIONS:
     case SIDIK_METHOD_AUDIT_REVIEW_QUEUE:
     case SIDIK_METHOD_AUDIT_ADJUDICATE:
-    case SIDIK_METHOD_AUDIT_VERIFY_CHAIN:
     case SIDIK_METHOD_ADMIN_LIST_SHARDS:
     case SIDIK_METHOD_ADMIN_ADD_SHARD:
     case SIDIK_METHOD_ADMIN_STATS:
     case SIDIK_METHOD_ADMIN_GET_CONFIG:
         /* SIDIK_ESTATE when the request was answered: the usual case. */
         sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a unary call carries one request message");
+        return;
+    case SIDIK_METHOD_AUDIT_VERIFY_CHAIN:
+        /* Answered when the walk is done; without a request it never began
+         * (SIDIK_ESTATE when already answered). */
+        if (sidik_h2_call_data(call) == NULL)
+            sidik_h2_call_finish(call, SIDIK_GRPC_INTERNAL, "a unary call carries one request message");
         return;
     case SIDIK_METHOD_ADMIN_REBALANCE:
         /* The request's end, not the call's: the progress stream goes on
@@ -229,6 +309,8 @@ static void on_close(void *ctx, sidik_h2_call *call)
         sidik_ingest_on_close(l->port, call);
     else if (method_of(call) == SIDIK_METHOD_ADMIN_REBALANCE)
         sidik_admin_rebalance_cancel(sidik_h2_call_data(call)); /* NULL: none running */
+    else if (method_of(call) == SIDIK_METHOD_AUDIT_VERIFY_CHAIN && sidik_h2_call_data(call))
+        ((verify_job *)sidik_h2_call_data(call))->call = NULL; /* its answer has no one to go to */
 }
 
 const sidik_h2_callbacks sidikd_services = {on_call, on_message, on_half_close, on_close};

@@ -198,6 +198,15 @@ run audit --help
 run admin --help
 [ $rc -eq 0 ] && grep -q "^Examples:" out && grep -q "^Exit codes:" out; check "admin --help: examples and exit codes" $?
 
+# ---- verifications given up on: the server drops their answers, serves on ----
+gone=
+for _ in $(seq 1 20); do "$sidik" audit verify --timeout 0.02 >/dev/null 2>&1 & gone="$gone $!"; done
+# shellcheck disable=SC2086
+wait $gone  # not a bare wait: sidikd is a child too
+run audit verify
+[ $rc -eq 0 ] && grep -q "intact" out && kill -0 "$pid"
+check "20 verifications given up on at 20 ms: sidikd still answers the next one" $?
+
 # ---- an edited store: verify names the first broken entry ----
 dup_entry=$(awk '$1 == "dup_entries" { print $2 }' ids)
 live_stop
