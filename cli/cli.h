@@ -18,6 +18,7 @@ int sidik_cmd_gen(int argc, char **argv);
 int sidik_cmd_print(int argc, char **argv);
 int sidik_cmd_preload(int argc, char **argv);
 int sidik_cmd_status(int argc, char **argv);
+int sidik_cmd_upload(int argc, char **argv);
 int sidik_cmd_audit(int argc, char **argv);
 int sidik_cmd_admin(int argc, char **argv);
 

@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"preload", sidik_cmd_preload, "write persons of an earlier system into a stopped sidikd's gallery"},
     {"audit", sidik_cmd_audit, "auditors: decisions, candidates, the review queue, verdicts, the audit chain"},
     {"admin", sidik_cmd_admin, "admins: gallery shards (list, add, rebalance), stats, configuration"},
+    {"upload", sidik_cmd_upload, "offices: spool captures and send them to sidikd over any link"},
     {"status", sidik_cmd_status, "offices: where enrollments stand (get one, list the office's)"},
     {"print", sidik_cmd_print, "print stations: verify signed print authorisations offline"},
 };

@@ -29,9 +29,13 @@
  * Thread safety: a connection is used by one thread at a time. Different
  * connections are independent. OpenSSL 3 and nghttp2 need no global setup.
  *
- * Caveats: no retries (a command decides whether to reconnect), no
- * client-streaming or bidirectional calls yet; the call machinery
- * (rpc_int.h) is per stream so an Upload client can be added on it.
+ * Bidirectional calls (sidik_rpc_bidi_*, for Ingest.Upload) are driven by
+ * their caller: it queues messages, pumps, and reads answers as they come,
+ * so it can keep a bounded number of messages in flight on one stream.
+ *
+ * Caveats: no retries (a command decides whether to reconnect); no
+ * client-streaming call of its own (a bidirectional call whose answers come
+ * at the end is one).
  * sidik_rpc_connect sets SIGPIPE to ignored when it has its default action,
  * so a write to a closed socket is an error (-EPIPE) rather than the
  * process's silent end; a handler of the caller's own is left alone.
@@ -115,6 +119,88 @@ int sidik_rpc_stream(sidik_rpc *c, const char *path, const ProtobufCMessage *req
                      const ProtobufCMessageDescriptor *resp_desc,
                      int (*on_message)(void *ctx, ProtobufCMessage *m), void *ctx,
                      sidik_rpc_status *st);
+
+/* ---- bidirectional streaming ---------------------------------------------------- */
+
+typedef struct sidik_rpc_bidi sidik_rpc_bidi;
+
+/** Opens a bidirectional call to path on c: the HTTP/2 stream is opened
+ *  (its HEADERS go out with the first pump or send). Each answer, unpacked
+ *  as resp_desc, is handed to on_message (which owns it: free with
+ *  sidik_rpc_message_free), in order, synchronously from inside
+ *  sidik_rpc_bidi_pump or _finish, never after sidik_rpc_bidi_free;
+ *  on_message must not call into c or *out itself. A non-zero return from
+ *  it cancels the call (RST_STREAM CANCEL) and is what _finish returns.
+ *  timeout_ms is the whole call's deadline (sent as grpc-timeout), 0 the
+ *  connection's timeout. One call at a time per connection: while it is
+ *  open c runs no other call. *out is the caller's until
+ *  sidik_rpc_bidi_free. Errors (st filled, *out untouched): SIDIK_EINVAL,
+ *  SIDIK_ENOMEM, and a connection that cannot carry a call: SIDIK_ESHUTDOWN
+ *  (GOAWAY) or its earlier error. */
+int sidik_rpc_bidi_open(sidik_rpc *c, const char *path, const ProtobufCMessageDescriptor *resp_desc,
+                        int (*on_message)(void *ctx, ProtobufCMessage *m), void *ctx,
+                        uint32_t timeout_ms, sidik_rpc_bidi **out, sidik_rpc_status *st);
+
+/** Queues m (packed now, borrowed for the call) to be sent as the stream's
+ *  flow-control window allows; never blocks and sends nothing itself (a
+ *  pump does). Errors: SIDIK_ESTATE (half-closed already, or the call is
+ *  over: _finish says how), SIDIK_ETOOBIG (over 4 GiB), SIDIK_ENOMEM. */
+int sidik_rpc_bidi_send(sidik_rpc_bidi *b, const ProtobufCMessage *m);
+
+/** The same for a message already packed: p[0..n) is copied. */
+int sidik_rpc_bidi_send_packed(sidik_rpc_bidi *b, const uint8_t *p, size_t n);
+
+/** Bytes queued by _send and not yet taken by HTTP/2 (the window is
+ *  closed, or no pump ran since): a sender holds back while this is more
+ *  than it wants buffered. */
+size_t sidik_rpc_bidi_unsent(const sidik_rpc_bidi *b);
+
+/** Half-closes: END_STREAM goes out once the queued messages have.
+ *  Errors: SIDIK_ENOMEM. Again, or on a call that is over: a no-op. */
+int sidik_rpc_bidi_close_send(sidik_rpc_bidi *b);
+
+/** One round of I/O, waiting at most wait_ms for the socket: queued bytes
+ *  go out as the window allows and answers that arrived are delivered to
+ *  on_message. Returns 0 while the call goes on (whether or not anything
+ *  happened), 1 once it is over: the server ended it, the deadline passed
+ *  (the stream is then cancelled), on_message cancelled it, or the
+ *  connection failed; sidik_rpc_bidi_finish then gives the outcome without
+ *  waiting. */
+int sidik_rpc_bidi_pump(sidik_rpc_bidi *b, uint32_t wait_ms);
+
+/** Whether the call is over (as _pump's 1). */
+int sidik_rpc_bidi_over(const sidik_rpc_bidi *b);
+
+/** Waits (pumping, so answers are still delivered) until the call is over
+ *  or its deadline passes, then returns as sidik_rpc_stream does: 0 with
+ *  the server's status in *st, or the call's error with the status a stock
+ *  client reports (SIDIK_ETIMEOUT DEADLINE_EXCEEDED, -ECONNRESET
+ *  UNAVAILABLE, ...). It does not half-close: a caller that is done sending
+ *  calls _close_send first, or the server may wait for more. The same
+ *  answer again when called again. */
+int sidik_rpc_bidi_finish(sidik_rpc_bidi *b, sidik_rpc_status *st);
+
+/** Ends the call: a stream still open is reset (CANCEL, without waiting),
+ *  queued bytes are dropped, b is freed; the connection stays usable for
+ *  other calls unless it failed. NULL is a no-op. */
+void sidik_rpc_bidi_free(sidik_rpc_bidi *b);
+
+/* What has crossed a connection, so a caller watching a long call can
+ * tell a slow link (bytes still move) from a dead one. */
+typedef struct sidik_rpc_io_counts {
+    uint64_t received; /* HTTP/2 bytes read (after TLS) */
+    uint64_t sent;     /* HTTP/2 bytes handed to TLS */
+    uint64_t acked;    /* bytes of the TCP stream the peer acknowledged (TLS included;
+                        * from TCP_INFO, 0 where the kernel does not say) */
+} sidik_rpc_io_counts;
+
+/** The counts so far into *out. Thread safety as any call on c. */
+void sidik_rpc_io(const sidik_rpc *c, sidik_rpc_io_counts *out);
+
+/** Queues an HTTP/2 PING (sent with the next pump); the server's ACK
+ *  shows in sidik_rpc_io's received count. A no-op on a connection that
+ *  failed. */
+void sidik_rpc_ping(sidik_rpc *c);
 
 /** The subject OU (role: "office", "auditor", ...) and CN (the office code,
  *  region or login) of the client certificate c presented; "" when absent.

@@ -45,7 +45,7 @@ static void set_status(sidik_rpc_status *st, int code, const char *fmt, ...)
 /* Ends the call here: the stream is reset (CANCEL, what a stock client
  * sends when it gives up on a call) and forgotten, so whatever the server
  * still sends on it is dropped. */
-static void drop(sidik__rpc_call *call)
+void sidik__rpc_call_drop(sidik__rpc_call *call)
 {
     if (call->done || call->stream_id <= 0)
         return;
@@ -66,7 +66,7 @@ static void fail(sidik__rpc_call *call, int rc, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(call->fail_st.message, sizeof call->fail_st.message, fmt, ap);
     va_end(ap);
-    drop(call);
+    sidik__rpc_call_drop(call);
 }
 
 /* ---- the response ------------------------------------------------------------------- */
@@ -238,6 +238,25 @@ static int on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error
     return 0;
 }
 
+/* The server ended its side (END_STREAM on its trailers or last DATA):
+ * the call is over even when ours is still open, as in a stock client,
+ * since a server may answer before the request ends (a trailers-only
+ * UNIMPLEMENTED on a bidirectional call). Our side, if still open, is
+ * reset so the stream is freed rather than left half-closed for good. */
+void sidik__rpc_call_frame(nghttp2_session *s, const nghttp2_frame *f)
+{
+    if ((f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) ||
+        !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return;
+    sidik__rpc_call *call = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (call == NULL || call->done)
+        return;
+    call->done = true;
+    nghttp2_session_set_stream_user_data(s, f->hd.stream_id, NULL);
+    if (nghttp2_session_get_stream_local_close(s, f->hd.stream_id) == 0)
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
+}
+
 void sidik__rpc_stream_callbacks(nghttp2_session_callbacks *cbs)
 {
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
@@ -289,7 +308,8 @@ static int resume(sidik__rpc_call *call)
 
 int sidik__rpc_call_start(sidik_rpc *c, sidik__rpc_call *call, const char *path,
                           const ProtobufCMessageDescriptor *resp_desc,
-                          int (*on_message)(void *ctx, ProtobufCMessage *m), void *ctx)
+                          int (*on_message)(void *ctx, ProtobufCMessage *m), void *ctx,
+                          uint32_t timeout_ms)
 {
     memset(call, 0, sizeof *call);
     call->c = c;
@@ -303,11 +323,13 @@ int sidik__rpc_call_start(sidik_rpc *c, sidik__rpc_call *call, const char *path,
         return SIDIK_ESHUTDOWN;
     if (c->dead != 0)
         return c->dead;
-    call->deadline_ns = sidik__rpc_now_ns() + (int64_t)c->timeout_ms * 1000000;
+    if (timeout_ms == 0)
+        timeout_ms = c->timeout_ms;
+    call->deadline_ns = sidik__rpc_now_ns() + (int64_t)timeout_ms * 1000000;
     /* grpc-timeout: at most 8 digits; milliseconds fit up to ~27 hours,
      * beyond the longest timeout the settings allow. */
     char timeout[16];
-    snprintf(timeout, sizeof timeout, "%um", c->timeout_ms);
+    snprintf(timeout, sizeof timeout, "%um", timeout_ms);
     nghttp2_nv nva[] = {NV(":method", "POST"),
                         NV(":scheme", "https"),
                         NV(":path", path),
@@ -324,13 +346,22 @@ int sidik__rpc_call_start(sidik_rpc *c, sidik__rpc_call *call, const char *path,
     return 0;
 }
 
-int sidik__rpc_call_send(sidik__rpc_call *call, const ProtobufCMessage *m)
+/* Room for one framed message of n bytes at the end of the queue: *at
+ * gets where its bytes go (after the 5-byte prefix, written here). A long
+ * call appends while earlier bytes are still going out, so what nghttp2
+ * has already taken is moved out first and the queue holds only what is
+ * still to be sent. */
+static int reserve(sidik__rpc_call *call, size_t n, uint8_t **at)
 {
     if (call->send_closed || call->done)
         return SIDIK_ESTATE;
-    size_t n = protobuf_c_message_get_packed_size(m);
     if (n > UINT32_MAX)
         return SIDIK_ETOOBIG;
+    if (call->out_off > 0) {
+        memmove(call->out, call->out + call->out_off, call->out_len - call->out_off);
+        call->out_len -= call->out_off;
+        call->out_off = 0;
+    }
     size_t need = call->out_len + 5 + n;
     if (need > call->out_cap) {
         size_t cap = call->out_cap > 0 ? call->out_cap : 256;
@@ -348,8 +379,29 @@ int sidik__rpc_call_send(sidik__rpc_call *call, const ProtobufCMessage *m)
     p[2] = (uint8_t)(n >> 16);
     p[3] = (uint8_t)(n >> 8);
     p[4] = (uint8_t)n;
-    protobuf_c_message_pack(m, p + 5);
     call->out_len = need;
+    *at = p + 5;
+    return 0;
+}
+
+int sidik__rpc_call_send(sidik__rpc_call *call, const ProtobufCMessage *m)
+{
+    uint8_t *at;
+    int rc = reserve(call, protobuf_c_message_get_packed_size(m), &at);
+    if (rc != 0)
+        return rc;
+    protobuf_c_message_pack(m, at);
+    return resume(call);
+}
+
+int sidik__rpc_call_send_packed(sidik__rpc_call *call, const uint8_t *p, size_t n)
+{
+    uint8_t *at;
+    int rc = reserve(call, n, &at);
+    if (rc != 0)
+        return rc;
+    if (n > 0)
+        memcpy(at, p, n);
     return resume(call);
 }
 
@@ -385,7 +437,7 @@ static int http_to_grpc(int http)
 }
 
 /* The stream is over: what it came to. */
-static int outcome(sidik__rpc_call *call, sidik_rpc_status *st)
+int sidik__rpc_call_outcome(sidik__rpc_call *call, sidik_rpc_status *st)
 {
     sidik_rpc *c = call->c;
     if (call->fail != 0) {
@@ -435,7 +487,7 @@ static int outcome(sidik__rpc_call *call, sidik_rpc_status *st)
 }
 
 /* The status for a connection that cannot carry a call. */
-static void conn_status(sidik_rpc *c, int rc, sidik_rpc_status *st)
+void sidik__rpc_conn_status(sidik_rpc *c, int rc, sidik_rpc_status *st)
 {
     if (rc == SIDIK_ESHUTDOWN && (c->goaway || c->dead == 0))
         set_status(st, SIDIK_GRPC_UNAVAILABLE,
@@ -452,7 +504,7 @@ int sidik__rpc_call_wait(sidik__rpc_call *call, sidik_rpc_status *st)
     while (!call->done) {
         int rc = sidik__rpc_pump(c, call->deadline_ns);
         if (rc == SIDIK_ETIMEOUT) {
-            drop(call);
+            sidik__rpc_call_drop(call);
             sidik__rpc_flush_nowait(c);
             set_status(st, SIDIK_GRPC_DEADLINE_EXCEEDED,
                        "no answer from %s within %.3g s; "
@@ -461,18 +513,18 @@ int sidik__rpc_call_wait(sidik__rpc_call *call, sidik_rpc_status *st)
             return rc;
         }
         if (rc != 0 && !call->done) {
-            drop(call);
-            conn_status(c, rc, st);
+            sidik__rpc_call_drop(call);
+            sidik__rpc_conn_status(c, rc, st);
             return rc;
         }
     }
-    return outcome(call, st);
+    return sidik__rpc_call_outcome(call, st);
 }
 
 void sidik__rpc_call_end(sidik__rpc_call *call)
 {
     if (call->c != NULL && call->stream_id > 0 && !call->done) {
-        drop(call);
+        sidik__rpc_call_drop(call);
         sidik__rpc_flush_nowait(call->c);
     }
     sidik_free(call->out);
@@ -506,13 +558,13 @@ static int one_request(sidik_rpc *c, sidik__rpc_call *call, const char *path,
                        int (*on_message)(void *ctx, ProtobufCMessage *m), void *ctx,
                        sidik_rpc_status *st)
 {
-    int rc = sidik__rpc_call_start(c, call, path, desc, on_message, ctx);
+    int rc = sidik__rpc_call_start(c, call, path, desc, on_message, ctx, 0);
     if (rc == 0)
         rc = sidik__rpc_call_send(call, req);
     if (rc == 0)
         rc = sidik__rpc_call_close_send(call);
     if (rc != 0) {
-        conn_status(c, rc, st);
+        sidik__rpc_conn_status(c, rc, st);
         return rc;
     }
     return sidik__rpc_call_wait(call, st);

@@ -401,6 +401,7 @@ static int read_some(sidik_rpc *c)
             }
             return tls_failed(c, e, r);
         }
+        c->rx_bytes += (uint64_t)r;
         ssize_t used = nghttp2_session_mem_recv(c->h2, c->rbuf, (size_t)r);
         if (used < 0)
             return die(c, used == NGHTTP2_ERR_NOMEM ? SIDIK_ENOMEM : SIDIK_EFORMAT,
@@ -437,6 +438,7 @@ static int flush(sidik_rpc *c)
         }
         c->pend += w;
         c->pend_len -= (size_t)w;
+        c->tx_bytes += (uint64_t)w;
     }
 }
 
@@ -484,8 +486,8 @@ int sidik__rpc_pump(sidik_rpc *c, int64_t deadline_ns)
 
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
-    (void)s;
     sidik_rpc *c = ud;
+    sidik__rpc_call_frame(s, f);
     if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK))
         c->got_settings = true;
     if (f->hd.type == NGHTTP2_GOAWAY) {
@@ -607,6 +609,21 @@ int sidik_rpc_connect(const sidik_client_settings *s, sidik_rpc **out, char *why
     }
     *out = c;
     return 0;
+}
+
+void sidik_rpc_io(const sidik_rpc *c, sidik_rpc_io_counts *out)
+{
+    out->received = c->rx_bytes;
+    out->sent = c->tx_bytes;
+    /* Not the send queue's length (SIOCOUTQ): a sender that keeps it full
+     * holds it steady however fast the link drains it. */
+    out->acked = sidik__rpc_tcp_acked(c->fd);
+}
+
+void sidik_rpc_ping(sidik_rpc *c)
+{
+    if (c != NULL && c->dead == 0 && c->h2 != NULL)
+        nghttp2_submit_ping(c->h2, NGHTTP2_FLAG_NONE, NULL);
 }
 
 const char *sidik_rpc_role(const sidik_rpc *c)

@@ -6,8 +6,8 @@
  * rpc_call.c owns the calls: framing the request, reassembling and
  * unpacking response messages, trailers and the status. A call's request
  * side is a queue that can be appended to while the call runs and closed
- * later (sidik__rpc_call_send / _close_send), so a bidirectional Upload
- * client is the same machinery driven by a different loop.
+ * later (sidik__rpc_call_send / _close_send), so the bidirectional client
+ * (rpc_bidi.c) is the same machinery driven by a different loop.
  */
 #ifndef SIDIK_RPC_INT_H
 #define SIDIK_RPC_INT_H
@@ -42,6 +42,8 @@ struct sidik_rpc {
     int dead;
     char dead_why[256];
     char tls_reason[160]; /* OpenSSL's reason when TLS failed */
+
+    uint64_t rx_bytes, tx_bytes; /* HTTP/2 bytes read from / handed to TLS */
 
     uint8_t rbuf[16384];
 };
@@ -88,16 +90,33 @@ int sidik__rpc_pump(sidik_rpc *c, int64_t deadline_ns);
  *  that does not fit the socket buffer now is dropped). */
 void sidik__rpc_flush_nowait(sidik_rpc *c);
 
+/* rpc_tcp.c */
+/** Bytes of fd's TCP stream the peer has acknowledged; 0 where unknown. */
+uint64_t sidik__rpc_tcp_acked(int fd);
+
 /* rpc_call.c */
 /** Adds the per-stream callbacks to cbs. */
 void sidik__rpc_stream_callbacks(nghttp2_session_callbacks *cbs);
+/** Called by the connection's frame callback for every frame received. */
+void sidik__rpc_call_frame(nghttp2_session *s, const nghttp2_frame *f);
 /** Opens a stream for path; the call lives in the caller's storage until
- *  sidik__rpc_call_end. */
+ *  sidik__rpc_call_end. Its deadline (and grpc-timeout) is timeout_ms from
+ *  now, 0 meaning the connection's timeout. */
 int sidik__rpc_call_start(sidik_rpc *c, sidik__rpc_call *call, const char *path,
                           const ProtobufCMessageDescriptor *resp_desc,
-                          int (*on_message)(void *ctx, ProtobufCMessage *m), void *ctx);
+                          int (*on_message)(void *ctx, ProtobufCMessage *m), void *ctx,
+                          uint32_t timeout_ms);
 int sidik__rpc_call_send(sidik__rpc_call *call, const ProtobufCMessage *m);
+/** The same for a message already packed, p[0..n) copied. */
+int sidik__rpc_call_send_packed(sidik__rpc_call *call, const uint8_t *p, size_t n);
 int sidik__rpc_call_close_send(sidik__rpc_call *call);
+/** The status for a connection that cannot carry a call (rc its error). */
+void sidik__rpc_conn_status(sidik_rpc *c, int rc, sidik_rpc_status *st);
+/** Resets the stream (CANCEL) and forgets it: nothing more is delivered. */
+void sidik__rpc_call_drop(sidik__rpc_call *call);
+/** The outcome of a call that is done (call->done): 0 and the server's
+ *  status, or the call's error; *st filled. */
+int sidik__rpc_call_outcome(sidik__rpc_call *call, sidik_rpc_status *st);
 /** Pumps until the call is over; 0 or the call's error, *st filled. */
 int sidik__rpc_call_wait(sidik__rpc_call *call, sidik_rpc_status *st);
 /** Resets the stream if it is still open and frees the call's buffers. */

@@ -6,7 +6,10 @@
  * oversized message, a reset, GOAWAY, a dropped connection, silence, a
  * 3 MiB answer that needs window updates. Each must end in the documented
  * return code, gRPC status and message, and the connection must stay
- * usable wherever only the call failed. Connecting is checked against a
+ * usable wherever only the call failed. Bidirectional calls (/t/Bidi*):
+ * answers arrive while the client is still sending, 4 MB go through a
+ * 64 KiB window, and an UNIMPLEMENTED answer, a deadline, a cancel and a
+ * dropped connection end them as documented. Connecting is checked against a
  * refused port, a foreign CA, a certificate for another host, a server
  * without ALPN h2 and one that never handshakes.
  */
@@ -70,6 +73,17 @@ typedef struct srv_conn {
     size_t out_len, out_off;
     bool trailers, hold; /* trailers after the body / stay open after it */
     const char *status, *message;
+    /* A bidirectional call (/t/Bidi*): request messages reassembled as
+     * they come, each answered at once. */
+    bool bidi;
+    int32_t bidi_id;
+    uint8_t prefix[5];
+    size_t prefix_have;
+    uint8_t *msg;
+    size_t msg_len, msg_have;
+    bool in_msg;
+    unsigned bidi_msgs;
+    char bidi_message[32];
 } srv_conn;
 
 #define NV(n, v)                                                                       \
@@ -84,7 +98,8 @@ static ssize_t srv_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len
     srv_conn *c = ud;
     size_t n = c->out_len - c->out_off;
     n = n < length ? n : length;
-    memcpy(buf, c->out + c->out_off, n);
+    if (n > 0) /* a bidirectional answer starts before it has a message */
+        memcpy(buf, c->out + c->out_off, n);
     c->out_off += n;
     if (c->out_off == c->out_len) {
         if (c->hold)
@@ -205,6 +220,93 @@ static void dispatch(srv_conn *c, int32_t id)
     }
 }
 
+/* ---- the bidirectional paths ---- */
+
+static void bidi_start(srv_conn *c, int32_t id)
+{
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_off = 0;
+    c->bidi = true;
+    c->bidi_id = id;
+    c->prefix_have = c->msg_have = 0;
+    c->in_msg = false;
+    c->bidi_msgs = 0;
+    c->trailers = true;
+    c->status = "0";
+    c->message = "";
+    if (strcmp(c->path, "/t/BidiUnimpl") == 0) {
+        /* What sidikd answers for a method it does not serve: trailers
+         * only, before the client is done sending. */
+        nghttp2_nv nva[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
+                            NV("grpc-status", "12"), NV("grpc-message", "unknown method")};
+        nghttp2_submit_response(c->s, id, nva, 4, NULL);
+        c->bidi = false;
+    } else if (strcmp(c->path, "/t/BidiEcho") == 0 || strcmp(c->path, "/t/BidiDrop") == 0) {
+        c->hold = true;
+        respond(c, id, 200);
+    } /* "/t/BidiSilent": nothing */
+}
+
+/* One whole request message: answered at once (BidiEcho), or the
+ * connection dropped (BidiDrop). */
+static void bidi_message(srv_conn *c, const uint8_t *p, size_t n)
+{
+    c->bidi_msgs++;
+    if (strcmp(c->path, "/t/BidiDrop") == 0) {
+        c->drop = true;
+        return;
+    }
+    if (strcmp(c->path, "/t/BidiEcho") != 0)
+        return;
+    Sidik__V1__GetStatusRequest *req = sidik__v1__get_status_request__unpack(NULL, n, p);
+    char id[17], len[24];
+    snprintf(id, sizeof id, "%s", req != NULL ? req->enrollment_id : "?");
+    snprintf(len, sizeof len, "%zu", n);
+    if (req != NULL)
+        sidik__v1__get_status_request__free_unpacked(req, NULL);
+    add_state(c, id, len);
+    nghttp2_session_resume_data(c->s, c->bidi_id);
+}
+
+static void bidi_data(srv_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        if (!c->in_msg) {
+            size_t k = 5 - c->prefix_have < n ? 5 - c->prefix_have : n;
+            memcpy(c->prefix + c->prefix_have, p, k);
+            c->prefix_have += k, p += k, n -= k;
+            if (c->prefix_have < 5)
+                return;
+            c->prefix_have = 0;
+            c->msg_len = (size_t)c->prefix[1] << 24 | (size_t)c->prefix[2] << 16 |
+                         (size_t)c->prefix[3] << 8 | c->prefix[4];
+            c->msg = realloc(c->msg, c->msg_len + 1);
+            c->msg_have = 0;
+            c->in_msg = true;
+        }
+        size_t k = c->msg_len - c->msg_have < n ? c->msg_len - c->msg_have : n;
+        memcpy(c->msg + c->msg_have, p, k);
+        c->msg_have += k, p += k, n -= k;
+        if (c->msg_have == c->msg_len) {
+            c->in_msg = false;
+            bidi_message(c, c->msg, c->msg_len);
+        }
+    }
+}
+
+/* The client half-closed: the answers end with OK and how many came. */
+static void bidi_end(srv_conn *c)
+{
+    c->bidi = false;
+    if (strcmp(c->path, "/t/BidiEcho") != 0)
+        return;
+    snprintf(c->bidi_message, sizeof c->bidi_message, "got %u", c->bidi_msgs);
+    c->message = c->bidi_message;
+    c->hold = false;
+    nghttp2_session_resume_data(c->s, c->bidi_id);
+}
+
 static int srv_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nn,
                       const uint8_t *value, size_t vn, uint8_t flags, void *ud)
 {
@@ -222,8 +324,12 @@ static int srv_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t 
 static int srv_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *p, size_t n,
                     void *ud)
 {
-    (void)s, (void)flags, (void)id;
+    (void)s, (void)flags;
     srv_conn *c = ud;
+    if (c->bidi && id == c->bidi_id) {
+        bidi_data(c, p, n);
+        return 0;
+    }
     if (c->body_len + n <= sizeof c->body) {
         memcpy(c->body + c->body_len, p, n);
         c->body_len += n;
@@ -235,11 +341,19 @@ static int srv_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
     (void)s;
     srv_conn *c = ud;
-    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
+    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
         c->body_len = 0;
+        c->bidi = false;
+        if (strncmp(c->path, "/t/Bidi", 7) == 0)
+            bidi_start(c, f->hd.stream_id);
+    }
     if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
-        (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
-        dispatch(c, f->hd.stream_id);
+        (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        if (strncmp(c->path, "/t/Bidi", 7) == 0)
+            bidi_end(c);
+        else
+            dispatch(c, f->hd.stream_id);
+    }
     return 0;
 }
 
@@ -299,6 +413,7 @@ done:
     nghttp2_session_callbacks_del(cbs);
     nghttp2_session_del(c.s);
     free(c.out);
+    free(c.msg);
     SSL_free(ssl);
     ERR_clear_error();
     close(fd);
@@ -599,6 +714,195 @@ static void test_cli_rpc_server_stream(void **state)
     sidik_rpc_close(c);
 }
 
+/* ---- bidirectional ---- */
+
+typedef struct answers {
+    char ids[64][17];
+    size_t lens[64];
+    int n, cancel_at;
+} answers;
+
+static int on_answer(void *ctx, ProtobufCMessage *m)
+{
+    answers *a = ctx;
+    const Sidik__V1__EnrollmentState *e = (const Sidik__V1__EnrollmentState *)m;
+    if (a->n < 64) {
+        snprintf(a->ids[a->n], sizeof a->ids[0], "%s", e->enrollment_id);
+        a->lens[a->n] = strtoul(e->office_code, NULL, 10);
+    }
+    a->n++;
+    sidik_rpc_message_free(m);
+    return a->n == a->cancel_at ? 42 : 0;
+}
+
+static void bidi_send_id(sidik_rpc_bidi *b, const char *id)
+{
+    Sidik__V1__GetStatusRequest req = SIDIK__V1__GET_STATUS_REQUEST__INIT;
+    req.enrollment_id = (char *)id;
+    assert_int_equal(sidik_rpc_bidi_send(b, &req.base), 0);
+}
+
+/* Pumps until want answers came (or 5 s). */
+static void pump_until(sidik_rpc_bidi *b, const answers *a, int want)
+{
+    for (int i = 0; i < 500 && a->n < want; i++)
+        if (sidik_rpc_bidi_pump(b, 10) != 0)
+            break;
+    assert_int_equal(a->n, want);
+}
+
+static void test_cli_rpc_bidi_interleaved(void **state)
+{
+    (void)state;
+    sidik_rpc *c = connect_ok(5000);
+    sidik_rpc_bidi *b = NULL;
+    sidik_rpc_status st;
+    answers a = {.cancel_at = -1};
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiEcho", &sidik__v1__enrollment_state__descriptor,
+                                         on_answer, &a, 0, &b, &st),
+                     0);
+    /* The first answer arrives while the call is still open for sending:
+     * a real bidirectional call, not a client stream read at the end. */
+    bidi_send_id(b, "a");
+    pump_until(b, &a, 1);
+    assert_false(sidik_rpc_bidi_over(b));
+    assert_string_equal(a.ids[0], "a");
+    bidi_send_id(b, "b");
+    Sidik__V1__GetStatusRequest req = SIDIK__V1__GET_STATUS_REQUEST__INIT;
+    req.enrollment_id = "c";
+    uint8_t packed[16];
+    size_t n = sidik__v1__get_status_request__pack(&req, packed);
+    assert_int_equal(sidik_rpc_bidi_send_packed(b, packed, n), 0);
+    assert_int_equal(sidik_rpc_bidi_close_send(b), 0);
+    assert_int_equal(sidik_rpc_bidi_close_send(b), 0); /* again: a no-op */
+    assert_int_equal(sidik_rpc_bidi_send_packed(b, packed, n), SIDIK_ESTATE);
+    assert_int_equal(sidik_rpc_bidi_finish(b, &st), 0);
+    assert_int_equal(st.code, 0);
+    assert_string_equal(st.message, "got 3");
+    assert_int_equal(a.n, 3);
+    assert_string_equal(a.ids[1], "b");
+    assert_string_equal(a.ids[2], "c");
+    assert_int_equal(sidik_rpc_bidi_pump(b, 0), 1);
+    assert_int_equal(sidik_rpc_bidi_finish(b, &st), 0); /* the same answer again */
+    assert_string_equal(st.message, "got 3");
+    sidik_rpc_bidi_free(b);
+    still_usable(c);
+    sidik_rpc_close(c);
+}
+
+static void test_cli_rpc_bidi_window(void **state)
+{
+    (void)state;
+    sidik_rpc *c = connect_ok(10000);
+    sidik_rpc_bidi *b = NULL;
+    sidik_rpc_status st;
+    answers a = {.cancel_at = -1};
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiEcho", &sidik__v1__enrollment_state__descriptor,
+                                         on_answer, &a, 0, &b, &st),
+                     0);
+    /* 40 messages of 100 KB: 60 times the server's 64 KiB stream window,
+     * so they go through only as its WINDOW_UPDATEs open it again. */
+    char *big = malloc(100001);
+    memset(big, 'w', 100000);
+    big[100000] = 0;
+    for (int i = 0; i < 40; i++) {
+        big[0] = (char)('A' + i);
+        bidi_send_id(b, big);
+    }
+    size_t queued = sidik_rpc_bidi_unsent(b);
+    assert_true(queued > 40u * 100000);
+    pump_until(b, &a, 40);
+    assert_int_equal(sidik_rpc_bidi_unsent(b), 0);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(a.ids[i][0], 'A' + i); /* in order */
+        assert_true(a.lens[i] > 100000);        /* and whole */
+    }
+    assert_int_equal(sidik_rpc_bidi_close_send(b), 0);
+    assert_int_equal(sidik_rpc_bidi_finish(b, &st), 0);
+    assert_int_equal(st.code, 0);
+    assert_string_equal(st.message, "got 40");
+    free(big);
+    sidik_rpc_bidi_free(b);
+    still_usable(c);
+    sidik_rpc_close(c);
+}
+
+static void test_cli_rpc_bidi_errors(void **state)
+{
+    (void)state;
+    sidik_rpc *c = connect_ok(5000);
+    sidik_rpc_bidi *b = NULL;
+    sidik_rpc_status st;
+    char want[256];
+    answers a = {.cancel_at = -1};
+    const ProtobufCMessageDescriptor *d = &sidik__v1__enrollment_state__descriptor;
+
+    /* A method the server does not serve: over before the client is done. */
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiUnimpl", d, on_answer, &a, 0, &b, &st), 0);
+    bidi_send_id(b, "x");
+    for (int i = 0; i < 500 && sidik_rpc_bidi_pump(b, 10) == 0; i++) {
+    }
+    assert_true(sidik_rpc_bidi_over(b));
+    assert_int_equal(sidik_rpc_bidi_finish(b, &st), 0);
+    assert_int_equal(st.code, SIDIK_GRPC_UNIMPLEMENTED);
+    assert_string_equal(st.message, "unknown method");
+    Sidik__V1__GetStatusRequest req = SIDIK__V1__GET_STATUS_REQUEST__INIT;
+    assert_int_equal(sidik_rpc_bidi_send(b, &req.base), SIDIK_ESTATE);
+    sidik_rpc_bidi_free(b);
+    still_usable(c);
+
+    /* The call's own deadline, shorter than the connection's. */
+    int before = atomic_load(&closes_seen);
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiSilent", d, on_answer, &a, 300, &b, &st), 0);
+    bidi_send_id(b, "x");
+    snprintf(want, sizeof want, "the call to 127.0.0.1:%d ran past its deadline", port);
+    assert_int_equal(sidik_rpc_bidi_finish(b, &st), SIDIK_ETIMEOUT);
+    assert_int_equal(st.code, SIDIK_GRPC_DEADLINE_EXCEEDED);
+    assert_string_equal(st.message, want);
+    sidik_rpc_bidi_free(b);
+    for (int i = 0; i < 200 && atomic_load(&closes_seen) == before; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&last_close_code), NGHTTP2_CANCEL);
+    still_usable(c);
+
+    /* on_message cancels. */
+    a = (answers){.cancel_at = 1};
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiEcho", d, on_answer, &a, 0, &b, &st), 0);
+    bidi_send_id(b, "x");
+    bidi_send_id(b, "y");
+    assert_int_equal(sidik_rpc_bidi_finish(b, &st), 42);
+    assert_int_equal(st.code, SIDIK_GRPC_CANCELLED);
+    assert_int_equal(a.n, 1);
+    sidik_rpc_bidi_free(b);
+    still_usable(c);
+
+    /* Freed while open: the stream is reset, the connection goes on. */
+    a = (answers){.cancel_at = -1};
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiEcho", d, on_answer, &a, 0, &b, &st), 0);
+    bidi_send_id(b, "x");
+    pump_until(b, &a, 1);
+    sidik_rpc_bidi_free(b);
+    still_usable(c);
+
+    /* The connection is lost mid-call: over, and it stays lost. */
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiDrop", d, on_answer, &a, 0, &b, &st), 0);
+    bidi_send_id(b, "x");
+    snprintf(want, sizeof want, "the connection to 127.0.0.1:%d was lost: connection reset by peer",
+             port);
+    assert_int_equal(sidik_rpc_bidi_finish(b, &st), -ECONNRESET);
+    assert_int_equal(st.code, SIDIK_GRPC_UNAVAILABLE);
+    assert_string_equal(st.message, want);
+    sidik_rpc_bidi_free(b);
+    b = (sidik_rpc_bidi *)0x1;
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiEcho", d, on_answer, &a, 0, &b, &st),
+                     -ECONNRESET);
+    assert_ptr_equal(b, (sidik_rpc_bidi *)0x1);
+    assert_string_equal(st.message, want);
+    assert_int_equal(sidik_rpc_bidi_open(c, "/t/BidiEcho", d, NULL, &a, 0, &b, &st), SIDIK_EINVAL);
+    sidik_rpc_bidi_free(NULL);
+    sidik_rpc_close(c);
+}
+
 /* Connecting fails with rc and exactly want (formatted with the port). */
 static void connect_fails(const sidik_client_settings *s, int want_rc, const char *want)
 {
@@ -703,6 +1007,9 @@ int main(void)
         SIDIK_TEST(test_cli_rpc_statuses_and_protocol_errors),
         SIDIK_TEST(test_cli_rpc_deadline_and_lost_connection),
         SIDIK_TEST(test_cli_rpc_server_stream),
+        SIDIK_TEST(test_cli_rpc_bidi_interleaved),
+        SIDIK_TEST(test_cli_rpc_bidi_window),
+        SIDIK_TEST(test_cli_rpc_bidi_errors),
         SIDIK_TEST(test_cli_rpc_connect_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
