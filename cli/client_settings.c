@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,17 +45,6 @@ static const struct {
     [K_TIMEOUT] = {"timeout", "--timeout", "SIDIK_TIMEOUT"},
 };
 
-static void say(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t cap, const char *fmt, ...)
-{
-    if (why == NULL || cap == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- flags ------------------------------------------------------------------------ */
 
 int sidik_client_flags_take(sidik_client_flags *f, int argc, char **argv, int *i, char *why,
@@ -77,11 +65,11 @@ int sidik_client_flags_take(sidik_client_flags *f, int argc, char **argv, int *i
         } else if (*i + 1 < argc) {
             v = argv[++*i];
         } else {
-            say(why, cap, "%s needs a value: %s", names[k], what[k]);
+            (void)sidik_why(why, cap, 0, "%s needs a value: %s", names[k], what[k]);
             return SIDIK_EINVAL;
         }
         if (*slot[k] != NULL) {
-            say(why, cap, "%s given twice", names[k]);
+            (void)sidik_why(why, cap, 0, "%s given twice", names[k]);
             return SIDIK_EINVAL;
         }
         *slot[k] = v;
@@ -227,7 +215,8 @@ static int parse_line(sidik_client_settings *s, const char *l, size_t n, const c
     while (kn > 0 && is_space(l[kn - 1]))
         kn--;
     if (eq == NULL || kn == 0) {
-        say(msg, mcap, "%s", eq == NULL ? "expected key = value" : "missing key before '='");
+        (void)sidik_why(msg, mcap, 0, "%s",
+                        eq == NULL ? "expected key = value" : "missing key before '='");
         return SIDIK_EFORMAT;
     }
     const char *v = eq + 1;
@@ -238,14 +227,14 @@ static int parse_line(sidik_client_settings *s, const char *l, size_t n, const c
         if (strlen(keys[k].name) != kn || memcmp(keys[k].name, l, kn) != 0)
             continue;
         if (seen[k]) {
-            say(msg, mcap, "key '%s' set twice", keys[k].name);
+            (void)sidik_why(msg, mcap, 0, "key '%s' set twice", keys[k].name);
             return SIDIK_EFORMAT;
         }
         seen[k] = true;
         const char *why = NULL;
         int rc = set_value(s, (key_id)k, v, vn, dir, &why);
         if (rc != 0)
-            say(msg, mcap, "%s: %s", keys[k].name, why);
+            (void)sidik_why(msg, mcap, 0, "%s: %s", keys[k].name, why);
         return rc;
     }
     /* The key is quoted back: printable bytes only, and not all of a
@@ -255,8 +244,8 @@ static int parse_line(sidik_client_settings *s, const char *l, size_t n, const c
     for (size_t j = 0; j < shown; j++)
         key[j] = l[j] > 0x20 && l[j] < 0x7f ? l[j] : '?';
     key[shown] = 0;
-    say(msg, mcap, "unknown key '%s%s' (known: server, ca, cert, key, timeout)", key,
-        shown < kn ? "..." : "");
+    (void)sidik_why(msg, mcap, 0, "unknown key '%s%s' (known: server, ca, cert, key, timeout)", key,
+                    shown < kn ? "..." : "");
     return SIDIK_EFORMAT;
 }
 
@@ -271,7 +260,7 @@ int sidik_client_settings_parse(sidik_client_settings *s, const char *text, size
     const char *slash = strrchr(path, '/');
     size_t dn = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
     if (dn >= sizeof dir) {
-        say(why, cap, "%s: path longer than PATH_MAX", path);
+        (void)sidik_why(why, cap, 0, "%s: path longer than PATH_MAX", path);
         return SIDIK_ETOOBIG;
     }
     memcpy(dir, path, dn);
@@ -285,16 +274,16 @@ int sidik_client_settings_parse(sidik_client_settings *s, const char *text, size
         char msg[160];
         int rc = 0;
         if (len > LINE_MAX_BYTES) {
-            say(msg, sizeof msg, "line longer than %d bytes", LINE_MAX_BYTES);
+            (void)sidik_why(msg, sizeof msg, 0, "line longer than %d bytes", LINE_MAX_BYTES);
             rc = SIDIK_ETOOBIG;
         } else if (memchr(text + at, 0, len) != NULL) {
-            say(msg, sizeof msg, "NUL byte in the line");
+            (void)sidik_why(msg, sizeof msg, 0, "NUL byte in the line");
             rc = SIDIK_EFORMAT;
         } else {
             rc = parse_line(s, text + at, len, dn > 0 ? dir : NULL, seen, msg, sizeof msg);
         }
         if (rc != 0) {
-            say(why, cap, "%s:%u: %s", path, line, msg);
+            (void)sidik_why(why, cap, 0, "%s:%u: %s", path, line, msg);
             return rc;
         }
         at += len + (nl != NULL);
@@ -364,23 +353,25 @@ static int load_config(sidik_client_settings *s, const sidik_client_flags *f, ch
     if (path == NULL)
         return 0;
     if (path[0] == 0) {
-        say(why, cap, "%s: empty value", from);
+        (void)sidik_why(why, cap, 0, "%s: empty value", from);
         return SIDIK_EFORMAT;
     }
     if (strlen(path) >= sizeof s->config) {
-        say(why, cap, "%s: path longer than PATH_MAX (4095 bytes)", from);
+        (void)sidik_why(why, cap, 0, "%s: path longer than PATH_MAX (4095 bytes)", from);
         return SIDIK_ETOOBIG;
     }
     char *text = NULL;
     size_t n = 0;
     int rc = read_file(path, &text, &n);
     if (rc == SIDIK_ETOOBIG)
-        say(why, cap, "%s: larger than 64 KiB; a client.conf is a few key = value lines", path);
+        (void)sidik_why(why, cap, 0,
+                        "%s: larger than 64 KiB; a client.conf is a few key = value lines", path);
     else if (rc != 0 && from != NULL)
-        say(why, cap, "cannot read the config file %s (named by %s): %s", path, from,
-            sidik_strerror(rc));
+        (void)sidik_why(why, cap, 0, "cannot read the config file %s (named by %s): %s", path, from,
+                        sidik_strerror(rc));
     else if (rc != 0)
-        say(why, cap, "cannot read the config file %s: %s", path, sidik_strerror(rc));
+        (void)sidik_why(why, cap, 0, "cannot read the config file %s: %s", path,
+                        sidik_strerror(rc));
     if (rc != 0)
         return rc;
     rc = sidik_client_settings_parse(s, text, n, path, why, cap);
@@ -427,7 +418,7 @@ int sidik_client_settings_load(sidik_client_settings *s, const sidik_client_flag
         const char *reason = NULL;
         rc = set_value(s, (key_id)k, v, strlen(v), NULL, &reason);
         if (rc != 0) {
-            say(why, cap, "%s: %s", from, reason);
+            (void)sidik_why(why, cap, 0, "%s: %s", from, reason);
             return rc;
         }
     }
@@ -435,9 +426,9 @@ int sidik_client_settings_load(sidik_client_settings *s, const sidik_client_flag
     const char *have[] = {s->ca, s->cert, s->key};
     for (int k = K_CA; k <= K_KEY; k++)
         if (have[k - K_CA][0] == 0) {
-            say(why, cap, "no %s given: use %s FILE, %s, or '%s = FILE' in %s", need[k - K_CA],
-                keys[k].flag, keys[k].env, keys[k].name,
-                s->config[0] ? s->config : "~/.config/sidik/client.conf");
+            (void)sidik_why(why, cap, 0, "no %s given: use %s FILE, %s, or '%s = FILE' in %s",
+                            need[k - K_CA], keys[k].flag, keys[k].env, keys[k].name,
+                            s->config[0] ? s->config : "~/.config/sidik/client.conf");
             return SIDIK_EINVAL;
         }
     return 0;

@@ -38,17 +38,6 @@ int64_t sidik__rpc_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void say(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t cap, const char *fmt, ...)
-{
-    if (why == NULL || cap == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
-
 /* OpenSSL's most recent queued reason, then the queue cleared. */
 static const char *ssl_reason(char *buf, size_t cap)
 {
@@ -77,7 +66,7 @@ static int readable(const char *path, const char *what, char *why, size_t cap)
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         int rc = -errno;
-        say(why, cap, "cannot read the %s %s: %s", what, path, sidik_strerror(rc));
+        (void)sidik_why(why, cap, 0, "cannot read the %s %s: %s", what, path, sidik_strerror(rc));
         return rc;
     }
     fclose(f);
@@ -116,17 +105,18 @@ static int make_ctx(sidik_rpc *c, const sidik_client_settings *s, char *why, siz
     if (SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(c->ctx, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_alpn_protos(c->ctx, (const uint8_t *)"\x02h2", 3) != 0) {
-        say(why, cap, "OpenSSL refused TLS 1.3 with ALPN h2: %s", ssl_reason(r, sizeof r));
+        (void)sidik_why(why, cap, 0, "OpenSSL refused TLS 1.3 with ALPN h2: %s",
+                        ssl_reason(r, sizeof r));
         return SIDIK_EINTERNAL;
     }
     if (SSL_CTX_load_verify_locations(c->ctx, s->ca, NULL) != 1) {
-        say(why, cap, "the CA certificate %s is not a PEM certificate: %s", s->ca,
-            ssl_reason(r, sizeof r));
+        (void)sidik_why(why, cap, 0, "the CA certificate %s is not a PEM certificate: %s", s->ca,
+                        ssl_reason(r, sizeof r));
         return SIDIK_EFORMAT;
     }
     if (SSL_CTX_use_certificate_chain_file(c->ctx, s->cert) != 1) {
-        say(why, cap, "the client certificate %s is not a PEM certificate: %s", s->cert,
-            ssl_reason(r, sizeof r));
+        (void)sidik_why(why, cap, 0, "the client certificate %s is not a PEM certificate: %s",
+                        s->cert, ssl_reason(r, sizeof r));
         return SIDIK_EFORMAT;
     }
     /* Reading the key apart from installing it tells an unreadable key
@@ -138,17 +128,18 @@ static int make_ctx(sidik_rpc *c, const sidik_client_settings *s, char *why, siz
         /* OpenSSL's reason here ("unsupported") names its decoder, not the
          * file's trouble; a key with a passphrase fails the same way. */
         ERR_clear_error();
-        say(why, cap,
-            "cannot read the client key %s: not a PEM private key without a "
-            "passphrase",
-            s->key);
+        (void)sidik_why(why, cap, 0,
+                        "cannot read the client key %s: not a PEM private key without a "
+                        "passphrase",
+                        s->key);
         return SIDIK_EFORMAT;
     }
     rc = SSL_CTX_use_PrivateKey(c->ctx, key) == 1 && SSL_CTX_check_private_key(c->ctx) == 1;
     EVP_PKEY_free(key);
     if (!rc) {
         ERR_clear_error();
-        say(why, cap, "the client key %s does not belong to the certificate %s", s->key, s->cert);
+        (void)sidik_why(why, cap, 0, "the client key %s does not belong to the certificate %s",
+                        s->key, s->cert);
         return SIDIK_EFORMAT;
     }
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
@@ -207,8 +198,9 @@ static int tcp_connect(sidik_rpc *c, const char *host, const char *port, int64_t
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int g = getaddrinfo(host, port, &hints, &res);
     if (g != 0) {
-        say(why, cap, "cannot resolve '%s' of %s: %s; check --server or SIDIK_SERVER", host,
-            c->server, g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+        (void)sidik_why(why, cap, 0,
+                        "cannot resolve '%s' of %s: %s; check --server or SIDIK_SERVER", host,
+                        c->server, g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
         return g == EAI_NONAME || g == EAI_NODATA ? SIDIK_ENOTFOUND : SIDIK_EUNSUPPORTED;
     }
     int rc = -ECONNREFUSED;
@@ -218,13 +210,14 @@ static int tcp_connect(sidik_rpc *c, const char *host, const char *port, int64_t
     freeaddrinfo(res);
     char e[96];
     if (rc == SIDIK_ETIMEOUT)
-        say(why, cap,
-            "cannot reach %s within %.3g s; is sidikd running there, and the network "
-            "up? set --server or SIDIK_SERVER, or a longer --timeout",
-            c->server, c->timeout_ms / 1000.0);
+        (void)sidik_why(why, cap, 0,
+                        "cannot reach %s within %.3g s; is sidikd running there, and the network "
+                        "up? set --server or SIDIK_SERVER, or a longer --timeout",
+                        c->server, c->timeout_ms / 1000.0);
     else if (rc != 0)
-        say(why, cap, "cannot reach %s: %s; is sidikd running? set --server or SIDIK_SERVER",
-            c->server, os_error(rc, e, sizeof e));
+        (void)sidik_why(why, cap, 0,
+                        "cannot reach %s: %s; is sidikd running? set --server or SIDIK_SERVER",
+                        c->server, os_error(rc, e, sizeof e));
     return rc;
 }
 
@@ -237,17 +230,17 @@ static int verify_failed(const sidik_client_settings *s, const char *host, long 
     switch (v) {
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
-        say(why, cap,
-            "the server's certificate is not issued for %s (%s); use a name or "
-            "address it lists in --server",
-            host, what);
+        (void)sidik_why(why, cap, 0,
+                        "the server's certificate is not issued for %s (%s); use a name or "
+                        "address it lists in --server",
+                        host, what);
         break;
     case X509_V_ERR_CERT_HAS_EXPIRED:
     case X509_V_ERR_CERT_NOT_YET_VALID:
-        say(why, cap,
-            "the server's certificate is not valid now (%s); check this machine's "
-            "clock, or have the server's certificate renewed",
-            what);
+        (void)sidik_why(why, cap, 0,
+                        "the server's certificate is not valid now (%s); check this machine's "
+                        "clock, or have the server's certificate renewed",
+                        what);
         break;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -255,13 +248,14 @@ static int verify_failed(const sidik_client_settings *s, const char *host, long 
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-        say(why, cap,
-            "the server's certificate is not signed by CA %s (%s); give the CA that "
-            "issued sidikd's certificate with --ca or SIDIK_CA",
-            s->ca, what);
+        (void)sidik_why(why, cap, 0,
+                        "the server's certificate is not signed by CA %s (%s); give the CA that "
+                        "issued sidikd's certificate with --ca or SIDIK_CA",
+                        s->ca, what);
         break;
     default:
-        say(why, cap, "the server's certificate does not verify against CA %s: %s", s->ca, what);
+        (void)sidik_why(why, cap, 0, "the server's certificate does not verify against CA %s: %s",
+                        s->ca, what);
     }
     return SIDIK_EUNAUTH;
 }
@@ -281,7 +275,7 @@ static int tls_connect(sidik_rpc *c, const sidik_client_settings *s, const char 
     if ((literal ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
                  : X509_VERIFY_PARAM_set1_host(vp, host, 0)) != 1 ||
         (!literal && SSL_set_tlsext_host_name(c->ssl, host) != 1)) {
-        say(why, cap, "the host '%s' cannot be checked against a certificate", host);
+        (void)sidik_why(why, cap, 0, "the host '%s' cannot be checked against a certificate", host);
         return SIDIK_EFORMAT;
     }
     for (;;) {
@@ -297,12 +291,13 @@ static int tls_connect(sidik_rpc *c, const sidik_client_settings *s, const char 
         char reason[160], oe[96];
         long v = SSL_get_verify_result(c->ssl);
         if (rc == SIDIK_ETIMEOUT)
-            say(why, cap,
-                "no TLS handshake with %s within %.3g s; is it sidikd's gRPC port "
-                "(not the metrics port)?",
-                c->server, c->timeout_ms / 1000.0);
+            (void)sidik_why(why, cap, 0,
+                            "no TLS handshake with %s within %.3g s; is it sidikd's gRPC port "
+                            "(not the metrics port)?",
+                            c->server, c->timeout_ms / 1000.0);
         else if (rc < 0)
-            say(why, cap, "TLS handshake with %s: %s", c->server, os_error(rc, oe, sizeof oe));
+            (void)sidik_why(why, cap, 0, "TLS handshake with %s: %s", c->server,
+                            os_error(rc, oe, sizeof oe));
         else if (v != X509_V_OK)
             return verify_failed(s, host, v, why, cap);
         else if ((e == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0) ||
@@ -310,16 +305,16 @@ static int tls_connect(sidik_rpc *c, const sidik_client_settings *s, const char 
                  ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_WRONG_VERSION_NUMBER) {
             /* Plain HTTP (the metrics port) answers a ClientHello with
              * text or a close: not TLS at all. */
-            say(why, cap,
-                "%s does not speak TLS 1.3 (%s); is it sidikd's gRPC port, not "
-                "the metrics port?",
-                c->server,
-                ERR_peek_last_error() ? ssl_reason(reason, sizeof reason)
-                                      : "it closed the connection");
+            (void)sidik_why(why, cap, 0,
+                            "%s does not speak TLS 1.3 (%s); is it sidikd's gRPC port, not "
+                            "the metrics port?",
+                            c->server,
+                            ERR_peek_last_error() ? ssl_reason(reason, sizeof reason)
+                                                  : "it closed the connection");
             rc = SIDIK_EUNSUPPORTED;
         } else
-            say(why, cap, "TLS handshake with %s failed: %s", c->server,
-                ssl_reason(reason, sizeof reason));
+            (void)sidik_why(why, cap, 0, "TLS handshake with %s failed: %s", c->server,
+                            ssl_reason(reason, sizeof reason));
         ERR_clear_error();
         return rc == 1 ? SIDIK_EUNAUTH : rc; /* 1: the handshake itself failed */
     }
@@ -327,7 +322,8 @@ static int tls_connect(sidik_rpc *c, const sidik_client_settings *s, const char 
     unsigned alen;
     SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
     if (alen != 2 || memcmp(alpn, "h2", 2) != 0) {
-        say(why, cap, "%s did not agree to HTTP/2 (ALPN h2); it is not a gRPC server", c->server);
+        (void)sidik_why(why, cap, 0,
+                        "%s did not agree to HTTP/2 (ALPN h2); it is not a gRPC server", c->server);
         return SIDIK_EUNSUPPORTED;
     }
     return 0;
@@ -549,35 +545,36 @@ static int await_settings(sidik_rpc *c, const sidik_client_settings *s, int64_t 
     if (rc == SIDIK_EFORMAT)
         rc = SIDIK_EUNSUPPORTED; /* EFORMAT is kept for the settings' own files */
     if (rc == SIDIK_ETIMEOUT)
-        say(why, cap, "%s accepted TLS but sent no HTTP/2 SETTINGS within %.3g s; is it sidikd?",
-            c->server, c->timeout_ms / 1000.0);
+        (void)sidik_why(why, cap, 0,
+                        "%s accepted TLS but sent no HTTP/2 SETTINGS within %.3g s; is it sidikd?",
+                        c->server, c->timeout_ms / 1000.0);
     else if (rc == SIDIK_EUNAUTH)
-        say(why, cap,
-            "%s refused %s: TLS alert '%s'; is it signed by the CA sidikd trusts, "
-            "and valid now?",
-            c->server, who, c->tls_reason);
+        (void)sidik_why(why, cap, 0,
+                        "%s refused %s: TLS alert '%s'; is it signed by the CA sidikd trusts, "
+                        "and valid now?",
+                        c->server, who, c->tls_reason);
     else if (rc == SIDIK_ESHUTDOWN || rc == -ECONNRESET)
-        say(why, cap,
-            "%s closed the connection before accepting %s; its OU must be office, "
-            "auditor, admin or printer, or it holds too many connections (sidikd's "
-            "log says which)",
-            c->server, who);
+        (void)sidik_why(why, cap, 0,
+                        "%s closed the connection before accepting %s; its OU must be office, "
+                        "auditor, admin or printer, or it holds too many connections (sidikd's "
+                        "log says which)",
+                        c->server, who);
     else
-        say(why, cap, "%s", c->dead_why);
+        (void)sidik_why(why, cap, 0, "%s", c->dead_why);
     return rc;
 }
 
 int sidik_rpc_connect(const sidik_client_settings *s, sidik_rpc **out, char *why, size_t cap)
 {
     if (s == NULL || out == NULL) {
-        say(why, cap, "no settings");
+        (void)sidik_why(why, cap, 0, "no settings");
         return SIDIK_EINVAL;
     }
     char host[256], port[8];
     const char *reason;
     int rc = sidik_client_server_split(s->server, host, sizeof host, port, sizeof port, &reason);
     if (rc != 0) {
-        say(why, cap, "server '%s': %s", s->server, reason);
+        (void)sidik_why(why, cap, 0, "server '%s': %s", s->server, reason);
         return rc;
     }
     /* A write to a socket the server has closed would raise SIGPIPE and
@@ -601,7 +598,7 @@ int sidik_rpc_connect(const sidik_client_settings *s, sidik_rpc **out, char *why
         if (rc == 0)
             rc = await_settings(c, s, deadline_ns, why, cap);
         else
-            say(why, cap, "out of memory starting HTTP/2");
+            (void)sidik_why(why, cap, 0, "out of memory starting HTTP/2");
     }
     if (rc != 0) {
         sidik_rpc_close(c);

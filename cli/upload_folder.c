@@ -17,23 +17,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void say(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t cap, const char *fmt, ...)
-{
-    if (why == NULL || cap == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
 
 static bool ends_with(const char *s, const char *tail)
 {
@@ -60,7 +48,7 @@ int sidik_upload_folder_list(const char *dir, char ***names, size_t *n, char *wh
     DIR *d = opendir(dir);
     if (d == NULL) {
         int rc = -errno;
-        say(why, cap, "cannot read the folder %s: %s", dir, sidik_strerror(rc));
+        (void)sidik_why(why, cap, 0, "cannot read the folder %s: %s", dir, sidik_strerror(rc));
         return rc;
     }
     char **v = NULL;
@@ -91,7 +79,7 @@ int sidik_upload_folder_list(const char *dir, char ***names, size_t *n, char *wh
     }
     if (rc == 0 && errno != 0) {
         rc = -errno;
-        say(why, cap, "cannot read the folder %s: %s", dir, sidik_strerror(rc));
+        (void)sidik_why(why, cap, 0, "cannot read the folder %s: %s", dir, sidik_strerror(rc));
     }
     closedir(d);
     if (rc != 0) {
@@ -99,7 +87,7 @@ int sidik_upload_folder_list(const char *dir, char ***names, size_t *n, char *wh
             sidik_free(v[i]);
         sidik_free(v);
         if (rc == SIDIK_ENOMEM)
-            say(why, cap, "out of memory listing %s", dir);
+            (void)sidik_why(why, cap, 0, "out of memory listing %s", dir);
         return rc;
     }
     if (len > 1)
@@ -159,27 +147,27 @@ static int slurp(const char *path, const char *name, uint8_t **p, size_t *n, cha
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int rc = -errno;
-        say(why, cap, "%s: cannot open it: %s", name, sidik_strerror(rc));
+        (void)sidik_why(why, cap, 0, "%s: cannot open it: %s", name, sidik_strerror(rc));
         return rc;
     }
     struct stat st;
     int rc = 0;
     if (fstat(fd, &st) != 0) {
         rc = -errno;
-        say(why, cap, "%s: %s", name, sidik_strerror(rc));
+        (void)sidik_why(why, cap, 0, "%s: %s", name, sidik_strerror(rc));
     } else if (!S_ISREG(st.st_mode)) {
         rc = SIDIK_EINVAL;
-        say(why, cap, "%s: not a regular file", name);
+        (void)sidik_why(why, cap, 0, "%s: not a regular file", name);
     } else if (st.st_size == 0) {
         rc = SIDIK_EINVAL;
-        say(why, cap,
-            "%s: empty file; the capture software may still be writing it (it should "
-            "write NAME.pb.tmp and rename it)",
-            name);
+        (void)sidik_why(why, cap, 0,
+                        "%s: empty file; the capture software may still be writing it (it should "
+                        "write NAME.pb.tmp and rename it)",
+                        name);
     } else if ((uint64_t)st.st_size > SIDIK_SPOOL_BODY_MAX) {
         rc = SIDIK_ETOOBIG;
-        say(why, cap, "%s: %lld bytes, over the %u MiB one capture may hold", name,
-            (long long)st.st_size, SIDIK_SPOOL_BODY_MAX >> 20);
+        (void)sidik_why(why, cap, 0, "%s: %lld bytes, over the %u MiB one capture may hold", name,
+                        (long long)st.st_size, SIDIK_SPOOL_BODY_MAX >> 20);
     }
     if (rc != 0) {
         close(fd);
@@ -189,7 +177,7 @@ static int slurp(const char *path, const char *name, uint8_t **p, size_t *n, cha
     uint8_t *buf = sidik_trymalloc(want);
     if (buf == NULL) {
         close(fd);
-        say(why, cap, "%s: out of memory for %zu bytes", name, want);
+        (void)sidik_why(why, cap, 0, "%s: out of memory for %zu bytes", name, want);
         return SIDIK_ENOMEM;
     }
     while (have < want) {
@@ -198,15 +186,15 @@ static int slurp(const char *path, const char *name, uint8_t **p, size_t *n, cha
             continue;
         if (r < 0) {
             rc = -errno;
-            say(why, cap, "%s: cannot read it: %s", name, sidik_strerror(rc));
+            (void)sidik_why(why, cap, 0, "%s: cannot read it: %s", name, sidik_strerror(rc));
             break;
         }
         if (r == 0) {
             rc = SIDIK_EFORMAT;
-            say(why, cap,
-                "%s: it shrank from %zu to %zu bytes while being read; try again once "
-                "the capture software is done with it",
-                name, want, have);
+            (void)sidik_why(why, cap, 0,
+                            "%s: it shrank from %zu to %zu bytes while being read; try again once "
+                            "the capture software is done with it",
+                            name, want, have);
             break;
         }
         have += (size_t)r;
@@ -229,15 +217,15 @@ int sidik_upload_folder_read(const char *dir, const char *name, uint8_t **p, siz
     *n = 0;
     id[0] = 0;
     if (sidik_upload_folder_kind(name) != 1) {
-        say(why, cap,
-            "%s: not a capture file; a station writes one <enrollment_id>.pb per "
-            "capture",
-            name);
+        (void)sidik_why(why, cap, 0,
+                        "%s: not a capture file; a station writes one <enrollment_id>.pb per "
+                        "capture",
+                        name);
         return SIDIK_EINVAL;
     }
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
-        say(why, cap, "%s: the path is too long", name);
+        (void)sidik_why(why, cap, 0, "%s: the path is too long", name);
         return SIDIK_EINVAL;
     }
     uint8_t *raw = NULL;
@@ -248,31 +236,33 @@ int sidik_upload_folder_read(const char *dir, const char *name, uint8_t **p, siz
     Sidik__V1__Enrollment *e = sidik__v1__enrollment__unpack(&pb_allocator, nraw, raw);
     sidik_free(raw);
     if (e == NULL) {
-        say(why, cap,
-            "%s: not a packed sidik.v1.Enrollment (the protobuf does not parse: "
-            "truncated, or not a capture file)",
-            name);
+        (void)sidik_why(why, cap, 0,
+                        "%s: not a packed sidik.v1.Enrollment (the protobuf does not parse: "
+                        "truncated, or not a capture file)",
+                        name);
         return SIDIK_EFORMAT;
     }
     char show[48];
     size_t nlen = strlen(name) - 3;
     if (e->enrollment_id == NULL || e->enrollment_id[0] == 0) {
-        say(why, cap, "%s: the enrollment has no enrollment_id", name);
+        (void)sidik_why(why, cap, 0, "%s: the enrollment has no enrollment_id", name);
         rc = SIDIK_EINVAL;
     } else if (!is_uuid(e->enrollment_id)) {
         shown(e->enrollment_id, show);
-        say(why, cap, "%s: enrollment_id '%s' is not a UUID (8-4-4-4-12 hex digits)", name, show);
+        (void)sidik_why(why, cap, 0, "%s: enrollment_id '%s' is not a UUID (8-4-4-4-12 hex digits)",
+                        name, show);
         rc = SIDIK_EINVAL;
     } else if (nlen != SIDIK_UPLOAD_ID_LEN || memcmp(name, e->enrollment_id, nlen) != 0) {
-        say(why, cap, "%s: holds enrollment_id %s; a capture file is named after its id (%s.pb)",
-            name, e->enrollment_id, e->enrollment_id);
+        (void)sidik_why(why, cap, 0,
+                        "%s: holds enrollment_id %s; a capture file is named after its id (%s.pb)",
+                        name, e->enrollment_id, e->enrollment_id);
         rc = SIDIK_EINVAL;
     }
     if (rc == 0) {
         size_t len = sidik__v1__enrollment__get_packed_size(e);
         *p = sidik_trymalloc(len > 0 ? len : 1);
         if (*p == NULL) {
-            say(why, cap, "%s: out of memory", name);
+            (void)sidik_why(why, cap, 0, "%s: out of memory", name);
             rc = SIDIK_ENOMEM;
         } else {
             *n = sidik__v1__enrollment__pack(e, *p);

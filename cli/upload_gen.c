@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +39,6 @@ struct sidik_upload_gen {
     uint8_t *buf;
     char line[512];
 };
-
-static void say(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t cap, const char *fmt, ...)
-{
-    if (why == NULL || cap == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- reading the folder ------------------------------------------------------------ */
 
@@ -87,8 +75,8 @@ int sidik_upload_gen_open(const char *dir, sidik_upload_gen **out, char *why, si
     g->iso = fopen(path, "rb");
     if (g->iso == NULL) {
         int rc = -errno;
-        say(why, cap, "cannot read %s: %s; is %s a `sidik gen --out` folder?", path,
-            sidik_strerror(rc), dir);
+        (void)sidik_why(why, cap, 0, "cannot read %s: %s; is %s a `sidik gen --out` folder?", path,
+                        sidik_strerror(rc), dir);
         sidik_upload_gen_close(g);
         return rc;
     }
@@ -96,7 +84,7 @@ int sidik_upload_gen_open(const char *dir, sidik_upload_gen **out, char *why, si
     g->truth = fopen(path, "r");
     if (g->truth == NULL && errno != ENOENT) {
         int rc = -errno;
-        say(why, cap, "cannot read %s: %s", path, sidik_strerror(rc));
+        (void)sidik_why(why, cap, 0, "cannot read %s: %s", path, sidik_strerror(rc));
         sidik_upload_gen_close(g);
         return rc;
     }
@@ -104,8 +92,8 @@ int sidik_upload_gen_open(const char *dir, sidik_upload_gen **out, char *why, si
         bool got;
         int rc = read_line(g->truth, g->line, sizeof g->line, &got);
         if (rc != 0 || !got || strcmp(g->line, TRUTH_HEADER) != 0) {
-            say(why, cap, "%s: the first line is not `sidik gen`'s header (%s)", path,
-                TRUTH_HEADER);
+            (void)sidik_why(why, cap, 0, "%s: the first line is not `sidik gen`'s header (%s)",
+                            path, TRUTH_HEADER);
             sidik_upload_gen_close(g);
             return rc < 0 && rc != SIDIK_ETOOBIG ? rc : SIDIK_EFORMAT;
         }
@@ -147,15 +135,15 @@ static int truth_row(sidik_upload_gen *g, sidik_upload_gen_record *r, char *why,
     bool got;
     int rc = read_line(g->truth, g->line, sizeof g->line, &got);
     if (rc == 0 && !got) {
-        say(why, cap,
-            "truth.csv ends before record %" PRIu64 "; records.iso and truth.csv are "
-            "not from the same `sidik gen` run",
-            r->index);
+        (void)sidik_why(why, cap, 0,
+                        "truth.csv ends before record %" PRIu64 "; records.iso and truth.csv are "
+                        "not from the same `sidik gen` run",
+                        r->index);
         return SIDIK_EFORMAT;
     }
     if (rc != 0) {
-        say(why, cap, "truth.csv: the row of record %" PRIu64 " %s", r->index,
-            rc == SIDIK_ETOOBIG ? "is too long" : "cannot be read");
+        (void)sidik_why(why, cap, 0, "truth.csv: the row of record %" PRIu64 " %s", r->index,
+                        rc == SIDIK_ETOOBIG ? "is too long" : "cannot be read");
         return rc == SIDIK_ETOOBIG ? SIDIK_EFORMAT : rc;
     }
     uint64_t v[5];
@@ -164,17 +152,19 @@ static int truth_row(sidik_upload_gen *g, sidik_upload_gen_record *r, char *why,
         const char *comma = strchr(s, ',');
         size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
         if (!field_u64(s, n, &v[i]) || comma == NULL) {
-            say(why, cap, "truth.csv: the row of record %" PRIu64 " does not parse: '%.80s'",
-                r->index, g->line);
+            (void)sidik_why(why, cap, 0,
+                            "truth.csv: the row of record %" PRIu64 " does not parse: '%.80s'",
+                            r->index, g->line);
             return SIDIK_EFORMAT;
         }
         s = comma + 1;
     }
     if (v[0] != r->index || v[1] != g->offset || v[2] != r->n || v[4] > UINT32_MAX) {
-        say(why, cap,
-            "truth.csv: the row of record %" PRIu64 " names record %" PRIu64 " at byte %" PRIu64
-            " of %" PRIu64 " bytes, but records.iso has it at byte %" PRIu64 " of %zu bytes",
-            r->index, v[0], v[1], v[2], g->offset, r->n);
+        (void)sidik_why(why, cap, 0,
+                        "truth.csv: the row of record %" PRIu64 " names record %" PRIu64
+                        " at byte %" PRIu64 " of %" PRIu64
+                        " bytes, but records.iso has it at byte %" PRIu64 " of %zu bytes",
+                        r->index, v[0], v[1], v[2], g->offset, r->n);
         return SIDIK_EFORMAT;
     }
     r->person = v[3];
@@ -190,45 +180,49 @@ int sidik_upload_gen_next(sidik_upload_gen *g, sidik_upload_gen_record *r, char 
     if (got == 0 && feof(g->iso)) {
         bool more;
         if (g->truth != NULL && read_line(g->truth, g->line, sizeof g->line, &more) == 0 && more) {
-            say(why, cap, "truth.csv has more rows than records.iso has records (%" PRIu64 ")",
-                g->index);
+            (void)sidik_why(why, cap, 0,
+                            "truth.csv has more rows than records.iso has records (%" PRIu64 ")",
+                            g->index);
             return SIDIK_EFORMAT;
         }
         return 0;
     }
     if (got < ISO_HEADER) {
         if (ferror(g->iso)) {
-            say(why, cap, "records.iso: cannot read record %" PRIu64, g->index);
+            (void)sidik_why(why, cap, 0, "records.iso: cannot read record %" PRIu64, g->index);
             return -EIO;
         }
-        say(why, cap,
-            "records.iso: record %" PRIu64 " at byte %" PRIu64 " is cut off after %zu bytes "
-            "(the file is truncated)",
-            g->index, g->offset, got);
+        (void)sidik_why(why, cap, 0,
+                        "records.iso: record %" PRIu64 " at byte %" PRIu64
+                        " is cut off after %zu bytes "
+                        "(the file is truncated)",
+                        g->index, g->offset, got);
         return SIDIK_ETRUNCATED;
     }
     const uint8_t *h = g->buf;
     uint32_t len = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
     if (memcmp(h, "FMR\0", 4) != 0) {
-        say(why, cap,
-            "records.iso: record %" PRIu64 " at byte %" PRIu64
-            " does not start with 'FMR\\0'; not a `sidik gen` records.iso",
-            g->index, g->offset);
+        (void)sidik_why(why, cap, 0,
+                        "records.iso: record %" PRIu64 " at byte %" PRIu64
+                        " does not start with 'FMR\\0'; not a `sidik gen` records.iso",
+                        g->index, g->offset);
         return SIDIK_EFORMAT;
     }
     if (len < ISO_HEADER || len > RECORD_MAX) {
-        say(why, cap,
-            "records.iso: record %" PRIu64 " at byte %" PRIu64 " declares %u bytes (%u to %u "
-            "expected)",
-            g->index, g->offset, len, ISO_HEADER, RECORD_MAX);
+        (void)sidik_why(why, cap, 0,
+                        "records.iso: record %" PRIu64 " at byte %" PRIu64
+                        " declares %u bytes (%u to %u "
+                        "expected)",
+                        g->index, g->offset, len, ISO_HEADER, RECORD_MAX);
         return SIDIK_EFORMAT;
     }
     got = fread(g->buf + ISO_HEADER, 1, len - ISO_HEADER, g->iso);
     if (got < len - ISO_HEADER) {
-        say(why, cap,
-            "records.iso: record %" PRIu64 " at byte %" PRIu64 " of %u bytes is cut off after "
-            "%zu (the file is truncated)",
-            g->index, g->offset, len, got + ISO_HEADER);
+        (void)sidik_why(why, cap, 0,
+                        "records.iso: record %" PRIu64 " at byte %" PRIu64
+                        " of %u bytes is cut off after "
+                        "%zu (the file is truncated)",
+                        g->index, g->offset, len, got + ISO_HEADER);
         return ferror(g->iso) ? -EIO : SIDIK_ETRUNCATED;
     }
     r->p = g->buf;

@@ -2,6 +2,8 @@
 #include "sidik/err.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *sidik_strerror(int rc)
@@ -105,4 +107,15 @@ const char *sidik_grpc_status_name(sidik_grpc_status s)
     if ((unsigned)s < sizeof names / sizeof names[0])
         return names[s];
     return "UNKNOWN";
+}
+
+int sidik_why(char *why, size_t cap, int rc, const char *fmt, ...)
+{
+    if (why != NULL && cap > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, cap, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

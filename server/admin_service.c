@@ -5,7 +5,6 @@
 #include "sidik.pb-c.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,17 +68,6 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int say(char *why, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(char *why, size_t cap, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    return rc;
 }
 
 /* One SIDIK_AUDIT_ADMIN entry in a transaction of its own. */
@@ -149,7 +137,7 @@ static bool is_admin(const sidik_identity *who, char *why, size_t cap)
 {
     if (who->role == SIDIK_ROLE_ADMIN)
         return true;
-    say(why, cap, SIDIK_EDENIED, "only an admin certificate may call the Admin service");
+    sidik_why(why, cap, SIDIK_EDENIED, "only an admin certificate may call the Admin service");
     return false;
 }
 
@@ -192,7 +180,7 @@ static int list_shards(sidik_admin *a, uint8_t **out, size_t *len, char *why, si
     uint32_t n;
     int rc = shards_of(a, &info, &n);
     if (rc != 0)
-        return say(why, cap, rc, "the shards cannot be listed: %s", sidik_strerror(rc));
+        return sidik_why(why, cap, rc, "the shards cannot be listed: %s", sidik_strerror(rc));
     const char *state = rebalancing(a) ? "rebalancing" : "active";
     Sidik__V1__Shard *m = sidik_trymalloc((n + 1) * sizeof *m);
     Sidik__V1__Shard **ptrs = sidik_trymalloc((n + 1) * sizeof *ptrs);
@@ -220,9 +208,10 @@ static int add_shard(sidik_admin *a, const sidik_identity *who, uint8_t **out, s
     uint32_t number;
     int rc = sidik_shardset_add(a->o.shards, &number);
     if (rc == SIDIK_EFULL)
-        return say(why, cap, rc, "this node holds %d shards, the most it can", SIDIK_SHARDSET_MAX);
+        return sidik_why(why, cap, rc, "this node holds %d shards, the most it can",
+                         SIDIK_SHARDSET_MAX);
     if (rc != 0)
-        return say(why, cap, rc, "the shard cannot be made: %s", sidik_strerror(rc));
+        return sidik_why(why, cap, rc, "the shard cannot be made: %s", sidik_strerror(rc));
     sidik_shard_info *info;
     uint32_t n = 0;
     rc = shards_of(a, &info, &n);
@@ -242,12 +231,13 @@ static int add_shard(sidik_admin *a, const sidik_identity *who, uint8_t **out, s
         /* The shard exists and takes records; the caller must know the log lacks it. */
         SIDIK_LOG_ERROR("a shard was added but the audit log refused it", "shard=%u error=%s",
                         number, sidik_err_name(arc));
-        return say(why, cap, arc, "shard %u was added, but the audit log refused its entry: %s",
-                   number, sidik_strerror(arc));
+        return sidik_why(why, cap, arc,
+                         "shard %u was added, but the audit log refused its entry: %s", number,
+                         sidik_strerror(arc));
     }
     if (rc != 0)
-        return say(why, cap, rc, "shard %u was added, but cannot be read back: %s", number,
-                   sidik_strerror(rc));
+        return sidik_why(why, cap, rc, "shard %u was added, but cannot be read back: %s", number,
+                         sidik_strerror(rc));
     SIDIK_LOG_INFO("admin added a shard", "shard=%u actor=%s", number, actor);
     Sidik__V1__Shard m;
     shard_msg(&mine, rebalancing(a) ? "rebalancing" : "active", &m);
@@ -316,7 +306,7 @@ static int stats(sidik_admin *a, uint8_t **out, size_t *len, char *why, size_t c
         sidik_shard_info *info;
         uint32_t n;
         if ((rc = shards_of(a, &info, &n)) != 0)
-            return say(why, cap, rc, "the shards cannot be listed: %s", sidik_strerror(rc));
+            return sidik_why(why, cap, rc, "the shards cannot be listed: %s", sidik_strerror(rc));
         for (uint32_t i = 0; i < n; i++)
             r.gallery_persons += info[i].records;
         sidik_free(info);
@@ -325,14 +315,14 @@ static int stats(sidik_admin *a, uint8_t **out, size_t *len, char *why, size_t c
     uint64_t applied = 0, decided = 0;
     sidik_control_txn *t;
     if ((rc = sidik_control_begin(a->o.control, false, &t)) != 0)
-        return say(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
+        return sidik_why(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
     if ((rc = sidik_control_applied(t, &applied)) == 0 &&
         (rc = sidik_control_decided(t, &decided)) == 0 &&
         (rc = sidik_control_review_count(t, &r.review_queue)) == 0)
         rc = sidik_control_print_count(t, &r.print_queue, NULL);
     sidik_control_abort(t);
     if (rc != 0)
-        return say(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
+        return sidik_why(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
     r.dedup_queue = applied > decided ? applied - decided : 0;
     rates(a, &r.decided_per_second, &r.capacity_per_day);
     return sidik_pb_pack(&r.base, out, len);
@@ -353,8 +343,8 @@ static int get_config(sidik_admin *a, uint8_t **out, size_t *len, char *why, siz
     int rc = v == NULL || e == NULL || ptrs == NULL ? SIDIK_ENOMEM : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if ((rc = sidik_config_format(a->o.config, sidik_config_keys[i], v[i], sizeof v[i])) != 0)
-            say(why, cap, rc, "setting %s cannot be shown: %s", sidik_config_keys[i],
-                sidik_strerror(rc));
+            sidik_why(why, cap, rc, "setting %s cannot be shown: %s", sidik_config_keys[i],
+                      sidik_strerror(rc));
         sidik__v1__config_response__settings_entry__init(&e[i]);
         e[i].key = (char *)sidik_config_keys[i];
         e[i].value = v[i];
@@ -382,7 +372,8 @@ static int parses(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t 
 {
     ProtobufCMessage *m = protobuf_c_message_unpack(d, &sidik_pb_alloc, n, p);
     if (m == NULL)
-        return say(why, cap, SIDIK_EFORMAT, "the request does not parse as a %s", d->short_name);
+        return sidik_why(why, cap, SIDIK_EFORMAT, "the request does not parse as a %s",
+                         d->short_name);
     protobuf_c_message_free_unpacked(m, &sidik_pb_alloc);
     return 0;
 }
@@ -403,7 +394,7 @@ int sidik_admin_answer(sidik_admin *a, sidik_method m, const sidik_identity *who
         : m == SIDIK_METHOD_ADMIN_GET_CONFIG ? &sidik__v1__config_request__descriptor
                                              : NULL;
     if (d == NULL)
-        return say(why, cap, SIDIK_EUNSUPPORTED, "not a unary Admin method");
+        return sidik_why(why, cap, SIDIK_EUNSUPPORTED, "not a unary Admin method");
     int rc = parses(d, p, n, why, cap);
     if (rc != 0)
         return rc;
@@ -563,7 +554,8 @@ int sidik_admin_rebalance_start(sidik_admin *a, uv_loop_t *loop, const sidik_ide
         return SIDIK_EDENIED;
     Sidik__V1__RebalanceRequest *req = sidik__v1__rebalance_request__unpack(&sidik_pb_alloc, n, p);
     if (req == NULL)
-        return say(why, cap, SIDIK_EFORMAT, "the request does not parse as a RebalanceRequest");
+        return sidik_why(why, cap, SIDIK_EFORMAT,
+                         "the request does not parse as a RebalanceRequest");
     uint32_t max_moves = req->max_moves;
     sidik__v1__rebalance_request__free_unpacked(req, &sidik_pb_alloc);
 
@@ -571,12 +563,13 @@ int sidik_admin_rebalance_start(sidik_admin *a, uv_loop_t *loop, const sidik_ide
     int rc = 0;
     sidik_admin_job *j = NULL;
     if (a->stopping)
-        rc = say(why, cap, SIDIK_ESHUTDOWN,
-                 "sidikd is stopping; start the rebalance again once it is back");
+        rc = sidik_why(why, cap, SIDIK_ESHUTDOWN,
+                       "sidikd is stopping; start the rebalance again once it is back");
     else if (a->running != NULL)
-        rc = say(why, cap, SIDIK_ESTATE, "a rebalance is already running (started by %s)", a->by);
+        rc = sidik_why(why, cap, SIDIK_ESTATE, "a rebalance is already running (started by %s)",
+                       a->by);
     else if ((j = sidik_trycalloc(1, sizeof *j)) == NULL)
-        rc = say(why, cap, SIDIK_ENOMEM, "out of memory");
+        rc = sidik_why(why, cap, SIDIK_ENOMEM, "out of memory");
     if (rc == 0) {
         j->admin = a;
         j->max_moves = max_moves;
@@ -589,10 +582,10 @@ int sidik_admin_rebalance_start(sidik_admin *a, uv_loop_t *loop, const sidik_ide
         if ((rc = uv_async_init(loop, &j->wake, on_wake)) != 0) {
             pthread_mutex_destroy(&j->mu);
             sidik_free(j);
-            say(why, cap, rc, "cannot start the rebalance: %s", uv_strerror(rc));
+            sidik_why(why, cap, rc, "cannot start the rebalance: %s", uv_strerror(rc));
         } else if ((rc = -pthread_create(&j->thread, NULL, rebalance_thread, j)) != 0) {
             uv_close((uv_handle_t *)&j->wake, job_free);
-            say(why, cap, rc, "cannot start the rebalance's thread: %s", sidik_strerror(rc));
+            sidik_why(why, cap, rc, "cannot start the rebalance's thread: %s", sidik_strerror(rc));
         } else {
             a->running = j;
             snprintf(a->by, sizeof a->by, "%s", j->actor);

@@ -5,7 +5,6 @@
 #include "sidik/print_service.h"
 #include "sidik.pb-c.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,17 +14,6 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int say(char *why, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(char *why, size_t cap, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    return rc;
 }
 
 /* ---- Lease ---------------------------------------------------------------------------- */
@@ -98,24 +86,24 @@ static int lease(const sidik_print_service *ps, const sidik_identity *who, const
 {
     Sidik__V1__LeaseRequest *req = sidik__v1__lease_request__unpack(&sidik_pb_alloc, n, p);
     if (req == NULL)
-        return say(why, cap, SIDIK_EFORMAT, "the request does not parse as a LeaseRequest");
+        return sidik_why(why, cap, SIDIK_EFORMAT, "the request does not parse as a LeaseRequest");
     char region[SIDIK_REGION_MAX + 1];
     int rc = 0;
     if (!sidik_pb_text_clean(&sidik__v1__lease_request__descriptor, p, n))
-        rc = say(why, cap, SIDIK_EINVAL, "region_code holds a NUL byte");
+        rc = sidik_why(why, cap, SIDIK_EINVAL, "region_code holds a NUL byte");
     else if (req->region_code[0] != 0 && strcmp(req->region_code, who->name) != 0)
-        rc = say(why, cap, SIDIK_EDENIED,
-                 "a print station leases only for its own region, %s (its certificate's CN)",
-                 who->name);
-    uint32_t max = req->max == 0 ? SIDIK_PRINT_LEASE_DEFAULT
+        rc = sidik_why(why, cap, SIDIK_EDENIED,
+                       "a print station leases only for its own region, %s (its certificate's CN)",
+                       who->name);
+    uint32_t max = req->max == 0                      ? SIDIK_PRINT_LEASE_DEFAULT
                    : req->max > SIDIK_PRINT_BATCH_MAX ? SIDIK_PRINT_BATCH_MAX
                                                       : req->max;
     sidik__v1__lease_request__free_unpacked(req, &sidik_pb_alloc);
     if (rc != 0)
         return rc;
     if (!sidik_control_valid_region(who->name))
-        return say(why, cap, SIDIK_EINVAL,
-                   "the certificate's CN is not a print region (like 31.71)");
+        return sidik_why(why, cap, SIDIK_EINVAL,
+                         "the certificate's CN is not a print region (like 31.71)");
     snprintf(region, sizeof region, "%.*s", SIDIK_REGION_MAX, who->name);
 
     sidik_enroll_id *ids = sidik_trymalloc(max * sizeof *ids);
@@ -139,7 +127,7 @@ static int lease(const sidik_print_service *ps, const sidik_identity *who, const
     if (rc == 0)
         rc = respond_lease(s, got, now + ps->lease_ms, out, len);
     else
-        say(why, cap, rc, "the print queue could not be leased: %s", sidik_strerror(rc));
+        sidik_why(why, cap, rc, "the print queue could not be leased: %s", sidik_strerror(rc));
     sidik_free(ids);
     sidik_free(s);
     return rc;
@@ -152,52 +140,54 @@ static int ack_one(sidik_control_txn *t, const sidik_identity *who, const char *
                    char *why, size_t cap)
 {
     if (strnlen(id, SIDIK_ENROLL_ID_MAX + 1) > SIDIK_ENROLL_ID_MAX || id[0] == 0)
-        return say(why, cap, SIDIK_EINVAL, "an enrollment id must be 1-64 printable characters");
+        return sidik_why(why, cap, SIDIK_EINVAL,
+                         "an enrollment id must be 1-64 printable characters");
     sidik_enrollment e;
     int rc = sidik_control_enroll_get(t, id, &e);
     if (rc == SIDIK_EINVAL)
-        return say(why, cap, rc, "an enrollment id must be 1-64 printable characters");
+        return sidik_why(why, cap, rc, "an enrollment id must be 1-64 printable characters");
     if (rc == 0 && e.status == SIDIK_STATUS_PRINTED)
         return 0;
     if (rc == 0 || rc == SIDIK_ENOTFOUND)
         rc = sidik_control_print_ack(t, id, who->name, now);
     if (rc == SIDIK_ENOTFOUND)
-        return say(why, cap, SIDIK_ESTATE,
-                   "%s is not leased to this station: its lease ran out and it went back to the "
-                   "queue, or it never was; nothing in this Ack was acknowledged",
-                   id);
+        return sidik_why(
+            why, cap, SIDIK_ESTATE,
+            "%s is not leased to this station: its lease ran out and it went back to the "
+            "queue, or it never was; nothing in this Ack was acknowledged",
+            id);
     if (rc == SIDIK_EDENIED)
-        return say(why, cap, rc,
-                   "%s is leased to another print station; nothing in this Ack was acknowledged",
-                   id);
+        return sidik_why(
+            why, cap, rc,
+            "%s is leased to another print station; nothing in this Ack was acknowledged", id);
     if (rc != 0)
-        return say(why, cap, rc, "%s: %s", id, sidik_strerror(rc));
+        return sidik_why(why, cap, rc, "%s: %s", id, sidik_strerror(rc));
     sidik_audit_entry a = {.kind = SIDIK_AUDIT_PRINT, .time_ms = now};
     snprintf(a.actor, sizeof a.actor, "printer:%s", who->name);
     snprintf(a.subject, sizeof a.subject, "%s", id);
     snprintf(a.detail, sizeof a.detail, "card printed (record %llu)",
              (unsigned long long)e.record_id);
     rc = sidik_control_audit_append(t, &a, NULL);
-    return rc != 0 ? say(why, cap, rc, "the audit log refused: %s", sidik_strerror(rc)) : 1;
+    return rc != 0 ? sidik_why(why, cap, rc, "the audit log refused: %s", sidik_strerror(rc)) : 1;
 }
 
-static int ack(const sidik_print_service *ps, const sidik_identity *who, const uint8_t *p,
-               size_t n, uint8_t **out, size_t *len, char *why, size_t cap)
+static int ack(const sidik_print_service *ps, const sidik_identity *who, const uint8_t *p, size_t n,
+               uint8_t **out, size_t *len, char *why, size_t cap)
 {
     Sidik__V1__AckRequest *req = sidik__v1__ack_request__unpack(&sidik_pb_alloc, n, p);
     if (req == NULL)
-        return say(why, cap, SIDIK_EFORMAT, "the request does not parse as an AckRequest");
+        return sidik_why(why, cap, SIDIK_EFORMAT, "the request does not parse as an AckRequest");
     int rc = 0;
     if (req->n_enrollment_ids == 0 || req->n_enrollment_ids > SIDIK_PRINT_BATCH_MAX)
-        rc = say(why, cap, SIDIK_EINVAL, "an Ack names 1 to %d enrollment ids",
-                 SIDIK_PRINT_BATCH_MAX);
+        rc = sidik_why(why, cap, SIDIK_EINVAL, "an Ack names 1 to %d enrollment ids",
+                       SIDIK_PRINT_BATCH_MAX);
     else if (!sidik_pb_text_clean(&sidik__v1__ack_request__descriptor, p, n))
-        rc = say(why, cap, SIDIK_EINVAL, "an enrollment id holds a NUL byte");
+        rc = sidik_why(why, cap, SIDIK_EINVAL, "an enrollment id holds a NUL byte");
     int64_t now = ps->now_ms != NULL ? ps->now_ms() : wall_ms();
     uint32_t acknowledged = 0;
     sidik_control_txn *t = NULL;
     if (rc == 0 && (rc = sidik_control_begin(ps->control, true, &t)) != 0)
-        say(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
+        sidik_why(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
     for (size_t i = 0; rc == 0 && i < req->n_enrollment_ids; i++) {
         int r = ack_one(t, who, req->enrollment_ids[i], now, why, cap);
         if (r < 0)
@@ -208,7 +198,7 @@ static int ack(const sidik_print_service *ps, const sidik_identity *who, const u
     sidik__v1__ack_request__free_unpacked(req, &sidik_pb_alloc);
     if (t != NULL) {
         if (rc == 0 && (rc = sidik_control_commit(t)) != 0)
-            say(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
+            sidik_why(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
         else if (rc != 0)
             sidik_control_abort(t);
     }
@@ -229,10 +219,10 @@ int sidik_print_answer(const sidik_print_service *ps, sidik_method m, const sidi
         return SIDIK_EINVAL;
     why[0] = 0;
     if (who->role != SIDIK_ROLE_PRINTER)
-        return say(why, cap, SIDIK_EDENIED, "only a print station may lease or acknowledge");
+        return sidik_why(why, cap, SIDIK_EDENIED, "only a print station may lease or acknowledge");
     if (m == SIDIK_METHOD_PRINT_LEASE)
         return lease(ps, who, p, n, out, len, why, cap);
     if (m == SIDIK_METHOD_PRINT_ACK)
         return ack(ps, who, p, n, out, len, why, cap);
-    return say(why, cap, SIDIK_EUNSUPPORTED, "not a Print method");
+    return sidik_why(why, cap, SIDIK_EUNSUPPORTED, "not a Print method");
 }

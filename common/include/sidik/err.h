@@ -17,6 +17,8 @@
 #ifndef SIDIK_ERR_H
 #define SIDIK_ERR_H
 
+#include <stddef.h>
+
 /* XX(name, value, grpc status, message) */
 #define SIDIK_ERR_MAP(XX)                                                                 \
     XX(INVAL, -20001, INVALID_ARGUMENT, "invalid argument")                               \
@@ -83,6 +85,12 @@ const char *sidik_err_name(int rc);
  *  EMFILE), DEADLINE_EXCEEDED (ETIMEDOUT) or UNAVAILABLE (connection errors);
  *  every other OS error is INTERNAL. Unknown negative codes are UNKNOWN. */
 sidik_grpc_status sidik_err_grpc(int rc);
+
+/** Formats a reason into the caller's why buffer (nothing when why is NULL
+ *  or cap 0) and returns rc, so a failure path reads
+ *  `return sidik_why(why, cap, SIDIK_EINVAL, "...", ...);`. */
+int sidik_why(char *why, size_t cap, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /** The canonical gRPC name of a status: "INVALID_ARGUMENT". Never NULL. */
 const char *sidik_grpc_status_name(sidik_grpc_status s);

@@ -75,6 +75,21 @@ static void test_err_grpc_mapping(void **state)
     assert_string_equal(sidik_grpc_status_name((sidik_grpc_status)17), "UNKNOWN");
 }
 
+/* The reason a failure path writes for its caller, returning its code. */
+static void test_err_why(void **state)
+{
+    (void)state;
+    char why[8] = "unset";
+    assert_int_equal(sidik_why(why, sizeof why, SIDIK_EINVAL, "bad %s %d", "key", 42), SIDIK_EINVAL);
+    assert_string_equal(why, "bad key"); /* cut to the buffer, terminated */
+    assert_int_equal(sidik_why(why, sizeof why, 0, "%s", ""), 0);
+    assert_string_equal(why, "");
+    assert_int_equal(sidik_why(NULL, 100, -ENOENT, "x"), -ENOENT); /* no buffer: only the code */
+    memcpy(why, "keep", 5);
+    assert_int_equal(sidik_why(why, 0, SIDIK_EFULL, "overwrite"), SIDIK_EFULL);
+    assert_string_equal(why, "keep");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -83,6 +98,7 @@ int main(void)
         cmocka_unit_test(test_err_errno_passes_through),
         cmocka_unit_test(test_err_unknown_code),
         cmocka_unit_test(test_err_grpc_mapping),
+        cmocka_unit_test(test_err_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
