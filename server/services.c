@@ -28,13 +28,10 @@ static void not_wired(sidik_h2_call *call)
                          "this sidikd build does not serve this method yet (see README.md)");
 }
 
-static void answer_status(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
+/* Ends a unary call: the answer out (handed over, freed here) when rc is 0,
+ * else rc's status with why (NULL or empty: the code's own words). */
+static void reply(sidik_h2_call *call, int rc, uint8_t *out, size_t len, const char *why)
 {
-    uint8_t *out = NULL;
-    size_t len = 0;
-    const char *why = NULL;
-    int rc = sidik_status_answer(d->control, method_of(call), sidik_h2_call_peer(call), p, n, &out,
-                                 &len, &why);
     if (rc == 0)
         rc = sidik_h2_call_send(call, out, len);
     sidik_free(out);
@@ -42,9 +39,19 @@ static void answer_status(daemon_t *d, sidik_h2_call *call, const uint8_t *p, si
         sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
     else
         sidik_h2_call_finish(call, sidik_err_grpc(rc),
-                             why != NULL           ? why
+                             why != NULL && why[0] ? why
                              : rc == SIDIK_EFORMAT ? "the request does not parse"
                                                    : sidik_strerror(rc));
+}
+
+static void answer_status(daemon_t *d, sidik_h2_call *call, const uint8_t *p, size_t n)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    int rc = sidik_status_answer(d->control, method_of(call), sidik_h2_call_peer(call), p, n, &out,
+                                 &len, &why);
+    reply(call, rc, out, len, why);
 }
 
 /* Print calls are rare (a station every few seconds) and one short write
@@ -54,16 +61,10 @@ static void answer_print(daemon_t *d, sidik_h2_call *call, const uint8_t *p, siz
 {
     uint8_t *out = NULL;
     size_t len = 0;
-    char why[256];
+    char why[256] = "";
     int rc = sidik_print_answer(&d->print, method_of(call), sidik_h2_call_peer(call), p, n, &out,
                                 &len, why, sizeof why);
-    if (rc == 0)
-        rc = sidik_h2_call_send(call, out, len);
-    sidik_free(out);
-    if (rc == 0)
-        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
-    else
-        sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
+    reply(call, rc, out, len, why);
 }
 
 /* Admin calls are rare and short (a shard listed or made, figures read,
@@ -73,16 +74,10 @@ static void answer_admin(daemon_t *d, sidik_h2_call *call, const uint8_t *p, siz
 {
     uint8_t *out = NULL;
     size_t len = 0;
-    char why[256];
+    char why[256] = "";
     int rc = sidik_admin_answer(d->admin, method_of(call), sidik_h2_call_peer(call), p, n, &out,
                                 &len, why, sizeof why);
-    if (rc == 0)
-        rc = sidik_h2_call_send(call, out, len);
-    sidik_free(out);
-    if (rc == 0)
-        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
-    else
-        sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
+    reply(call, rc, out, len, why);
 }
 
 /* Admin.Rebalance streams progress from the rebalance's thread, handed to
@@ -128,16 +123,10 @@ static void answer_audit(daemon_t *d, sidik_h2_call *call, const uint8_t *p, siz
 {
     uint8_t *out = NULL;
     size_t len = 0;
-    char why[256];
+    char why[256] = "";
     int rc = sidik_audit_answer(&d->audit, method_of(call), sidik_h2_call_peer(call), p, n, &out,
                                 &len, why, sizeof why);
-    if (rc == 0)
-        rc = sidik_h2_call_send(call, out, len);
-    sidik_free(out);
-    if (rc == 0)
-        sidik_h2_call_finish(call, SIDIK_GRPC_OK, NULL);
-    else
-        sidik_h2_call_finish(call, sidik_err_grpc(rc), why[0] ? why : sidik_strerror(rc));
+    reply(call, rc, out, len, why);
 }
 
 /* VerifyChain walks the whole audit chain, a SHA-256 and an LMDB read per
@@ -171,15 +160,10 @@ static void verify_done(uv_work_t *req, int status)
     verify_job *j = SIDIK_CONTAINER_OF(req, verify_job, req);
     if (j->call != NULL) {
         sidik_h2_call_set_data(j->call, NULL);
-        int rc = status != 0 ? SIDIK_ECANCELLED : j->rc;
-        if (rc == 0)
-            rc = sidik_h2_call_send(j->call, j->out, j->len);
-        if (rc == 0)
-            sidik_h2_call_finish(j->call, SIDIK_GRPC_OK, NULL);
-        else
-            sidik_h2_call_finish(j->call, sidik_err_grpc(rc), j->why[0] ? j->why : sidik_strerror(rc));
+        reply(j->call, status != 0 ? SIDIK_ECANCELLED : j->rc, j->out, j->len, j->why);
+    } else {
+        sidik_free(j->out);
     }
-    sidik_free(j->out);
     sidik_free(j->in);
     sidik_free(j);
 }
