@@ -4,7 +4,7 @@
  */
 #include "spool_int.h"
 
-#include "lmdb_int.h" /* storage's LMDB opening and error translation */
+#include "sidik/lmdb_env.h"
 #include "sidik.pb-c.h"
 #include "sidik/common.h"
 
@@ -49,7 +49,7 @@ int sidik__spool_rec_get(sidik_spool *sp, MDB_txn *txn, uint64_t seq, spool_rec 
 {
     uint8_t kb[8];
     MDB_val k = sidik__spool_key(seq, kb), v;
-    int rc = sidik__lmdb_err(mdb_get(txn, sp->rec, &k, &v));
+    int rc = sidik_lmdb_err(mdb_get(txn, sp->rec, &k, &v));
     return rc != 0 ? rc : sidik__spool_rec_decode(&v, r);
 }
 
@@ -91,14 +91,14 @@ int sidik__spool_rec_put(sidik_spool *sp, MDB_txn *txn, uint64_t seq, const spoo
     memcpy(buf + sizeof r->h, r->id, r->h.id_len);
     memcpy(buf + sizeof r->h + r->h.id_len, r->reason, r->h.reason_len);
     MDB_val k = sidik__spool_key(seq, kb), v = {sizeof r->h + r->h.id_len + r->h.reason_len, buf};
-    int rc = sidik__lmdb_err(mdb_put(txn, sp->rec, &k, &v, 0));
+    int rc = sidik_lmdb_err(mdb_put(txn, sp->rec, &k, &v, 0));
     if (rc != 0)
         return rc;
     if (sidik__spool_due(r)) {
         MDB_val pv = {sizeof r->h.next_attempt_ms, (void *)&r->h.next_attempt_ms};
-        rc = sidik__lmdb_err(mdb_put(txn, sp->pending, &k, &pv, 0));
+        rc = sidik_lmdb_err(mdb_put(txn, sp->pending, &k, &pv, 0));
     } else if (old != NULL && sidik__spool_due(old)) {
-        rc = sidik__lmdb_err(mdb_del(txn, sp->pending, &k, NULL));
+        rc = sidik_lmdb_err(mdb_del(txn, sp->pending, &k, NULL));
     }
     if (old != NULL)
         sidik__spool_count(c, old, -1);
@@ -109,7 +109,7 @@ int sidik__spool_rec_put(sidik_spool *sp, MDB_txn *txn, uint64_t seq, const spoo
 static int meta_get(sidik_spool *sp, MDB_txn *txn, const char *key, void *out, size_t n)
 {
     MDB_val k = {strlen(key), (void *)key}, v;
-    int rc = sidik__lmdb_err(mdb_get(txn, sp->meta, &k, &v));
+    int rc = sidik_lmdb_err(mdb_get(txn, sp->meta, &k, &v));
     if (rc == SIDIK_ENOTFOUND || (rc == 0 && v.mv_size != n))
         return SIDIK_ECORRUPT; /* written when the spool was made */
     if (rc == 0)
@@ -120,7 +120,7 @@ static int meta_get(sidik_spool *sp, MDB_txn *txn, const char *key, void *out, s
 static int meta_put(sidik_spool *sp, MDB_txn *txn, const char *key, const void *p, size_t n)
 {
     MDB_val k = {strlen(key), (void *)key}, v = {n, (void *)p};
-    return sidik__lmdb_err(mdb_put(txn, sp->meta, &k, &v, 0));
+    return sidik_lmdb_err(mdb_put(txn, sp->meta, &k, &v, 0));
 }
 
 int sidik__spool_counts_get(sidik_spool *sp, MDB_txn *txn, spool_counts *c)
@@ -182,9 +182,9 @@ static int check_new(sidik_spool *sp, MDB_txn *txn, const char **why)
 {
     MDB_dbi main;
     MDB_cursor *cur;
-    int rc = sidik__lmdb_err(mdb_dbi_open(txn, NULL, 0, &main));
+    int rc = sidik_lmdb_err(mdb_dbi_open(txn, NULL, 0, &main));
     if (rc == 0)
-        rc = sidik__lmdb_err(mdb_cursor_open(txn, main, &cur));
+        rc = sidik_lmdb_err(mdb_cursor_open(txn, main, &cur));
     if (rc != 0)
         return rc;
     MDB_val k, v;
@@ -202,11 +202,11 @@ static int check_new(sidik_spool *sp, MDB_txn *txn, const char **why)
     }
     mdb_cursor_close(cur);
     if (rc == 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
+        rc = sidik_lmdb_err(mrc);
     MDB_dbi dbs[] = {sp->meta, sp->rec, sp->body, sp->id, sp->pending};
     for (size_t i = 0; rc == 0 && i < SIDIK_ARRAY_SIZE(dbs); i++) {
         MDB_stat s;
-        rc = sidik__lmdb_err(mdb_stat(txn, dbs[i], &s));
+        rc = sidik_lmdb_err(mdb_stat(txn, dbs[i], &s));
         if (rc == 0 && s.ms_entries != 0) {
             *why = "spool records without a format record";
             rc = SIDIK_ECORRUPT;
@@ -232,7 +232,7 @@ static int check_format(sidik_spool *sp, MDB_txn *txn, const char **why)
     if (rc == MDB_NOTFOUND)
         return check_new(sp, txn, why);
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     spool_format f;
     if (v.mv_size != sizeof f || memcmp(v.mv_data, MAGIC, sizeof f.magic) != 0) {
         *why = "the folder holds an LMDB environment that is not a spool";
@@ -275,15 +275,15 @@ int sidik_spool_open(const char *dir, const sidik_spool_options *o, sidik_spool 
     sp->rand = o != NULL ? o->rand : NULL;
     sp->rand_ctx = o != NULL ? o->rand_ctx : NULL;
     uint64_t map = o != NULL && o->map_bytes != 0 ? o->map_bytes : DEFAULT_MAP_BYTES;
-    const sidik__lmdb_db dbs[] = {
+    const sidik_lmdb_db dbs[] = {
         {"meta", &sp->meta}, {"rec", &sp->rec},         {"body", &sp->body},
         {"id", &sp->id},     {"pending", &sp->pending},
     };
     _Static_assert(SIDIK_ARRAY_SIZE(dbs) == SIDIK_ARRAY_SIZE(db_names), "one list of databases");
     MDB_txn *txn;
-    rc = sidik__lmdb_open(dir, map, 0, dbs, SIDIK_ARRAY_SIZE(dbs), &sp->env, &txn, why);
+    rc = sidik_lmdb_open(dir, map, 0, dbs, SIDIK_ARRAY_SIZE(dbs), &sp->env, &txn, why);
     if (rc == 0)
-        rc = sidik__lmdb_open_finish(&sp->env, &txn, check_format(sp, txn, why));
+        rc = sidik_lmdb_open_finish(&sp->env, &txn, check_format(sp, txn, why));
     if (rc != 0) {
         sidik_free(sp);
         return rc;
@@ -448,7 +448,7 @@ static int put_txn(sidik_spool *sp, MDB_txn *txn, const spool_rec *r, const uint
                    uint64_t *seq, const char **why)
 {
     MDB_val ik = {r->h.id_len, (void *)r->id}, iv;
-    int rc = sidik__lmdb_err(mdb_get(txn, sp->id, &ik, &iv));
+    int rc = sidik_lmdb_err(mdb_get(txn, sp->id, &ik, &iv));
     if (rc == 0) {
         spool_rec old;
         if (iv.mv_size != 8)
@@ -474,8 +474,8 @@ static int put_txn(sidik_spool *sp, MDB_txn *txn, const spool_rec *r, const uint
     MDB_val k = sidik__spool_key(next, kb), bv = {n, (void *)p};
     iv = k;
     uint64_t after = next + 1;
-    if ((rc = sidik__lmdb_err(mdb_put(txn, sp->body, &k, &bv, MDB_NOOVERWRITE))) != 0 ||
-        (rc = sidik__lmdb_err(mdb_put(txn, sp->id, &ik, &iv, MDB_NOOVERWRITE))) != 0 ||
+    if ((rc = sidik_lmdb_err(mdb_put(txn, sp->body, &k, &bv, MDB_NOOVERWRITE))) != 0 ||
+        (rc = sidik_lmdb_err(mdb_put(txn, sp->id, &ik, &iv, MDB_NOOVERWRITE))) != 0 ||
         (rc = sidik__spool_rec_put(sp, txn, next, NULL, r, &c)) != 0 ||
         (rc = sidik__spool_counts_put(sp, txn, &c)) != 0 ||
         (rc = meta_put(sp, txn, "next", &after, sizeof after)) != 0)
@@ -522,7 +522,7 @@ int sidik_spool_put(sidik_spool *sp, const uint8_t *p, size_t n, int64_t now_ms,
     if (EVP_Digest(p, n, r.h.sha256, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
         return SIDIK_ENOMEM; /* OpenSSL fails a digest only when it cannot allocate */
     MDB_txn *txn;
-    if ((rc = sidik__lmdb_err(mdb_txn_begin(sp->env, NULL, 0, &txn))) != 0)
+    if ((rc = sidik_lmdb_err(mdb_txn_begin(sp->env, NULL, 0, &txn))) != 0)
         return rc;
     rc = put_txn(sp, txn, &r, p, n, seq, why);
     if (rc != 0) {
@@ -531,7 +531,7 @@ int sidik_spool_put(sidik_spool *sp, const uint8_t *p, size_t n, int64_t now_ms,
     }
     /* The commit syncs (no MDB_NOSYNC): the capture is on disk before the
      * operator is told it is saved. */
-    return sidik__lmdb_err(mdb_txn_commit(txn));
+    return sidik_lmdb_err(mdb_txn_commit(txn));
 }
 
 /* ---- reads ---------------------------------------------------------------------- */
@@ -557,7 +557,7 @@ static void to_entry(uint64_t seq, const spool_rec *r, sidik_spool_entry *e)
 
 static int read_begin(sidik_spool *sp, MDB_txn **txn)
 {
-    return sidik__lmdb_err(mdb_txn_begin(sp->env, NULL, MDB_RDONLY, txn));
+    return sidik_lmdb_err(mdb_txn_begin(sp->env, NULL, MDB_RDONLY, txn));
 }
 
 int sidik_spool_find(sidik_spool *sp, const char *id, uint64_t *seq)
@@ -572,7 +572,7 @@ int sidik_spool_find(sidik_spool *sp, const char *id, uint64_t *seq)
     if (rc != 0)
         return rc;
     MDB_val k = {n, (void *)id}, v;
-    rc = sidik__lmdb_err(mdb_get(txn, sp->id, &k, &v));
+    rc = sidik_lmdb_err(mdb_get(txn, sp->id, &k, &v));
     if (rc == 0 && v.mv_size != 8)
         rc = SIDIK_ECORRUPT;
     if (rc == 0)
@@ -608,7 +608,7 @@ int sidik_spool_body(sidik_spool *sp, uint64_t seq, uint8_t **p, size_t *n)
     uint8_t kb[8], md[32];
     MDB_val k = sidik__spool_key(seq, kb), v;
     if ((rc = sidik__spool_rec_get(sp, txn, seq, &r)) == 0 &&
-        (rc = sidik__lmdb_err(mdb_get(txn, sp->body, &k, &v))) == 0) {
+        (rc = sidik_lmdb_err(mdb_get(txn, sp->body, &k, &v))) == 0) {
         unsigned mdlen = 0;
         uint8_t *b = sidik_trymalloc(v.mv_size);
         if (b == NULL) {
@@ -640,7 +640,7 @@ int sidik_spool_next(sidik_spool *sp, int64_t now_ms, uint64_t *seqs, size_t max
     int rc = read_begin(sp, &txn);
     if (rc != 0)
         return rc;
-    if ((rc = sidik__lmdb_err(mdb_cursor_open(txn, sp->pending, &cur))) != 0) {
+    if ((rc = sidik_lmdb_err(mdb_cursor_open(txn, sp->pending, &cur))) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -660,7 +660,7 @@ int sidik_spool_next(sidik_spool *sp, int64_t now_ms, uint64_t *seqs, size_t max
             due = at;
     }
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
+        rc = sidik_lmdb_err(mrc);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     if (next_due_ms != NULL)
@@ -682,7 +682,7 @@ int sidik_spool_stats_get(sidik_spool *sp, sidik_spool_stats *out)
     *out = (sidik_spool_stats){0};
     if ((rc = sidik__spool_counts_get(sp, txn, &c)) == 0 &&
         (rc = meta_get(sp, txn, "next", &next, sizeof next)) == 0 &&
-        (rc = sidik__lmdb_err(mdb_cursor_open(txn, sp->pending, &cur))) == 0) {
+        (rc = sidik_lmdb_err(mdb_cursor_open(txn, sp->pending, &cur))) == 0) {
         memcpy(out->by_status, c.by_status, sizeof out->by_status);
         out->records = c.records;
         out->backlog = c.backlog;
@@ -696,7 +696,7 @@ int sidik_spool_stats_get(sidik_spool *sp, sidik_spool_stats *out)
         if (mrc == 0 && (rc = sidik__spool_rec_get(sp, txn, sidik__spool_key_seq(&k), &r)) == 0)
             out->oldest_backlog_ms = r.h.changed_ms[SIDIK_STATUS_CAPTURED];
         else if (mrc != 0 && mrc != MDB_NOTFOUND)
-            rc = sidik__lmdb_err(mrc);
+            rc = sidik_lmdb_err(mrc);
         if (rc == SIDIK_ENOTFOUND)
             rc = SIDIK_ECORRUPT; /* a pending entry without its record */
     }
@@ -717,7 +717,7 @@ int sidik_spool_list(sidik_spool *sp, uint64_t after, sidik_status status, sidik
     int rc = read_begin(sp, &txn);
     if (rc != 0)
         return rc;
-    if ((rc = sidik__lmdb_err(mdb_cursor_open(txn, sp->rec, &cur))) != 0) {
+    if ((rc = sidik_lmdb_err(mdb_cursor_open(txn, sp->rec, &cur))) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -733,7 +733,7 @@ int sidik_spool_list(sidik_spool *sp, uint64_t after, sidik_status status, sidik
             to_entry(seq, &r, &out[(*n)++]);
     }
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
+        rc = sidik_lmdb_err(mrc);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     return rc;

@@ -7,7 +7,7 @@
  */
 #include "spool_int.h"
 
-#include "lmdb_int.h"
+#include "sidik/lmdb_env.h"
 #include "sidik/common.h"
 
 #include <string.h>
@@ -24,7 +24,7 @@ static int update(sidik_spool *sp, const uint64_t *seqs, size_t n, rec_op op, vo
         return 0;
     MDB_txn *txn;
     spool_counts c;
-    int rc = sidik__lmdb_err(mdb_txn_begin(sp->env, NULL, 0, &txn));
+    int rc = sidik_lmdb_err(mdb_txn_begin(sp->env, NULL, 0, &txn));
     if (rc != 0)
         return rc;
     bool changed = false;
@@ -49,7 +49,7 @@ out:
         mdb_txn_abort(txn);
         return rc > 0 ? 0 : rc;
     }
-    return sidik__lmdb_err(mdb_txn_commit(txn));
+    return sidik_lmdb_err(mdb_txn_commit(txn));
 }
 
 /* ---- sent, failed ---------------------------------------------------------------- */
@@ -270,7 +270,7 @@ static int drop(sidik_spool *sp, MDB_txn *txn, uint64_t seq, int what, spool_cou
         return rc;
     r = old;
     if (old.h.flags & SPOOL_F_BODY) {
-        if ((rc = sidik__lmdb_err(mdb_del(txn, sp->body, &k, NULL))) != 0)
+        if ((rc = sidik_lmdb_err(mdb_del(txn, sp->body, &k, NULL))) != 0)
             return rc;
         r.h.flags &= (uint8_t)~SPOOL_F_BODY;
         done->bodies_dropped++;
@@ -279,8 +279,8 @@ static int drop(sidik_spool *sp, MDB_txn *txn, uint64_t seq, int what, spool_cou
     if (what == DROP_BODY)
         return sidik__spool_rec_put(sp, txn, seq, &old, &r, c);
     MDB_val ik = {old.h.id_len, old.id};
-    if ((rc = sidik__lmdb_err(mdb_del(txn, sp->rec, &k, NULL))) != 0 ||
-        (rc = sidik__lmdb_err(mdb_del(txn, sp->id, &ik, NULL))) != 0)
+    if ((rc = sidik_lmdb_err(mdb_del(txn, sp->rec, &k, NULL))) != 0 ||
+        (rc = sidik_lmdb_err(mdb_del(txn, sp->id, &ik, NULL))) != 0)
         return rc == SIDIK_ENOTFOUND ? SIDIK_ECORRUPT : rc;
     sidik__spool_count(c, &old, -1);
     done->records_dropped++;
@@ -296,11 +296,11 @@ static int compact_step(sidik_spool *sp, const sidik_spool_policy *p, int64_t no
     MDB_txn *txn;
     MDB_cursor *cur;
     spool_counts c;
-    int rc = sidik__lmdb_err(mdb_txn_begin(sp->env, NULL, 0, &txn));
+    int rc = sidik_lmdb_err(mdb_txn_begin(sp->env, NULL, 0, &txn));
     if (rc != 0)
         return rc;
     if ((rc = sidik__spool_counts_get(sp, txn, &c)) != 0 ||
-        (rc = sidik__lmdb_err(mdb_cursor_open(txn, sp->rec, &cur))) != 0) {
+        (rc = sidik_lmdb_err(mdb_cursor_open(txn, sp->rec, &cur))) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -328,7 +328,7 @@ static int compact_step(sidik_spool *sp, const sidik_spool_policy *p, int64_t no
     }
     *more = mrc == 0;
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
+        rc = sidik_lmdb_err(mrc);
     /* The cursor is closed before the deletes, which move LMDB's pages
      * under it. */
     mdb_cursor_close(cur);
@@ -341,7 +341,7 @@ static int compact_step(sidik_spool *sp, const sidik_spool_policy *p, int64_t no
         mdb_txn_abort(txn);
         return rc;
     }
-    if ((rc = sidik__lmdb_err(mdb_txn_commit(txn))) == 0) {
+    if ((rc = sidik_lmdb_err(mdb_txn_commit(txn))) == 0) {
         done->bodies_dropped += step.bodies_dropped;
         done->bytes_freed += step.bytes_freed;
         done->records_dropped += step.records_dropped;

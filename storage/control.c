@@ -55,7 +55,7 @@ static int upgrade_from_1(sidik_control *c, MDB_txn *txn, const char **why)
     }
     uint32_t f = FORMAT_VERSION;
     MDB_val k = {6, "format"}, v = {sizeof f, &f};
-    rc = sidik__lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
+    rc = sidik_lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
     if (rc == 0)
         SIDIK_LOG_INFO("control store upgraded", "from=1 to=%u", FORMAT_VERSION);
     return rc;
@@ -75,10 +75,10 @@ static int check_format(sidik_control *c, MDB_txn *txn, const char **why)
         }
         uint32_t f = FORMAT_VERSION;
         v = (MDB_val){sizeof f, &f};
-        return sidik__lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
+        return sidik_lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
     }
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     uint32_t f;
     if (v.mv_size != sizeof f) {
         *why = "control store format version unreadable";
@@ -109,7 +109,7 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
     sidik_control *c = sidik_trycalloc(1, sizeof *c);
     if (c == NULL)
         return SIDIK_ENOMEM;
-    const sidik__lmdb_db dbs[] = {
+    const sidik_lmdb_db dbs[] = {
         {"meta", &c->meta},         {"enroll", &c->enroll}, {"office", &c->office},
         {"dir", &c->dir},           {"decision", &c->decision}, {"audit", &c->audit},
         {"printq", &c->printq},     {"lease", &c->lease},   {"lease_exp", &c->lease_exp},
@@ -117,9 +117,9 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         {"dfind", &c->dfind},       {"review", &c->review}, {"pending", &c->pending},
     };
     MDB_txn *txn;
-    int rc = sidik__lmdb_open(dir, map, 0, dbs, SIDIK_ARRAY_SIZE(dbs), &c->env, &txn, why);
+    int rc = sidik_lmdb_open(dir, map, 0, dbs, SIDIK_ARRAY_SIZE(dbs), &c->env, &txn, why);
     if (rc == 0)
-        rc = sidik__lmdb_open_finish(&c->env, &txn, check_format(c, txn, why));
+        rc = sidik_lmdb_open_finish(&c->env, &txn, check_format(c, txn, why));
     if (rc != 0) {
         sidik_free(c);
         return rc;
@@ -146,7 +146,7 @@ int sidik_control_begin(sidik_control *c, bool write, sidik_control_txn **out)
     if (t == NULL)
         return SIDIK_ENOMEM;
     *t = (sidik_control_txn){.c = c, .write = write};
-    int rc = sidik__lmdb_err(mdb_txn_begin(c->env, NULL, write ? 0 : MDB_RDONLY, &t->txn));
+    int rc = sidik_lmdb_err(mdb_txn_begin(c->env, NULL, write ? 0 : MDB_RDONLY, &t->txn));
     if (rc != 0) {
         sidik_free(t);
         return rc;
@@ -159,7 +159,7 @@ int sidik_control_commit(sidik_control_txn *t)
 {
     if (t == NULL)
         return SIDIK_EINVAL;
-    int rc = sidik__lmdb_err(mdb_txn_commit(t->txn));
+    int rc = sidik_lmdb_err(mdb_txn_commit(t->txn));
     sidik_free(t);
     return rc;
 }
@@ -186,7 +186,7 @@ static int meta_u64(sidik_control_txn *t, const char *key, uint64_t *v)
         return 0;
     }
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     if (d.mv_size != sizeof *v)
         return SIDIK_ECORRUPT;
     memcpy(v, d.mv_data, sizeof *v);
@@ -203,7 +203,7 @@ static int meta_u64_grow(sidik_control_txn *t, const char *key, uint64_t v)
     if (!t->write || v < cur)
         return SIDIK_ESTATE;
     MDB_val k = {strlen(key), (void *)key}, d = {sizeof v, &v};
-    return sidik__lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, 0));
+    return sidik_lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, 0));
 }
 
 int sidik_control_applied(sidik_control_txn *t, uint64_t *seq)
@@ -247,7 +247,7 @@ int sidik_control_fusion_put(sidik_control_txn *t, const uint32_t *genuine, uint
         return SIDIK_ESTATE;
     size_t n = 3 + (size_t)ngenuine + nimpostor;
     MDB_val k = {6, (void *)"fusion"}, d = {n * sizeof(uint32_t), NULL};
-    int rc = sidik__lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, MDB_RESERVE));
+    int rc = sidik_lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, MDB_RESERVE));
     if (rc != 0)
         return rc;
     uint32_t head[3] = {FUSION_VERSION, ngenuine, nimpostor};
@@ -268,7 +268,7 @@ int sidik_control_fusion_get(sidik_control_txn *t, uint32_t **genuine, uint32_t 
     if (rc == MDB_NOTFOUND)
         return SIDIK_ENOTFOUND;
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     uint32_t head[3];
     if (d.mv_size < sizeof head)
         return SIDIK_ECORRUPT;
@@ -311,7 +311,7 @@ int sidik_control_settings_put(sidik_control_txn *t, const char *text, size_t n)
     if (!t->write)
         return SIDIK_ESTATE;
     MDB_val k = {8, (void *)"settings"}, d = {n, (void *)text};
-    return sidik__lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, 0));
+    return sidik_lmdb_err(mdb_put(t->txn, t->c->meta, &k, &d, 0));
 }
 
 int sidik_control_settings_get(sidik_control_txn *t, char **text, size_t *n)
@@ -323,7 +323,7 @@ int sidik_control_settings_get(sidik_control_txn *t, char **text, size_t *n)
     if (rc == MDB_NOTFOUND)
         return SIDIK_ENOTFOUND;
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     if (!settings_text(d.mv_data, d.mv_size))
         return SIDIK_ECORRUPT;
     char *s = sidik_trymalloc(d.mv_size + 1);
@@ -352,7 +352,7 @@ int sidik_control_dir_put(sidik_control_txn *t, uint64_t record_id, uint32_t sha
         return SIDIK_ESTATE;
     uint8_t kb[8];
     MDB_val k = be64_key(record_id, kb), v = {sizeof shard, &shard};
-    return sidik__lmdb_err(mdb_put(t->txn, t->c->dir, &k, &v, 0));
+    return sidik_lmdb_err(mdb_put(t->txn, t->c->dir, &k, &v, 0));
 }
 
 int sidik_control_dir_get(sidik_control_txn *t, uint64_t record_id, uint32_t *shard)
@@ -361,7 +361,7 @@ int sidik_control_dir_get(sidik_control_txn *t, uint64_t record_id, uint32_t *sh
         return SIDIK_EINVAL;
     uint8_t kb[8];
     MDB_val k = be64_key(record_id, kb), v;
-    int rc = sidik__lmdb_err(mdb_get(t->txn, t->c->dir, &k, &v));
+    int rc = sidik_lmdb_err(mdb_get(t->txn, t->c->dir, &k, &v));
     if (rc == 0 && v.mv_size != sizeof *shard)
         rc = SIDIK_ECORRUPT;
     if (rc == 0)
@@ -377,7 +377,7 @@ int sidik_control_dir_del(sidik_control_txn *t, uint64_t record_id)
         return SIDIK_ESTATE;
     uint8_t kb[8];
     MDB_val k = be64_key(record_id, kb);
-    return sidik__lmdb_err(mdb_del(t->txn, t->c->dir, &k, NULL));
+    return sidik_lmdb_err(mdb_del(t->txn, t->c->dir, &k, NULL));
 }
 
 /* ---- enrollments: in control_enroll.c, on these accessors ------------------ */
@@ -436,7 +436,7 @@ int sidik__range_open(sidik__range *r, MDB_txn *txn, MDB_dbi dbi, const MDB_val 
     memcpy(r->start, start->mv_data, start->mv_size);
     r->len = start->mv_size;
     r->tail = tail;
-    return sidik__lmdb_err(mdb_cursor_open(txn, dbi, &r->cur));
+    return sidik_lmdb_err(mdb_cursor_open(txn, dbi, &r->cur));
 }
 
 int sidik__range_step(sidik__range *r, bool first, MDB_val *k, MDB_val *v)
@@ -447,7 +447,7 @@ int sidik__range_step(sidik__range *r, bool first, MDB_val *k, MDB_val *v)
     if (mrc == MDB_NOTFOUND)
         return 1;
     if (mrc != 0)
-        return sidik__lmdb_err(mrc);
+        return sidik_lmdb_err(mrc);
     size_t prefix = r->len - r->tail;
     return k->mv_size == r->len && memcmp(k->mv_data, r->start, prefix) == 0 ? 0 : 1;
 }

@@ -83,7 +83,7 @@ static int read_head(MDB_txn *txn, MDB_dbi meta, head_record *h)
         return 0;
     }
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     if (v.mv_size != sizeof *h)
         return SIDIK_ECORRUPT;
     memcpy(h, v.mv_data, sizeof *h);
@@ -164,13 +164,13 @@ int sidik_control_audit_append(sidik_control_txn *t, const sidik_audit_entry *e,
     /* The head must name the last entry: anything else is damage, and
      * chaining onto it would hide that. */
     MDB_cursor *cur;
-    if ((rc = sidik__lmdb_err(mdb_cursor_open(txn, audit, &cur))) != 0)
+    if ((rc = sidik_lmdb_err(mdb_cursor_open(txn, audit, &cur))) != 0)
         return rc;
     MDB_val lk, lv;
     int mrc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
     mdb_cursor_close(cur);
     if (mrc != 0 && mrc != MDB_NOTFOUND)
-        return sidik__lmdb_err(mrc);
+        return sidik_lmdb_err(mrc);
     uint64_t last = mrc == 0 ? key_seq(&lk) : 0;
     if (mrc == 0 && last == 0)
         return SIDIK_ECORRUPT;
@@ -201,12 +201,12 @@ int sidik_control_audit_append(sidik_control_txn *t, const sidik_audit_entry *e,
     memcpy(buf + n + 32, hash, 32);
     uint8_t kb[8];
     MDB_val k = seq_key(seq, kb), v = {n + 64, buf};
-    rc = sidik__lmdb_err(mdb_put(txn, audit, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
+    rc = sidik_lmdb_err(mdb_put(txn, audit, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
     head_record nh = {.seq = seq};
     memcpy(nh.hash, hash, 32);
     MDB_val hk = {10, "audit_head"}, hv = {sizeof nh, &nh};
     if (rc == 0)
-        rc = sidik__lmdb_err(mdb_put(txn, meta, &hk, &hv, 0));
+        rc = sidik_lmdb_err(mdb_put(txn, meta, &hk, &hv, 0));
     if (rc == 0 && out != NULL)
         rc = decode(seq, &v, out);
     return rc;
@@ -222,7 +222,7 @@ int sidik_control_audit_get(sidik_control_txn *t, uint64_t seq, sidik_audit_entr
         return rc;
     uint8_t kb[8];
     MDB_val k = seq_key(seq, kb), v;
-    rc = sidik__lmdb_err(mdb_get(ch.txn, ch.audit, &k, &v));
+    rc = sidik_lmdb_err(mdb_get(ch.txn, ch.audit, &k, &v));
     return rc != 0 ? rc : decode(seq, &v, out);
 }
 
@@ -251,7 +251,7 @@ int sidik_control_audit_verify(sidik_control_txn *t, uint64_t *checked, uint64_t
         return rc;
     head_record head = ch.head;
     MDB_cursor *cur;
-    if ((rc = sidik__lmdb_err(mdb_cursor_open(ch.txn, ch.audit, &cur))) != 0)
+    if ((rc = sidik_lmdb_err(mdb_cursor_open(ch.txn, ch.audit, &cur))) != 0)
         return rc;
     uint8_t prev[32] = {0};
     uint64_t expect = 1;
@@ -275,7 +275,7 @@ int sidik_control_audit_verify(sidik_control_txn *t, uint64_t *checked, uint64_t
     }
     mdb_cursor_close(cur);
     if (mrc != MDB_NOTFOUND)
-        return sidik__lmdb_err(mrc);
+        return sidik_lmdb_err(mrc);
     if (head.seq != *checked || memcmp(head.hash, prev, 32) != 0) {
         /* Entries cut off the end (or the head itself edited). */
         *first_bad = *checked + 1;

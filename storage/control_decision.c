@@ -153,7 +153,7 @@ int sidik_control_decision_add(sidik_control_txn *t, const char *id, const sidik
     }
     uint8_t kb[KEY_MAX];
     MDB_val k = decision_key(id, (uint8_t)n, kb), v = {len, buf};
-    rc = sidik__lmdb_err(mdb_put(txn, sidik__control_decision_dbi(t), &k, &v, MDB_NOOVERWRITE));
+    rc = sidik_lmdb_err(mdb_put(txn, sidik__control_decision_dbi(t), &k, &v, MDB_NOOVERWRITE));
     if (rc == 0)
         rc = sidik__control_decision_index(t, &e, n, d->time_ms);
     if (rc == 0 && index != NULL)
@@ -181,7 +181,7 @@ int sidik_control_decision_get(sidik_control_txn *t, const char *id, uint32_t in
     MDB_txn *txn = sidik__control_txn(t, &write);
     uint8_t kb[KEY_MAX];
     MDB_val k = decision_key(id, (uint8_t)index, kb), v;
-    int rc = sidik__lmdb_err(mdb_get(txn, sidik__control_decision_dbi(t), &k, &v));
+    int rc = sidik_lmdb_err(mdb_get(txn, sidik__control_decision_dbi(t), &k, &v));
     if (rc != 0)
         return rc;
     decision_head h;

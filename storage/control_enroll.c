@@ -173,7 +173,7 @@ static int office_put(MDB_txn *txn, MDB_dbi dbi, const sidik_enrollment *e, uint
     uint8_t kb[OFFICE_KEY_MAX];
     MDB_val k = office_key(e->office, status, e->journal_seq, kb);
     MDB_val v = {strlen(e->id), (void *)e->id};
-    return sidik__lmdb_err(mdb_put(txn, dbi, &k, &v, 0));
+    return sidik_lmdb_err(mdb_put(txn, dbi, &k, &v, 0));
 }
 
 /* ---- the operations ----------------------------------------------------------- */
@@ -192,7 +192,7 @@ int sidik_control_enroll_put(sidik_control_txn *t, const sidik_enrollment *e)
     sidik__control_dbis(t, &enroll, &office);
     uint8_t buf[RECORD_MAX];
     MDB_val k = {strlen(e->id), (void *)e->id}, v = {encode(e, buf), buf};
-    int rc = sidik__lmdb_err(mdb_put(txn, enroll, &k, &v, MDB_NOOVERWRITE));
+    int rc = sidik_lmdb_err(mdb_put(txn, enroll, &k, &v, MDB_NOOVERWRITE));
     if (rc == 0)
         rc = office_put(txn, office, e, 0);
     if (rc == 0)
@@ -209,7 +209,7 @@ int sidik_control_enroll_get(sidik_control_txn *t, const char *id, sidik_enrollm
     MDB_dbi enroll, office;
     sidik__control_dbis(t, &enroll, &office);
     MDB_val k = {strlen(id), (void *)id}, v;
-    int rc = sidik__lmdb_err(mdb_get(txn, enroll, &k, &v));
+    int rc = sidik_lmdb_err(mdb_get(txn, enroll, &k, &v));
     return rc != 0 ? rc : decode(&k, &v, out);
 }
 
@@ -230,7 +230,7 @@ int sidik_control_enroll_status(sidik_control_txn *t, const char *id, sidik_stat
     sidik__control_dbis(t, &enroll, &office);
     uint8_t kb[OFFICE_KEY_MAX];
     MDB_val ok = office_key(e.office, (uint8_t)e.status, e.journal_seq, kb);
-    rc = sidik__lmdb_err(mdb_del(txn, office, &ok, NULL));
+    rc = sidik_lmdb_err(mdb_del(txn, office, &ok, NULL));
     if (rc == SIDIK_ENOTFOUND)
         rc = SIDIK_ECORRUPT; /* the index lost a record it must have */
     /* The review queue follows ADJUDICATE in and out, in this transaction. */
@@ -247,7 +247,7 @@ int sidik_control_enroll_status(sidik_control_txn *t, const char *id, sidik_stat
     uint8_t buf[RECORD_MAX];
     MDB_val k = {strlen(id), (void *)id}, v = {encode(&e, buf), buf};
     if (rc == 0)
-        rc = sidik__lmdb_err(mdb_put(txn, enroll, &k, &v, 0));
+        rc = sidik_lmdb_err(mdb_put(txn, enroll, &k, &v, 0));
     return rc;
 }
 
@@ -276,7 +276,7 @@ int sidik_control_enroll_list(sidik_control_txn *t, const char *office_code, sid
          first = false) {
         sidik_enrollment e;
         MDB_val ek = v, ev;
-        rc = sidik__lmdb_err(mdb_get(txn, enroll, &ek, &ev));
+        rc = sidik_lmdb_err(mdb_get(txn, enroll, &ek, &ev));
         if (rc == SIDIK_ENOTFOUND)
             rc = SIDIK_ECORRUPT; /* the index names a record that is not there */
         if (rc == 0)

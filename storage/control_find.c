@@ -85,7 +85,7 @@ static void put_suffix(int64_t time_ms, uint64_t seq, uint32_t index, uint8_t *o
 static int put_id(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t kn, const char *id)
 {
     MDB_val key = {kn, (void *)k}, v = {strlen(id), (void *)id};
-    return sidik__lmdb_err(mdb_put(txn, dbi, &key, &v, 0));
+    return sidik_lmdb_err(mdb_put(txn, dbi, &key, &v, 0));
 }
 
 /* The enrollment id an index value holds. */
@@ -198,7 +198,7 @@ int sidik__control_review_del(sidik_control_txn *t, const sidik_enrollment *e, i
     dbs d = get_dbs(t);
     uint8_t kb[RSUFFIX];
     MDB_val k = review_key(time_ms, e->journal_seq, kb);
-    int rc = sidik__lmdb_err(mdb_del(d.txn, d.review, &k, NULL));
+    int rc = sidik_lmdb_err(mdb_del(d.txn, d.review, &k, NULL));
     /* Absent only if the index was damaged; leaving the queue must not be
      * refused for that (the listing would only have missed it). */
     return rc == SIDIK_ENOTFOUND ? 0 : rc;
@@ -210,7 +210,7 @@ int sidik_control_review_count(sidik_control_txn *t, uint64_t *n)
         return SIDIK_EINVAL;
     dbs d = get_dbs(t);
     MDB_stat st;
-    int rc = sidik__lmdb_err(mdb_stat(d.txn, d.review, &st));
+    int rc = sidik_lmdb_err(mdb_stat(d.txn, d.review, &st));
     if (rc == 0)
         *n = st.ms_entries;
     return rc;
@@ -260,7 +260,7 @@ int sidik__control_review_rebuild(sidik_control_txn *t)
     MDB_dbi enroll, office;
     sidik__control_dbis(t, &enroll, &office);
     MDB_cursor *cur;
-    int rc = sidik__lmdb_err(mdb_cursor_open(txn, office, &cur));
+    int rc = sidik_lmdb_err(mdb_cursor_open(txn, office, &cur));
     if (rc != 0)
         return rc;
     MDB_val k, v;
@@ -301,7 +301,7 @@ int sidik__control_review_rebuild(sidik_control_txn *t)
     }
     mdb_cursor_close(cur);
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
+        rc = sidik_lmdb_err(mrc);
     if (rc == 0 && added > 0)
         SIDIK_LOG_INFO("review queue rebuilt", "enrollments=%llu", (unsigned long long)added);
     return rc;
@@ -334,7 +334,7 @@ int sidik_control_pending_put(sidik_control_txn *t, const char *id)
     if (!d.write || e.status != SIDIK_STATUS_ADJUDICATE)
         return SIDIK_ESTATE;
     MDB_val v = {strlen(e.id), e.id};
-    return sidik__lmdb_err(mdb_put(d.txn, d.pending, &k, &v, MDB_NOOVERWRITE));
+    return sidik_lmdb_err(mdb_put(d.txn, d.pending, &k, &v, MDB_NOOVERWRITE));
 }
 
 int sidik_control_pending_get(sidik_control_txn *t, const char *id)
@@ -346,7 +346,7 @@ int sidik_control_pending_get(sidik_control_txn *t, const char *id)
     if (rc != 0)
         return rc;
     dbs d = get_dbs(t);
-    return sidik__lmdb_err(mdb_get(d.txn, d.pending, &k, &v));
+    return sidik_lmdb_err(mdb_get(d.txn, d.pending, &k, &v));
 }
 
 int sidik_control_pending_del(sidik_control_txn *t, const char *id)
@@ -360,7 +360,7 @@ int sidik_control_pending_del(sidik_control_txn *t, const char *id)
     dbs d = get_dbs(t);
     if (!d.write)
         return SIDIK_ESTATE;
-    return sidik__lmdb_err(mdb_del(d.txn, d.pending, &k, NULL));
+    return sidik_lmdb_err(mdb_del(d.txn, d.pending, &k, NULL));
 }
 
 int sidik_control_pending_list(sidik_control_txn *t, uint64_t after_seq, uint32_t max,

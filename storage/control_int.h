@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "lmdb_int.h"
+#include "sidik/lmdb_env.h"
 #include "sidik/control.h"
 
 MDB_txn *sidik__control_txn(sidik_control_txn *t, bool *write);

@@ -49,10 +49,10 @@ int sidik_control_person_put(sidik_control_txn *t, uint64_t record_id, const cha
         rc = 0;
     }
     if (rc != 0 || nik[0] == 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     MDB_val nk = {SIDIK_NIK_LEN, (void *)nik}, nv = {8, kb};
     rc = mdb_put(txn, nikdb, &nk, &nv, MDB_NOOVERWRITE);
-    return rc == MDB_KEYEXIST ? 0 : sidik__lmdb_err(rc); /* the first holder stays */
+    return rc == MDB_KEYEXIST ? 0 : sidik_lmdb_err(rc); /* the first holder stays */
 }
 
 int sidik_control_person_id(sidik_control_txn *t, uint64_t record_id, sidik_enroll_id id)
@@ -67,7 +67,7 @@ int sidik_control_person_id(sidik_control_txn *t, uint64_t record_id, sidik_enro
     MDB_val k = be64(record_id, kb), v;
     int rc = mdb_get(txn, person, &k, &v);
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     if (v.mv_size == 0 || v.mv_size > SIDIK_ENROLL_ID_MAX)
         return SIDIK_ECORRUPT;
     memcpy(id, v.mv_data, v.mv_size);
@@ -87,7 +87,7 @@ int sidik_control_person_by_nik(sidik_control_txn *t, const char *nik, uint64_t 
     MDB_val k = {SIDIK_NIK_LEN, (void *)nik}, v;
     int rc = mdb_get(txn, nikdb, &k, &v);
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     if (v.mv_size != 8)
         return SIDIK_ECORRUPT;
     *record_id = from_be64(v.mv_data);

@@ -98,7 +98,7 @@ int sidik_control_print_enqueue(sidik_control_txn *t, const char *id, const char
         return SIDIK_EEXISTS;
     uint8_t kb[QKEY_MAX];
     MDB_val k = queue_key(region, e.journal_seq, kb), v = {strlen(id), (void *)id};
-    return sidik__lmdb_err(mdb_put(d.txn, d.printq, &k, &v, MDB_NOOVERWRITE));
+    return sidik_lmdb_err(mdb_put(d.txn, d.printq, &k, &v, MDB_NOOVERWRITE));
 }
 
 int sidik_control_print_expire(sidik_control_txn *t, int64_t now_ms, uint32_t *returned)
@@ -113,7 +113,7 @@ int sidik_control_print_expire(sidik_control_txn *t, int64_t now_ms, uint32_t *r
     if (!d.write)
         return SIDIK_ESTATE;
     MDB_cursor *cur;
-    int rc = sidik__lmdb_err(mdb_cursor_open(d.txn, d.lease_exp, &cur));
+    int rc = sidik_lmdb_err(mdb_cursor_open(d.txn, d.lease_exp, &cur));
     if (rc != 0)
         return rc;
     uint8_t limit[8];
@@ -127,7 +127,7 @@ int sidik_control_print_expire(sidik_control_txn *t, int64_t now_ms, uint32_t *r
         memcpy(id, (const uint8_t *)k.mv_data + 8, k.mv_size - 8);
         MDB_val lk = {strlen(id), id}, lv;
         lease_record l;
-        rc = sidik__lmdb_err(mdb_get(d.txn, d.lease, &lk, &lv));
+        rc = sidik_lmdb_err(mdb_get(d.txn, d.lease, &lk, &lv));
         if (rc == 0 && lv.mv_size != sizeof l)
             rc = SIDIK_ECORRUPT;
         if (rc == SIDIK_ENOTFOUND)
@@ -137,11 +137,11 @@ int sidik_control_print_expire(sidik_control_txn *t, int64_t now_ms, uint32_t *r
         memcpy(&l, lv.mv_data, sizeof l);
         uint8_t qb[QKEY_MAX];
         MDB_val qk = queue_key(l.region, l.seq, qb), qv = {strlen(id), id};
-        rc = sidik__lmdb_err(mdb_put(d.txn, d.printq, &qk, &qv, 0));
+        rc = sidik_lmdb_err(mdb_put(d.txn, d.printq, &qk, &qv, 0));
         if (rc == 0)
-            rc = sidik__lmdb_err(mdb_del(d.txn, d.lease, &lk, NULL));
+            rc = sidik_lmdb_err(mdb_del(d.txn, d.lease, &lk, NULL));
         if (rc == 0)
-            rc = sidik__lmdb_err(mdb_cursor_del(cur, 0));
+            rc = sidik_lmdb_err(mdb_cursor_del(cur, 0));
         if (rc == 0)
             (*returned)++;
     }
@@ -186,11 +186,11 @@ int sidik_control_print_lease(sidik_control_txn *t, const char *region, const ch
         MDB_val lk = {strlen(id), id}, lv = {sizeof l, &l};
         uint8_t eb[EKEY_MAX];
         MDB_val ek = exp_key(l.until_ms, id, eb), ev = {0, ""};
-        rc = sidik__lmdb_err(mdb_put(d.txn, d.lease, &lk, &lv, MDB_NOOVERWRITE));
+        rc = sidik_lmdb_err(mdb_put(d.txn, d.lease, &lk, &lv, MDB_NOOVERWRITE));
         if (rc == 0)
-            rc = sidik__lmdb_err(mdb_put(d.txn, d.lease_exp, &ek, &ev, 0));
+            rc = sidik_lmdb_err(mdb_put(d.txn, d.lease_exp, &ek, &ev, 0));
         if (rc == 0)
-            rc = sidik__lmdb_err(mdb_cursor_del(r.cur, 0));
+            rc = sidik_lmdb_err(mdb_cursor_del(r.cur, 0));
         if (rc != 0)
             break;
         (*n)++;
@@ -205,12 +205,12 @@ int sidik_control_print_count(sidik_control_txn *t, uint64_t *queued, uint64_t *
         return SIDIK_EINVAL;
     dbs d = get_dbs(t);
     MDB_stat st;
-    int rc = sidik__lmdb_err(mdb_stat(d.txn, d.printq, &st));
+    int rc = sidik_lmdb_err(mdb_stat(d.txn, d.printq, &st));
     if (rc != 0)
         return rc;
     *queued = st.ms_entries;
     if (leased != NULL) {
-        if ((rc = sidik__lmdb_err(mdb_stat(d.txn, d.lease, &st))) != 0)
+        if ((rc = sidik_lmdb_err(mdb_stat(d.txn, d.lease, &st))) != 0)
             return rc;
         *leased = st.ms_entries;
     }
@@ -228,7 +228,7 @@ int sidik_control_print_ack(sidik_control_txn *t, const char *id, const char *st
         return SIDIK_ESTATE;
     MDB_val lk = {strlen(id), (void *)id}, lv;
     lease_record l;
-    int rc = sidik__lmdb_err(mdb_get(d.txn, d.lease, &lk, &lv));
+    int rc = sidik_lmdb_err(mdb_get(d.txn, d.lease, &lk, &lv));
     if (rc != 0)
         return rc;
     if (lv.mv_size != sizeof l)
@@ -240,8 +240,8 @@ int sidik_control_print_ack(sidik_control_txn *t, const char *id, const char *st
     uint8_t eb[EKEY_MAX];
     MDB_val ek = exp_key(l.until_ms, id, eb);
     if (rc == 0)
-        rc = sidik__lmdb_err(mdb_del(d.txn, d.lease, &lk, NULL));
+        rc = sidik_lmdb_err(mdb_del(d.txn, d.lease, &lk, NULL));
     if (rc == 0)
-        rc = sidik__lmdb_err(mdb_del(d.txn, d.lease_exp, &ek, NULL));
+        rc = sidik_lmdb_err(mdb_del(d.txn, d.lease_exp, &ek, NULL));
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * Gallery shards (sidik/shard.h) on LMDB.
  */
-#include "lmdb_int.h"
+#include "sidik/lmdb_env.h"
 #include "sidik/common.h"
 #include "sidik/shard.h"
 
@@ -106,10 +106,10 @@ static int check_meta(sidik_shard *s, MDB_txn *txn, const char **why)
         }
         uint32_t meta[2] = {FORMAT_VERSION, s->number};
         v = (MDB_val){sizeof meta, meta};
-        return sidik__lmdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+        return sidik_lmdb_err(mdb_put(txn, s->meta, &k, &v, 0));
     }
     if (rc != 0)
-        return sidik__lmdb_err(rc);
+        return sidik_lmdb_err(rc);
     uint32_t meta[2];
     if (v.mv_size != sizeof meta) {
         *why = "shard format record unreadable";
@@ -143,13 +143,13 @@ int sidik_shard_open(const char *dir, uint32_t number, const sidik_shard_options
         return SIDIK_ENOMEM;
     s->number = number;
     uint64_t map = o != NULL && o->map_bytes != 0 ? o->map_bytes : DEFAULT_MAP_BYTES;
-    const sidik__lmdb_db dbs[] = {{"meta", &s->meta}, {"persons", &s->persons}};
+    const sidik_lmdb_db dbs[] = {{"meta", &s->meta}, {"persons", &s->persons}};
     MDB_txn *txn;
     /* NORDAHEAD: lookups of shortlisted persons are random reads; the
      * kernel's readahead would only evict useful pages. */
-    int rc = sidik__lmdb_open(dir, map, MDB_NORDAHEAD, dbs, SIDIK_ARRAY_SIZE(dbs), &s->env, &txn, why);
+    int rc = sidik_lmdb_open(dir, map, MDB_NORDAHEAD, dbs, SIDIK_ARRAY_SIZE(dbs), &s->env, &txn, why);
     if (rc == 0)
-        rc = sidik__lmdb_open_finish(&s->env, &txn, check_meta(s, txn, why));
+        rc = sidik_lmdb_open_finish(&s->env, &txn, check_meta(s, txn, why));
     if (rc != 0) {
         sidik_free(s);
         return rc;
@@ -198,16 +198,16 @@ int sidik_shard_put(sidik_shard *s, const sidik_shard_record *r, size_t n, size_
     if (buf == NULL)
         return SIDIK_ENOMEM;
     MDB_txn *txn;
-    rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
+    rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
     if (rc == 0) {
         for (size_t i = 0; rc == 0 && i < n; i++) {
             *bad = i;
             uint8_t kb[8];
             MDB_val k = id_key(r[i].id, kb), v = {encode(&r[i], buf), buf};
-            rc = sidik__lmdb_err(mdb_put(txn, s->persons, &k, &v, MDB_NOOVERWRITE));
+            rc = sidik_lmdb_err(mdb_put(txn, s->persons, &k, &v, MDB_NOOVERWRITE));
         }
         if (rc == 0)
-            rc = sidik__lmdb_err(mdb_txn_commit(txn)); /* frees txn, also on error */
+            rc = sidik_lmdb_err(mdb_txn_commit(txn)); /* frees txn, also on error */
         else
             mdb_txn_abort(txn);
     }
@@ -220,14 +220,14 @@ int sidik_shard_get(sidik_shard *s, uint64_t id, sidik_fmr *out)
     if (s == NULL || out == NULL || id == 0)
         return SIDIK_EINVAL;
     MDB_txn *txn;
-    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
     if (rc != 0)
         return rc;
     uint8_t kb[8];
     MDB_val k = id_key(id, kb), v;
     person_head h;
     const uint8_t *tmpl;
-    rc = sidik__lmdb_err(mdb_get(txn, s->persons, &k, &v));
+    rc = sidik_lmdb_err(mdb_get(txn, s->persons, &k, &v));
     if (rc == 0)
         rc = parse(&v, &h, &tmpl);
     /* A template that decoded when stored and fails now was damaged. */
@@ -245,16 +245,16 @@ int sidik_shard_del(sidik_shard *s, const uint64_t *ids, size_t n)
         if (ids[i] == 0)
             return SIDIK_EINVAL;
     MDB_txn *txn;
-    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
+    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
     if (rc != 0)
         return rc;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         uint8_t kb[8];
         MDB_val k = id_key(ids[i], kb);
-        rc = sidik__lmdb_err(mdb_del(txn, s->persons, &k, NULL));
+        rc = sidik_lmdb_err(mdb_del(txn, s->persons, &k, NULL));
     }
     if (rc == 0)
-        return sidik__lmdb_err(mdb_txn_commit(txn));
+        return sidik_lmdb_err(mdb_txn_commit(txn));
     mdb_txn_abort(txn);
     return rc;
 }
@@ -264,24 +264,24 @@ int sidik_shard_copy(sidik_shard *src, sidik_shard *dst, const uint64_t *ids, si
     if (src == NULL || dst == NULL || src == dst || (ids == NULL && n > 0))
         return SIDIK_EINVAL;
     MDB_txn *rtxn, *wtxn = NULL;
-    int rc = sidik__lmdb_err(mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rtxn));
+    int rc = sidik_lmdb_err(mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rtxn));
     if (rc != 0)
         return rc;
-    rc = sidik__lmdb_err(mdb_txn_begin(dst->env, NULL, 0, &wtxn));
+    rc = sidik_lmdb_err(mdb_txn_begin(dst->env, NULL, 0, &wtxn));
     for (size_t i = 0; rc == 0 && i < n; i++) {
         uint8_t kb[8];
         MDB_val k = id_key(ids[i], kb), v;
         person_head h;
         const uint8_t *tmpl;
-        rc = ids[i] == 0 ? SIDIK_EINVAL : sidik__lmdb_err(mdb_get(rtxn, src->persons, &k, &v));
+        rc = ids[i] == 0 ? SIDIK_EINVAL : sidik_lmdb_err(mdb_get(rtxn, src->persons, &k, &v));
         if (rc == 0)
             rc = parse(&v, &h, &tmpl); /* never spread a damaged record */
         if (rc == 0)
-            rc = sidik__lmdb_err(mdb_put(wtxn, dst->persons, &k, &v, MDB_NOOVERWRITE));
+            rc = sidik_lmdb_err(mdb_put(wtxn, dst->persons, &k, &v, MDB_NOOVERWRITE));
     }
     if (wtxn != NULL) {
         if (rc == 0)
-            rc = sidik__lmdb_err(mdb_txn_commit(wtxn));
+            rc = sidik_lmdb_err(mdb_txn_commit(wtxn));
         else
             mdb_txn_abort(wtxn);
     }
@@ -298,10 +298,10 @@ int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, s
         return 0;
     MDB_txn *txn;
     MDB_cursor *cur;
-    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
     if (rc != 0)
         return rc;
-    if ((rc = sidik__lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0) {
+    if ((rc = sidik_lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -317,7 +317,7 @@ int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, s
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
+        rc = sidik_lmdb_err(mrc);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     return rc;
@@ -333,8 +333,8 @@ int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sid
         return SIDIK_ENOMEM;
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
-    if (rc == 0 && (rc = sidik__lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0)
+    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc == 0 && (rc = sidik_lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0)
         mdb_txn_abort(txn);
     if (rc != 0) {
         sidik_free(sig);
@@ -366,7 +366,7 @@ int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sid
             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc == 0 && mrc != MDB_NOTFOUND)
-        rc = sidik__lmdb_err(mrc);
+        rc = sidik_lmdb_err(mrc);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     sidik_free(sig);
@@ -378,11 +378,11 @@ int sidik_shard_stats(sidik_shard *s, uint64_t *records, uint64_t *bytes)
     if (s == NULL || records == NULL || bytes == NULL)
         return SIDIK_EINVAL;
     MDB_txn *txn;
-    int rc = sidik__lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
     if (rc != 0)
         return rc;
     MDB_stat st;
-    rc = sidik__lmdb_err(mdb_stat(txn, s->persons, &st));
+    rc = sidik_lmdb_err(mdb_stat(txn, s->persons, &st));
     if (rc == 0) {
         *records = st.ms_entries;
         *bytes = (uint64_t)st.ms_psize * (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
