@@ -141,6 +141,16 @@ static const char *journal_reason(int rc)
                                "keep it in the spool and send it again later";
 }
 
+static const char *record_reason(int rc)
+{
+    return rc == SIDIK_EFULL ? "the server's control store disk is full; nothing of this enrollment "
+                               "was kept and nothing acknowledged is lost: keep it in the spool and "
+                               "send it again later"
+                             : "the server cannot record enrollments (its control store refused a "
+                               "write); nothing of this enrollment was kept and nothing acknowledged "
+                               "is lost: keep it in the spool and send it again later";
+}
+
 static void answer_free(sidik_ingest *s, answer *a)
 {
     if (a->seq != 0)
@@ -156,6 +166,14 @@ static void answer_free(sidik_ingest *s, answer *a)
 static int append(sidik_ingest *s, const Sidik__V1__Enrollment *e, const uint8_t *p, size_t n,
                   int64_t now, receipt *r, uint64_t *wait_seq)
 {
+    if (s->record_failed != 0) {
+        atomic_store(&s->record_retry, true);
+        r->resend = false;
+        r->code = s->record_failed == SIDIK_EFULL ? SIDIK_GRPC_RESOURCE_EXHAUSTED
+                                                  : SIDIK_GRPC_UNAVAILABLE;
+        r->reason = record_reason(s->record_failed);
+        return 0;
+    }
     inflight *f = sidik_trycalloc(1, sizeof *f);
     uint8_t *buf = sidik_trymalloc(SIDIK_INGEST_RECORD_HEADER + n);
     if (f == NULL || buf == NULL) {
@@ -580,6 +598,17 @@ static void on_sweep(uv_timer_t *h)
     sidik__staging_sweep(port->ing->staging);
 }
 
+/* While the control store fails, what the journal holds waits unanswered
+ * for its record (a receipt follows both) even when no upload comes to
+ * trigger a retry: every loop tries again each second until one works. */
+#define RECORD_RETRY_MS 1000
+static void on_retry(uv_timer_t *h)
+{
+    sidik_ingest_port *port = h->data;
+    if (atomic_exchange(&port->ing->record_retry, false))
+        sidik__ingest_record(port->ing);
+}
+
 int sidik_ingest_port_open(sidik_ingest *s, uv_loop_t *loop, sidik_ingest_port **out)
 {
     if (s == NULL || loop == NULL || out == NULL)
@@ -605,7 +634,11 @@ int sidik_ingest_port_open(sidik_ingest *s, uv_loop_t *loop, sidik_ingest_port *
     uint64_t every = sidik__staging_sweep_ms(s->staging);
     uv_timer_start(&port->sweep, on_sweep, every, every);
     uv_unref((uv_handle_t *)&port->sweep); /* it never keeps a loop running */
-    port->open_handles = 2;
+    uv_timer_init(loop, &port->retry);
+    port->retry.data = port;
+    uv_timer_start(&port->retry, on_retry, RECORD_RETRY_MS, RECORD_RETRY_MS);
+    uv_unref((uv_handle_t *)&port->retry);
+    port->open_handles = 3;
     s->ports[i] = port;
     pthread_mutex_unlock(&s->ports_mu);
     *out = port;
@@ -634,6 +667,7 @@ void sidik_ingest_port_close(sidik_ingest_port *port, void (*done)(void *arg), v
     port->done_arg = arg;
     uv_close((uv_handle_t *)&port->wake, port_closed);
     uv_close((uv_handle_t *)&port->sweep, port_closed);
+    uv_close((uv_handle_t *)&port->retry, port_closed);
 }
 
 /* ---- the h2 callbacks --------------------------------------------------------------- */
@@ -660,6 +694,10 @@ int sidik_ingest_on_message(sidik_ingest_port *port, sidik_h2_call *call, const 
     (void)port;
     upload *u = sidik_h2_call_data(call);
     u->owed += n;
+    /* An earlier upload was refused because the control store failed: try
+     * recording again first, so the first one after it recovers is taken. */
+    if (atomic_exchange(&u->port->ing->record_retry, false))
+        sidik__ingest_record(u->port->ing);
     int rc = u->whead != NULL || u->assembled != NULL ? SIDIK_EBUSY : take(u, p, n);
     if (rc == SIDIK_EBUSY)
         rc = wait_for_room(u, p, n);

@@ -131,9 +131,12 @@ static int record_batch(sidik_ingest *s, inflight *const *batch, uint32_t k)
 }
 
 /* Records every durable in-flight enrollment, a batch per transaction,
- * with the journal point reached. A failure leaves them in flight (still
- * durable, still answered by a later try) and is retried at the next wake;
- * a restart's replay would record them anyway. */
+ * with the journal point reached. A failure (the control store's disk full
+ * or failing) leaves them in flight (still durable, still answered by a
+ * later try; a restart's replay would record them anyway) and makes the
+ * ingest refuse new enrollments until a retry works: they would only pile
+ * up in memory behind the store. Retried at the next wake and whenever an
+ * upload is refused for it (sidik_ingest_on_message). */
 void sidik__ingest_record(sidik_ingest *s)
 {
     inflight *batch[RECORD_BATCH];
@@ -158,12 +161,19 @@ void sidik__ingest_record(sidik_ingest *s)
         int64_t now = sidik__mono_ns();
         pthread_mutex_lock(&s->mu);
         if (rc != 0) {
-            SIDIK_LOG_ERROR("recording received enrollments failed; retrying at the next durable "
-                            "point",
-                            "error=%s first_seq=%llu", sidik_err_name(rc),
-                            (unsigned long long)batch[0]->e.journal_seq);
+            if (s->record_failed == 0)
+                SIDIK_LOG_ERROR("recording received enrollments failed; new uploads are refused "
+                                "until it works again, retried as they come",
+                                "error=%s first_seq=%llu", sidik_err_name(rc),
+                                (unsigned long long)batch[0]->e.journal_seq);
+            s->record_failed = rc;
+            atomic_store(&s->record_retry, true); /* the ports' retry timers */
             break;
         }
+        if (s->record_failed != 0)
+            SIDIK_LOG_WARN("recording received enrollments works again; uploads accepted",
+                           "first_seq=%llu", (unsigned long long)batch[0]->e.journal_seq);
+        s->record_failed = 0;
         sidik__ingest_metric(s, SIDIK_M_ENROLLMENTS_RECEIVED, k);
         for (uint32_t i = 0; i < k; i++) {
             if (s->metrics != NULL)

@@ -49,6 +49,7 @@ struct sidik_ingest_port {
     sidik_ingest *ing;
     uv_async_t wake;
     uv_timer_t sweep; /* drops idle stagings */
+    uv_timer_t retry; /* records again while the control store fails */
     int open_handles; /* of wake and sweep, until both have closed */
     upload *uploads; /* this loop's Upload calls */
     uint32_t slot;   /* in ing->ports */
@@ -77,6 +78,8 @@ struct sidik_ingest {
     inflight *bucket[INGEST_ID_BUCKETS];
     _Atomic uint32_t ninflight; /* written under mu */
     bool recording;             /* a batch is being committed */
+    int record_failed;          /* the control store's last refusal; 0 once a batch is recorded */
+    _Atomic bool record_retry;  /* an upload was refused for it: record again from the loop */
 
     pthread_mutex_t ports_mu;
     sidik_ingest_port *ports[INGEST_MAX_PORTS];

@@ -15,6 +15,8 @@
 
 struct sidik_control {
     MDB_env *env;
+    int (*fault)(void *ctx); /* sidik_control_options' I/O seam */
+    void *fault_ctx;
     MDB_dbi meta, enroll, office, dir, decision, audit, printq, lease, lease_exp, person, nik;
     MDB_dbi dfind, review, pending;
 };
@@ -124,6 +126,8 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         sidik_free(c);
         return rc;
     }
+    if (o != NULL)
+        c->fault = o->fault, c->fault_ctx = o->fault_ctx;
     *out = c;
     return 0;
 }
@@ -159,7 +163,11 @@ int sidik_control_commit(sidik_control_txn *t)
 {
     if (t == NULL)
         return SIDIK_EINVAL;
-    int rc = sidik_lmdb_err(mdb_txn_commit(t->txn));
+    int rc = t->write && t->c->fault != NULL ? t->c->fault(t->c->fault_ctx) : 0;
+    if (rc != 0)
+        mdb_txn_abort(t->txn); /* the disk refused: nothing of it is kept */
+    else
+        rc = sidik_lmdb_err(mdb_txn_commit(t->txn));
     sidik_free(t);
     return rc;
 }

@@ -66,6 +66,12 @@ typedef struct sidik_enrollment {
 
 typedef struct sidik_control_options {
     uint64_t map_bytes; /* LMDB map size; 0: 64 GiB (address space, not disk) */
+    /* The I/O seam for tests and drills (NULL in production): asked before
+     * each write transaction commits; a nonzero answer (-EIO, SIDIK_EFULL,
+     * ...) aborts it and is what the commit returns, as a failing disk
+     * would make it. Any thread; called with no lock of the store's held. */
+    int (*fault)(void *ctx);
+    void *fault_ctx;
 } sidik_control_options;
 
 /** Opens or creates the store in folder dir. o may be NULL.
@@ -82,7 +88,7 @@ void sidik_control_close(sidik_control *c);
  *  Errors: SIDIK_EBUSY (reader slots full), SIDIK_ENOMEM, SIDIK_ECORRUPT. */
 int sidik_control_begin(sidik_control *c, bool write, sidik_control_txn **out);
 /** Commits and frees t (also on error). Errors: SIDIK_EFULL (map or disk
- *  full: nothing of t was kept), -errno. */
+ *  full: nothing of t was kept), -errno, the fault hook's answer. */
 int sidik_control_commit(sidik_control_txn *t);
 /** Drops t's changes and frees it. NULL is ignored. */
 void sidik_control_abort(sidik_control_txn *t);

@@ -33,6 +33,16 @@ static int journal_fault(void *ctx, sidik_journal_op op)
     return atomic_load(&fail_sync) ? -ENOSPC : 0;
 }
 
+/* The control store's I/O seam: its write commits fail with this while
+ * it is set (SIDIK_EFULL, -EIO). */
+static atomic_int fail_commit;
+
+static int control_fault(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&fail_commit);
+}
+
 static int64_t test_now_ms(void)
 {
     return NOW_MS;
@@ -77,7 +87,8 @@ static void open_stores(server *s, size_t max_pending, size_t call_window, uint6
 {
     char path[600];
     snprintf(path, sizeof path, "%s/control", s->dir);
-    assert_int_equal(sidik_control_open(path, NULL, &s->control, NULL), 0);
+    sidik_control_options co = {.fault = control_fault};
+    assert_int_equal(sidik_control_open(path, &co, &s->control, NULL), 0);
     snprintf(path, sizeof path, "%s/journal", s->dir);
     sidik_ingest_options o = {.journal_dir = path,
                               .journal = {.max_pending_bytes = max_pending, .fault = journal_fault},
@@ -104,6 +115,7 @@ static void server_open(server *s, size_t max_pending, size_t call_window, uint3
 {
     atomic_store(&hold_sync, 0);
     atomic_store(&fail_sync, 0);
+    atomic_store(&fail_commit, 0);
     if (s->dir == NULL)
         assert_non_null(s->dir = scratch_create());
     assert_int_equal(uv_loop_init(&s->loop), 0);
@@ -356,6 +368,79 @@ static void test_server_ingest_disk_full(void **state)
     server_close(&s, false);
 }
 
+/* One upload's single receipt (the caller frees it). */
+static Sidik__V1__Receipt *upload_one(server *s, int id, upload_req **keep)
+{
+    *keep = upload_start(s, (int[]){id}, 1, "station-07");
+    drive(s, (*keep)->r, 3000);
+    if (receipts((*keep)->r) != 1)
+        fail_msg("upload %d: %d receipts, closed %d, grpc-status %s", id, receipts((*keep)->r),
+                 (*keep)->r->closed, (*keep)->r->grpc_status);
+    return receipt_at((*keep)->r, 0);
+}
+
+/* The control store's disk fails under the ingest (its I/O seam): what the
+ * journal already holds waits for its record and is answered once the
+ * store works again, with no upload needed to trigger it; new enrollments
+ * are refused meanwhile with a status that says so and kept nowhere; the
+ * first one after the store recovers is taken. */
+static void test_server_ingest_control_store_fails(void **state)
+{
+    (void)state;
+    server s = {0};
+    server_open(&s, 0, 0, 0);
+    upload_req *u[5];
+    Sidik__V1__Receipt *x = upload_one(&s, 1, &u[0]);
+    assert_int_equal(x->code, 0);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+    sidik_enrollment e;
+    assert_int_equal(stored_status(&s, 1, &e), SIDIK_STATUS_RECEIVED);
+
+    /* Durable in the journal but not recorded, so not yet acknowledged:
+     * its receipt waits for the store. */
+    atomic_store(&fail_commit, -EIO);
+    u[1] = upload_start(&s, (int[]){2}, 1, "station-07");
+    drive(&s, u[1]->r, 300);
+    assert_int_equal(receipts(u[1]->r), 0);
+    assert_int_equal(stored_status(&s, 2, &e), 0);
+    assert_int_equal(sidik_ingest_in_flight(s.ingest), 1);
+
+    /* New work refused, saying why; nothing of it journaled. */
+    x = upload_one(&s, 3, &u[2]);
+    assert_int_equal(x->code, SIDIK_GRPC_UNAVAILABLE);
+    assert_non_null(strstr(x->reason, "cannot record enrollments"));
+    assert_non_null(strstr(x->reason, "nothing acknowledged is lost"));
+    assert_int_equal(x->journal_seq, 0);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+    atomic_store(&fail_commit, SIDIK_EFULL);
+    x = upload_one(&s, 4, &u[3]);
+    assert_int_equal(x->code, SIDIK_GRPC_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(x->reason, "control store disk is full"));
+    assert_int_equal(x->journal_seq, 0);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+
+    /* The disk is back: the held one is recorded and answered by the
+     * retry timer alone, and the next upload is taken. */
+    atomic_store(&fail_commit, 0);
+    drive(&s, u[1]->r, 3000);
+    assert_int_equal(receipts(u[1]->r), 1);
+    x = receipt_at(u[1]->r, 0);
+    assert_int_equal(x->code, 0);
+    assert_true(x->journal_seq > 0);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+    x = upload_one(&s, 5, &u[4]);
+    assert_int_equal(x->code, 0);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+    assert_int_equal(stored_status(&s, 2, &e), SIDIK_STATUS_RECEIVED);
+    assert_int_equal(stored_status(&s, 5, &e), SIDIK_STATUS_RECEIVED);
+    assert_int_equal(stored_status(&s, 3, &e), 0);
+    assert_int_equal(stored_status(&s, 4, &e), 0);
+    assert_int_equal(sidik_ingest_in_flight(s.ingest), 0);
+    for (int i = 0; i < 5; i++)
+        upload_free(u[i]);
+    server_close(&s, false);
+}
+
 /* While the journal is behind, the office is stopped by HTTP/2 flow
  * control: the server takes at most a window's worth, and everything
  * arrives once the journal catches up. */
@@ -480,6 +565,7 @@ int main(void)
         SIDIK_TEST(test_server_ingest_receipt_only_when_durable),
         SIDIK_TEST(test_server_ingest_resend_and_conflict),
         SIDIK_TEST(test_server_ingest_disk_full),
+        SIDIK_TEST(test_server_ingest_control_store_fails),
         SIDIK_TEST(test_server_ingest_backpressure),
         SIDIK_TEST(test_server_ingest_replay),
         SIDIK_TEST(test_server_ingest_record_parse),
