@@ -43,9 +43,12 @@ echo "the old system's $gallery persons, 1500 new ones (3% of them enrolled twic
 echo "and second captures of 60 old persons"
 echo
 
-echo "(each run starts from an empty store: var/journal, var/control, var/gallery and the print"
-echo "signing key are removed first)"
+echo "(each run starts from an empty store: var/journal, var/control, var/gallery, the print"
+echo "signing key and the last run's print authorisations are removed first)"
+# The authorisations too: an earlier run's are signed with the key removed
+# here, and the offline check below would rightly call them invalid.
 rm -rf var/journal var/control var/gallery var/print-signing.key var/print-signing.pub
+rm -f "$demo"/auth-*.pb
 echo
 echo "== sidik preload  (the old system's persons into the gallery, sidikd not yet running)"
 "$py" "$src/deploy/demo_fleet.py" niks "$gallery" > "$demo/old/niks.txt"
