@@ -382,17 +382,18 @@ static int take_enrollment(upload *u, const uint8_t *p, size_t n, const reply_as
         .nerrors = 1,
         .err = {{"", "TEXT_HAS_NUL", "a text field holds a NUL byte; none may"}}};
     Sidik__V1__Enrollment *e = sidik__v1__enrollment__unpack(&sidik_pb_alloc, n, p);
-    bool text_ok = e != NULL && sidik_pb_text_clean(&sidik__v1__enrollment__descriptor, p, n);
-    if (!text_ok) {
+    int wire = e != NULL ? sidik_pb_check(&sidik__v1__enrollment__descriptor, p, n)
+                         : SIDIK_PB_MALFORMED;
+    if (wire != SIDIK_PB_CLEAN) {
         if (e != NULL)
             sidik__v1__enrollment__free_unpacked(e, &sidik_pb_alloc);
         sidik__ingest_metric(u->port->ing, SIDIK_M_ENROLLMENTS_REJECTED, 1);
         receipt r = {.id = chunk_id,
                      .status = SIDIK_STATUS_REJECTED,
                      .code = SIDIK_GRPC_INVALID_ARGUMENT,
-                     .reason = e == NULL ? "the message does not parse as an Enrollment"
-                                         : "a text field holds a NUL byte",
-                     .v = e == NULL ? &malformed : &nul};
+                     .reason = wire == SIDIK_PB_NUL ? "a text field holds a NUL byte"
+                                                    : "the message does not parse as an Enrollment",
+                     .v = wire == SIDIK_PB_NUL ? &nul : &malformed};
         return owe(u, &r, 0, as);
     }
     int rc = decide(u, e, p, n, u->port->ing->now_ms(), as, chunk_id);

@@ -32,49 +32,62 @@ static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return false;
 }
 
-static bool clean(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth)
+/* Field numbers protobuf allows: 1 .. 2^29 - 1. protobuf-c's unpack keeps
+ * any other as an unknown field and its pack writes it back out, in bytes
+ * no reader (protobuf-c included) takes again: found by fuzz_enrollment. */
+#define FIELD_MAX ((UINT64_C(1) << 29) - 1)
+
+static int check(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth)
 {
     const uint8_t *end = p + n;
     while (p < end) {
         uint64_t tag, len;
-        if (!varint(&p, end, &tag))
-            return false;
+        if (!varint(&p, end, &tag) || tag >> 3 == 0 || tag >> 3 > FIELD_MAX)
+            return SIDIK_PB_MALFORMED;
         switch (tag & 7) {
         case 0:
             if (!varint(&p, end, &len))
-                return false;
+                return SIDIK_PB_MALFORMED;
             continue;
         case 1:
         case 5: {
             size_t w = (tag & 7) == 1 ? 8 : 4;
             if ((size_t)(end - p) < w)
-                return false;
+                return SIDIK_PB_MALFORMED;
             p += w;
             continue;
         }
         case 2:
             break;
         default:
-            return false; /* groups: not proto3 */
+            return SIDIK_PB_MALFORMED; /* groups: not proto3 */
         }
         if (!varint(&p, end, &len) || len > (uint64_t)(end - p))
-            return false;
+            return SIDIK_PB_MALFORMED;
         const ProtobufCFieldDescriptor *f =
-            tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
-                                   : NULL;
+            protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3));
         if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, len) != NULL)
-            return false;
-        if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
-            (depth == NEST_MAX || !clean(f->descriptor, p, len, depth + 1)))
-            return false;
+            return SIDIK_PB_NUL;
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (depth == NEST_MAX)
+                return SIDIK_PB_MALFORMED;
+            int rc = check(f->descriptor, p, len, depth + 1);
+            if (rc != SIDIK_PB_CLEAN)
+                return rc;
+        }
         p += len;
     }
-    return true;
+    return SIDIK_PB_CLEAN;
+}
+
+int sidik_pb_check(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n)
+{
+    return d != NULL && (p != NULL || n == 0) ? check(d, p, n, 0) : SIDIK_PB_MALFORMED;
 }
 
 bool sidik_pb_text_clean(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n)
 {
-    return d != NULL && (p != NULL || n == 0) && clean(d, p, n, 0);
+    return sidik_pb_check(d, p, n) == SIDIK_PB_CLEAN;
 }
 
 int sidik_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)

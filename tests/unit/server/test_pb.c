@@ -98,6 +98,21 @@ static void test_server_pb_malformed(void **state)
     assert_false(sidik_pb_text_clean(enrollment, lying_len, sizeof lying_len));
     assert_false(sidik_pb_text_clean(NULL, buf, n));
     assert_false(sidik_pb_text_clean(enrollment, NULL, 1));
+    /* Field numbers protobuf has no room for: protobuf-c unpacks them as
+     * unknown fields, then packs bytes it cannot read back (fuzz_enrollment
+     * found it). Refused as malformed, not as a NUL. */
+    const uint8_t field0[] = {0x00, 0x05};                          /* field 0, varint 5 */
+    const uint8_t field0_nested[] = {0x2a, 0x02, 0x00, 0x05};       /* demographics { field 0 } */
+    const uint8_t field_huge[] = {0x80, 0x80, 0x80, 0x80, 0x10, 0x01}; /* 2^29, varint 1 */
+    const uint8_t field_max[] = {0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01};  /* 2^29 - 1: allowed */
+    assert_int_equal(sidik_pb_check(enrollment, field0, sizeof field0), SIDIK_PB_MALFORMED);
+    assert_int_equal(sidik_pb_check(enrollment, field0_nested, sizeof field0_nested),
+                     SIDIK_PB_MALFORMED);
+    assert_int_equal(sidik_pb_check(enrollment, field_huge, sizeof field_huge), SIDIK_PB_MALFORMED);
+    assert_int_equal(sidik_pb_check(enrollment, field_max, sizeof field_max), SIDIK_PB_CLEAN);
+    const uint8_t nul[] = {0x0a, 0x02, 'a', 0x00};                  /* enrollment_id "a\0" */
+    assert_int_equal(sidik_pb_check(enrollment, nul, sizeof nul), SIDIK_PB_NUL);
+    assert_int_equal(sidik_pb_check(enrollment, buf, n), SIDIK_PB_CLEAN);
 }
 
 /* Unknown fields are skipped whatever they hold: a newer client's extra
