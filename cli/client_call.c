@@ -4,6 +4,7 @@
 #include "sidik/common.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +21,10 @@ static const char *role_for(const char *path)
 {
     static const struct {
         const char *service, *role;
-    } map[] = {{"/sidik.v1.Audit/", "an auditor"},   {"/sidik.v1.Admin/", "an admin"},
-               {"/sidik.v1.Print/", "a printer"},    {"/sidik.v1.Ingest/", "an office"},
+    } map[] = {{"/sidik.v1.Audit/", "an auditor"},
+               {"/sidik.v1.Admin/", "an admin"},
+               {"/sidik.v1.Print/", "a printer"},
+               {"/sidik.v1.Ingest/", "an office"},
                {"/sidik.v1.Status/", "an office or auditor"}};
     for (size_t i = 0; i < SIDIK_ARRAY_SIZE(map); i++)
         if (strncmp(path, map[i].service, strlen(map[i].service)) == 0)
@@ -35,10 +38,13 @@ int sidik_cli_exit_code(int rc, int grpc)
         return SIDIK_CLI_EXIT_OK;
     switch (grpc) {
     case SIDIK_GRPC_PERMISSION_DENIED:
-    case SIDIK_GRPC_UNAUTHENTICATED: return SIDIK_CLI_EXIT_DENIED;
+    case SIDIK_GRPC_UNAUTHENTICATED:
+        return SIDIK_CLI_EXIT_DENIED;
     case SIDIK_GRPC_UNAVAILABLE:
-    case SIDIK_GRPC_DEADLINE_EXCEEDED: return SIDIK_CLI_EXIT_UNREACHABLE;
-    default: return SIDIK_CLI_EXIT_FAIL;
+    case SIDIK_GRPC_DEADLINE_EXCEEDED:
+        return SIDIK_CLI_EXIT_UNREACHABLE;
+    default:
+        return SIDIK_CLI_EXIT_FAIL;
     }
 }
 
@@ -81,7 +87,8 @@ static int outcome(const char *cmd, sidik_rpc *c, const char *path, int rc,
     switch (st->code) {
     case SIDIK_GRPC_PERMISSION_DENIED:
     case SIDIK_GRPC_UNAUTHENTICATED:
-        fprintf(stderr, "  this certificate is %s '%s'; this needs %s certificate (--cert, --key)\n",
+        fprintf(stderr,
+                "  this certificate is %s '%s'; this needs %s certificate (--cert, --key)\n",
                 sidik_rpc_role(c), sidik_rpc_name(c), role_for(path));
         break;
     case SIDIK_GRPC_UNAVAILABLE:
@@ -115,4 +122,15 @@ int sidik_cli_stream(const char *cmd, sidik_rpc *c, const char *path, const Prot
     sidik_rpc_status st;
     int rc = sidik_rpc_stream(c, path, req, resp_desc, on_message, ctx, &st);
     return outcome(cmd, c, path, rc, &st);
+}
+
+int sidik_cli_bad(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "sidik %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "; 'sidik %s --help' shows the options\n", cmd);
+    va_end(ap);
+    return SIDIK_CLI_EXIT_USAGE;
 }

@@ -24,6 +24,10 @@ int sidik_cli_exit_code(int rc, int grpc);
 /** The exit code for a sidik_rpc_connect error rc. */
 int sidik_cli_connect_exit_code(int rc);
 
+/** The command line was wrong: prints "sidik CMD: <what>; 'sidik CMD --help'
+ *  shows the options" on stderr and returns SIDIK_CLI_EXIT_USAGE. */
+int sidik_cli_bad(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /** Settings from f (see client_settings.h), then a connection in *out.
  *  Exit codes: SIDIK_CLI_EXIT_USAGE (a setting is wrong or missing),
  *  SIDIK_CLI_EXIT_UNREACHABLE (no connection: refused, timeout, TLS). */

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,17 +62,6 @@ static void usage(FILE *f)
             sidik_client_flags_usage, sidik_cli_exit_codes_usage);
 }
 
-__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "sidik admin: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "; 'sidik admin --help' shows the options\n");
-    va_end(ap);
-    return SIDIK_CLI_EXIT_USAGE;
-}
-
 static int parse(args *a, int argc, char **argv)
 {
     char why[256];
@@ -81,7 +69,7 @@ static int parse(args *a, int argc, char **argv)
         const char *opt = argv[i];
         int r = sidik_client_flags_take(&a->net, argc, argv, &i, why, sizeof why);
         if (r < 0)
-            return bad("%s", why);
+            return sidik_cli_bad("admin", "%s", why);
         if (r == 1)
             continue;
         if (strcmp(opt, "--json") == 0) {
@@ -90,17 +78,16 @@ static int parse(args *a, int argc, char **argv)
             a->add = true;
         } else if (strcmp(a->sub, "rebalance") == 0 && strcmp(opt, "--max-moves") == 0) {
             if (i + 1 >= argc)
-                return bad("--max-moves needs a number");
+                return sidik_cli_bad("admin", "--max-moves needs a number");
             const char *v = argv[++i];
             char *end;
             errno = 0;
             unsigned long n = strtoul(v, &end, 10);
-            if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n == 0 ||
-                n > UINT32_MAX)
-                return bad("--max-moves '%s': give 1 to %u", v, UINT32_MAX);
+            if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n == 0 || n > UINT32_MAX)
+                return sidik_cli_bad("admin", "--max-moves '%s': give 1 to %u", v, UINT32_MAX);
             a->max_moves = (uint32_t)n;
         } else {
-            return bad("unexpected '%s'", opt);
+            return sidik_cli_bad("admin", "unexpected '%s'", opt);
         }
     }
     return 0;
@@ -219,8 +206,9 @@ static int rebalance(const args *a, sidik_rpc *c)
     if (rc != 0)
         return rc;
     if (!v.done) {
-        fprintf(stderr, "sidik admin: the rebalance ended without saying it was done (moved %" PRIu64
-                        " of %" PRIu64 "); 'sidik admin shards' shows where records are\n",
+        fprintf(stderr,
+                "sidik admin: the rebalance ended without saying it was done (moved %" PRIu64
+                " of %" PRIu64 "); 'sidik admin shards' shows where records are\n",
                 v.moved, v.total);
         return SIDIK_CLI_EXIT_FAIL;
     }
@@ -313,7 +301,7 @@ int sidik_cmd_admin(int argc, char **argv)
     while (k < SIDIK_ARRAY_SIZE(subs) && strcmp(argv[1], subs[k]) != 0)
         k++;
     if (k == SIDIK_ARRAY_SIZE(subs))
-        return bad("unknown subcommand '%s'", argv[1]);
+        return sidik_cli_bad("admin", "unknown subcommand '%s'", argv[1]);
     for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -327,10 +315,18 @@ int sidik_cmd_admin(int argc, char **argv)
     if ((rc = sidik_cli_connect("admin", &a.net, &c)) != 0)
         return rc;
     switch (k) {
-    case 0: rc = shards(&a, c); break;
-    case 1: rc = rebalance(&a, c); break;
-    case 2: rc = stats(&a, c); break;
-    default: rc = config(&a, c); break;
+    case 0:
+        rc = shards(&a, c);
+        break;
+    case 1:
+        rc = rebalance(&a, c);
+        break;
+    case 2:
+        rc = stats(&a, c);
+        break;
+    default:
+        rc = config(&a, c);
+        break;
     }
     sidik_rpc_close(c);
     return rc;

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,22 +84,12 @@ static void usage(FILE *f)
             "  sidik audit search --office 3171 --from 2026-12-01 --decision duplicate\n"
             "  sidik audit export --from 2026-12-01 --to 2026-12-02 > decisions.csv\n"
             "  sidik audit review --all\n"
-            "  sidik audit decide 6f1c2a4e-... --duplicate-of 1042 --reason \"same person, scar on R2\"\n"
+            "  sidik audit decide 6f1c2a4e-... --duplicate-of 1042 --reason \"same person, scar on "
+            "R2\"\n"
             "  sidik audit verify\n"
             "\n"
             "%s",
             sidik_client_flags_usage, sidik_cli_exit_codes_usage);
-}
-
-__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "sidik audit: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "; 'sidik audit --help' shows the options\n");
-    va_end(ap);
-    return SIDIK_CLI_EXIT_USAGE;
 }
 
 static int parse_decision(const char *s, Sidik__V1__Decision *d)
@@ -141,9 +130,9 @@ static int parse_u64(const char *s, uint64_t *v, uint64_t max)
  * usage exit code (negated, so it cannot be mistaken for "taken"). */
 static int take_filter(args *a, int argc, char **argv, int *i)
 {
-    static const char *const names[] = {"--office", "--from",     "--to",         "--decision",
-                                        "--min-score", "--max-score", "--nik", "--page-size",
-                                        "--page-token"};
+    static const char *const names[] = {"--office",   "--from",      "--to",
+                                        "--decision", "--min-score", "--max-score",
+                                        "--nik",      "--page-size", "--page-token"};
     const char *opt = argv[*i];
     size_t k = 0;
     while (k < SIDIK_ARRAY_SIZE(names) && strcmp(opt, names[k]) != 0)
@@ -151,39 +140,47 @@ static int take_filter(args *a, int argc, char **argv, int *i)
     if (k == SIDIK_ARRAY_SIZE(names))
         return 0;
     if (*i + 1 >= argc)
-        return -bad("%s needs a value", opt);
+        return -sidik_cli_bad("audit", "%s needs a value", opt);
     const char *v = argv[++*i];
     Sidik__V1__SearchDecisionsRequest *r = &a->filter;
     uint64_t n;
     switch (k) {
-    case 0: r->office_code = (char *)v; break;
+    case 0:
+        r->office_code = (char *)v;
+        break;
     case 1:
         if (sidik_out_parse_time(v, &r->from_ms) != 0)
-            return -bad("--from '%s' is not a time (2026-12-02, 2026-12-02T10:15:03Z or @MS)", v);
+            return -sidik_cli_bad(
+                "audit", "--from '%s' is not a time (2026-12-02, 2026-12-02T10:15:03Z or @MS)", v);
         break;
     case 2:
         if (sidik_out_parse_time(v, &r->to_ms) != 0)
-            return -bad("--to '%s' is not a time (2026-12-02, 2026-12-02T10:15:03Z or @MS)", v);
+            return -sidik_cli_bad(
+                "audit", "--to '%s' is not a time (2026-12-02, 2026-12-02T10:15:03Z or @MS)", v);
         break;
     case 3:
         if (parse_decision(v, &r->decision) != 0)
-            return -bad("--decision '%s': say unique, duplicate or review", v);
+            return -sidik_cli_bad("audit", "--decision '%s': say unique, duplicate or review", v);
         break;
     case 4:
         if (parse_score(v, &r->min_score) != 0)
-            return -bad("--min-score '%s' is not a number", v);
+            return -sidik_cli_bad("audit", "--min-score '%s' is not a number", v);
         break;
     case 5:
         if (parse_score(v, &r->max_score) != 0)
-            return -bad("--max-score '%s' is not a number", v);
+            return -sidik_cli_bad("audit", "--max-score '%s' is not a number", v);
         break;
-    case 6: r->nik = (char *)v; break;
+    case 6:
+        r->nik = (char *)v;
+        break;
     case 7:
         if (parse_u64(v, &n, 1000) != 0 || n == 0)
-            return -bad("--page-size '%s': give 1 to 1000", v);
+            return -sidik_cli_bad("audit", "--page-size '%s': give 1 to 1000", v);
         r->page_size = (uint32_t)n;
         break;
-    default: r->page_token = (char *)v; break;
+    default:
+        r->page_token = (char *)v;
+        break;
     }
     return 1;
 }
@@ -198,7 +195,7 @@ static int take_format(args *a, const char *opt)
     else
         return 0;
     if (a->fmt_set && a->fmt != f)
-        return -bad("%s: choose one of --json and --csv", opt);
+        return -sidik_cli_bad("audit", "%s: choose one of --json and --csv", opt);
     a->fmt = f;
     a->fmt_set = true;
     return 1;
@@ -228,7 +225,7 @@ static int parse(args *a, int argc, char **argv)
         const char *opt = argv[i];
         int r = sidik_client_flags_take(&a->net, argc, argv, &i, why, sizeof why);
         if (r < 0)
-            return bad("%s", why);
+            return sidik_cli_bad("audit", "%s", why);
         if (r == 1)
             continue;
         if ((t & TAKES_FILTER) && (r = take_filter(a, argc, argv, &i)) != 0) {
@@ -240,7 +237,8 @@ static int parse(args *a, int argc, char **argv)
             if (r < 0)
                 return -r;
             if (a->fmt == FMT_CSV && !(t & TAKES_CSV) && strcmp(a->sub, "export") != 0)
-                return bad("--csv is for search, export and review, not %s", a->sub);
+                return sidik_cli_bad("audit", "--csv is for search, export and review, not %s",
+                                     a->sub);
             continue;
         }
         if ((t & TAKES_ALL) && strcmp(opt, "--all") == 0) {
@@ -249,30 +247,33 @@ static int parse(args *a, int argc, char **argv)
             a->unique = true;
         } else if ((t & TAKES_VERDICT) && strcmp(opt, "--duplicate-of") == 0) {
             if (i + 1 >= argc)
-                return bad("%s needs a value: the enrolled person's record id", opt);
+                return sidik_cli_bad("audit", "%s needs a value: the enrolled person's record id",
+                                     opt);
             if (parse_u64(argv[++i], &a->duplicate_of, UINT64_MAX) != 0)
-                return bad("--duplicate-of '%s' is not a record id", argv[i]);
+                return sidik_cli_bad("audit", "--duplicate-of '%s' is not a record id", argv[i]);
             a->duplicate_set = true;
         } else if ((t & TAKES_VERDICT) && strcmp(opt, "--reason") == 0) {
             if (i + 1 >= argc)
-                return bad("%s needs a value", opt);
+                return sidik_cli_bad("audit", "%s needs a value", opt);
             a->reason = argv[++i];
         } else if ((t & TAKES_ID) && opt[0] != '-' && a->id == NULL) {
             a->id = opt;
         } else {
-            return bad("unexpected '%s'", opt);
+            return sidik_cli_bad("audit", "unexpected '%s'", opt);
         }
     }
     if ((t & TAKES_ID) && a->id == NULL)
-        return bad("%s needs the enrollment id", a->sub);
+        return sidik_cli_bad("audit", "%s needs the enrollment id", a->sub);
     if (t & TAKES_VERDICT) {
         if (a->unique == a->duplicate_set)
-            return bad("%s needs exactly one of --unique and --duplicate-of RECORD", a->sub);
+            return sidik_cli_bad(
+                "audit", "%s needs exactly one of --unique and --duplicate-of RECORD", a->sub);
         if (a->reason == NULL || a->reason[0] == '\0')
-            return bad("%s needs --reason TEXT: why, for the audit log", a->sub);
+            return sidik_cli_bad("audit", "%s needs --reason TEXT: why, for the audit log", a->sub);
     }
     if (a->all && a->filter.page_token[0] != '\0')
-        return bad("%s: --all starts from the beginning; leave out --page-token", a->sub);
+        return sidik_cli_bad("audit", "%s: --all starts from the beginning; leave out --page-token",
+                             a->sub);
     if (strcmp(a->sub, "export") == 0) {
         a->all = true;
         if (!a->fmt_set)
@@ -448,7 +449,7 @@ int sidik_cmd_audit(int argc, char **argv)
     while (k < SIDIK_ARRAY_SIZE(subs) && strcmp(argv[1], subs[k]) != 0)
         k++;
     if (k == SIDIK_ARRAY_SIZE(subs))
-        return bad("unknown subcommand '%s'", argv[1]);
+        return sidik_cli_bad("audit", "unknown subcommand '%s'", argv[1]);
     for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -463,12 +464,22 @@ int sidik_cmd_audit(int argc, char **argv)
     if ((rc = sidik_cli_connect("audit", &a.net, &c)) != 0)
         return rc;
     switch (k) {
-    case 0: rc = show(&a, c); break;
+    case 0:
+        rc = show(&a, c);
+        break;
     case 1:
-    case 2: rc = list(&a, c, "/sidik.v1.Audit/SearchDecisions"); break;
-    case 3: rc = list(&a, c, "/sidik.v1.Audit/ReviewQueue"); break;
-    case 4: rc = decide(&a, c); break;
-    default: rc = verify(&a, c); break;
+    case 2:
+        rc = list(&a, c, "/sidik.v1.Audit/SearchDecisions");
+        break;
+    case 3:
+        rc = list(&a, c, "/sidik.v1.Audit/ReviewQueue");
+        break;
+    case 4:
+        rc = decide(&a, c);
+        break;
+    default:
+        rc = verify(&a, c);
+        break;
     }
     sidik_rpc_close(c);
     return rc;
