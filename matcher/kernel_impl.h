@@ -125,25 +125,27 @@ int KERNEL(map_occupied)(const float *x, const float *y, int n, const sidik__ali
     return count;
 }
 
-/* rho[u][v]: how well correspondence v agrees with u, scaled by
+/* rho_t[v][u]: how well correspondence v agrees with u, scaled by
  * 32768 / (cnt - 1) so the relaxation needs no division (MCC's rho with
  * its sigmoids linearised to ramps): same distance (1 below 3 px difference,
  * 0 above 7), same bearing of v seen from u's frame (cos of the difference
  * from 0.9563 to 0.9744: 17 to 13 degrees), same relative direction (0.32 to
- * 0.20 rad). Rows u < cnt are filled across all SIDIK__MAX_PAIRS columns
- * (a fixed trip count vectorises without a scalar tail); columns v >= cnt and
- * the diagonal are 0. g's arrays must be filled (zeros) beyond cnt. */
-void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS])
+ * 0.20 rad). Stored transposed (v's row holds every u) so the relaxation's
+ * sums run down whole vectors. Rows v < cnt are filled across all
+ * SIDIK__MAX_PAIRS columns (a fixed trip count vectorises without a scalar
+ * tail); columns u >= cnt and the diagonal are 0. g's arrays must be filled
+ * (zeros) beyond cnt. */
+void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][SIDIK__MAX_PAIRS])
 {
     const float scale = 32768.0f / (float)(cnt - 1);
-    for (int u = 0; u < cnt; u++) {
-        const float ax = g->ax[u], ay = g->ay[u], ca = g->ac[u], sa = g->as[u];
-        const float bx = g->bx[u], by = g->by[u], cb = g->bc[u], sb = g->bs[u];
-        const int aang = g->aang[u], bang = g->bang[u];
-        uint16_t *out = rho[u];
-        for (int v = 0; v < SIDIK__MAX_PAIRS; v++) {
-            float dxa = g->ax[v] - ax, dya = g->ay[v] - ay;
-            float dxb = g->bx[v] - bx, dyb = g->by[v] - by;
+    for (int v = 0; v < cnt; v++) {
+        const float vax = g->ax[v], vay = g->ay[v], vbx = g->bx[v], vby = g->by[v];
+        const int vaang = g->aang[v], vbang = g->bang[v];
+        uint16_t *out = rho_t[v];
+        for (int u = 0; u < SIDIK__MAX_PAIRS; u++) {
+            float dxa = vax - g->ax[u], dya = vay - g->ay[u];
+            float dxb = vbx - g->bx[u], dyb = vby - g->by[u];
+            float ca = g->ac[u], sa = g->as[u], cb = g->bc[u], sb = g->bs[u];
             float uax = ca * dxa - sa * dya, uay = sa * dxa + ca * dya;
             float ubx = cb * dxb - sb * dyb, uby = sb * dxb + cb * dyb;
             float da = sqrtf(dxa * dxa + dya * dya), db = sqrtf(dxb * dxb + dyb * dyb);
@@ -154,14 +156,14 @@ void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__M
             float r3 = (cosb - 0.9563f) * (1.0f / (0.9744f - 0.9563f));
             r3 = r3 > 0.0f ? r3 : 0.0f;
             r3 = r3 < 1.0f ? r3 : 1.0f;
-            int d2 = ((g->aang[v] - aang) - (g->bang[v] - bang)) & 255;
+            int d2 = ((vaang - g->aang[u]) - (vbang - g->bang[u])) & 255;
             d2 = d2 > 128 ? 256 - d2 : d2;
             float rad = (float)d2 * (6.28318530718f / 256.0f);
             float r2 = 1.0f - (rad - 0.20f) * (1.0f / 0.12f);
             r2 = r2 > 0.0f ? r2 : 0.0f;
             r2 = r2 < 1.0f ? r2 : 1.0f;
-            int keep = (v < cnt) & (v != u);
-            out[v] = (uint16_t)((int)(r1 * r2 * r3 * scale + 0.5f) & -keep);
+            int keep = (u < cnt) & (u != v);
+            out[u] = (uint16_t)((int)(r1 * r2 * r3 * scale + 0.5f) & -keep);
         }
     }
 }
@@ -169,22 +171,22 @@ void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__M
 /* LSS-R's relaxation, in integers: lambda' = (lambda + sum_v rho lambda_v) / 2
  * with rho already divided by (n - 1) and scaled by 2^15 (see compat),
  * SIDIK__RELAX_ITER times. The sums stay below 2^31: rho <= 2^15 / (n - 1)
- * over n - 1 terms, lambda < 2^16. rho's columns beyond cnt are 0, so the
- * sums run over all SIDIK__MAX_PAIRS. */
-void KERNEL(relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam)
+ * over n - 1 terms, lambda < 2^16. Columns of rho_t beyond cnt are 0, so
+ * every u runs over all SIDIK__MAX_PAIRS and the lanes beyond cnt stay 0. */
+void KERNEL(relax)(const uint16_t rho_t[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam)
 {
-    uint32_t cur[SIDIK__MAX_PAIRS] = {0}, next[SIDIK__MAX_PAIRS];
+    uint32_t cur[SIDIK__MAX_PAIRS] = {0};
     for (int u = 0; u < cnt; u++)
         cur[u] = lam[u];
     for (int it = 0; it < SIDIK__RELAX_ITER; it++) {
-        for (int u = 0; u < cnt; u++) {
-            uint32_t s = 0;
-            for (int v = 0; v < SIDIK__MAX_PAIRS; v++)
-                s += (uint32_t)rho[u][v] * cur[v];
-            next[u] = (cur[u] + (s >> 15)) >> 1;
+        uint32_t s[SIDIK__MAX_PAIRS] = {0};
+        for (int v = 0; v < cnt; v++) {
+            const uint32_t c = cur[v];
+            for (int u = 0; u < SIDIK__MAX_PAIRS; u++)
+                s[u] += (uint32_t)rho_t[v][u] * c;
         }
-        for (int u = 0; u < cnt; u++)
-            cur[u] = next[u];
+        for (int u = 0; u < SIDIK__MAX_PAIRS; u++)
+            cur[u] = (cur[u] + (s[u] >> 15)) >> 1;
     }
     for (int u = 0; u < cnt; u++)
         lam[u] = cur[u];
@@ -192,24 +194,27 @@ void KERNEL(relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *la
 
 /* LSS-R's score: the mean relaxed similarity of the np pairs whose
  * similarity grew most (efficiency lam / l0, ties to the lower index). A
- * pair's rank is the number of pairs ahead of it, counted over sortable keys
- * (a non-negative float's bits order as the float does): branch-free and
- * vectorisable, unlike a sort. */
+ * pair's rank is the number of pairs ahead of it: branch-free and
+ * vectorisable, unlike a sort. A non-negative float's bits order as the
+ * float does, so the comparisons are on 32-bit integers, 16 to a vector.
+ * Ranks of slots from cnt on are computed and ignored. */
 uint32_t KERNEL(favoured_mean)(const uint32_t *lam, const uint16_t *l0, int cnt, int np)
 {
-    uint64_t key[SIDIK__MAX_PAIRS];
+    int32_t key[SIDIK__MAX_PAIRS] = {0};
     for (int u = 0; u < cnt; u++) {
         float eff = (float)lam[u] / (float)l0[u];
-        uint32_t bits;
-        memcpy(&bits, &eff, sizeof bits);
-        key[u] = (uint64_t)bits << 8 | (uint64_t)(255 - u);
+        memcpy(&key[u], &eff, sizeof key[u]);
+    }
+    /* Outer loop over the pair that may be ahead, so the inner one fills a
+     * whole vector of ranks with no horizontal sums. */
+    int32_t ahead[SIDIK__MAX_PAIRS] = {0};
+    for (int v = 0; v < cnt; v++) {
+        const int32_t kv = key[v];
+        for (int u = 0; u < SIDIK__MAX_PAIRS; u++)
+            ahead[u] += (kv > key[u]) | ((kv == key[u]) & (v < u));
     }
     uint64_t sum = 0;
-    for (int u = 0; u < cnt; u++) {
-        int ahead = 0;
-        for (int v = 0; v < cnt; v++)
-            ahead += key[v] > key[u];
-        sum += ahead < np ? lam[u] : 0;
-    }
+    for (int u = 0; u < cnt; u++)
+        sum += ahead[u] < np ? lam[u] : 0;
     return (uint32_t)(sum / (uint64_t)np);
 }

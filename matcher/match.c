@@ -165,9 +165,9 @@ static uint32_t relaxed_score(const sidik__match_kernels *k, const sidik__tables
         g.bc[u] = t->cosb[ba], g.bs[u] = t->sinb[ba], g.bang[u] = ba;
         lam[u] = p[u].l0;
     }
-    uint16_t rho[SIDIK__MAX_PAIRS][SIDIK__MAX_PAIRS];
-    k->compat(&g, cnt, rho);
-    k->relax(rho, cnt, lam);
+    uint16_t rho_t[SIDIK__MAX_PAIRS][SIDIK__MAX_PAIRS];
+    k->compat(&g, cnt, rho_t);
+    k->relax(rho_t, cnt, lam);
 
     uint16_t l0[SIDIK__MAX_PAIRS];
     for (int u = 0; u < cnt; u++)

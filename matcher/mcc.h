@@ -130,8 +130,9 @@ typedef struct sidik__match_kernels {
     int (*candidates)(const uint16_t *q, int na, int npad, uint32_t *keys);
     int (*map_occupied)(const float *x, const float *y, int n, const sidik__alignment *al,
                         const uint64_t *occ, float *X, float *Y, uint8_t *inside);
-    void (*compat)(const sidik__relax_geom *g, int cnt, uint16_t rho[][SIDIK__MAX_PAIRS]);
-    void (*relax)(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
+    /* Relaxation compatibilities, transposed: rho_t[v][u] (see kernel_impl.h). */
+    void (*compat)(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][SIDIK__MAX_PAIRS]);
+    void (*relax)(const uint16_t rho_t[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
     /* Mean lam of the np pairs of highest efficiency lam / l0. */
     uint32_t (*favoured_mean)(const uint32_t *lam, const uint16_t *l0, int cnt, int np);
 } sidik__match_kernels;
@@ -148,8 +149,8 @@ const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level);
                                   const sidik__alignment *al, const uint64_t *occ, float *X,      \
                                   float *Y, uint8_t *inside);                                     \
     void sidik__compat_##sfx(const sidik__relax_geom *g, int cnt,                                 \
-                             uint16_t rho[][SIDIK__MAX_PAIRS]);                                   \
-    void sidik__relax_##sfx(const uint16_t rho[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);      \
+                             uint16_t rho_t[][SIDIK__MAX_PAIRS]);                                 \
+    void sidik__relax_##sfx(const uint16_t rho_t[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);    \
     uint32_t sidik__favoured_mean_##sfx(const uint32_t *lam, const uint16_t *l0, int cnt, int np);
 SIDIK__DECLARE_KERNELS(scalar)
 SIDIK__DECLARE_KERNELS(sse42)
