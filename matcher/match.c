@@ -43,6 +43,7 @@ struct sidik_matcher {
     uint16_t q[MAX_N * MAX_N];  /* local similarity, Q16 */
     uint32_t keys[MAX_N * MAX_N];
     uint32_t sorted[MAX_N * MAX_N];
+    uint8_t bucket[4 * MAX_N]; /* each candidate's bucket: at most four a row */
 };
 
 int sidik_matcher_create(sidik_simd_level level, sidik_matcher **out)
@@ -85,44 +86,50 @@ static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
     int n = m->k->candidates(m->q, na, npad, m->keys);
     if (n == 0)
         return 0;
-    /* Counting sort on the top byte (descending), insertion sort within. */
-    uint32_t start[257] = {0};
-    int dmin = 255, dmax = 0; /* the buckets in use: similarities cluster */
+    /* Counting sort into 256 buckets spread over the similarities present
+     * (descending), then one insertion pass over the whole, nearly sorted,
+     * array. The candidates' similarities cluster, so buckets of a fixed
+     * width hold several keys each and each bucket's insertion loop would end
+     * on a mispredicted branch; spread over the range in use, most buckets
+     * hold one key or none and the pass rarely moves anything. A bucket is a
+     * floor of a line rising with the similarity, so bucket order never
+     * contradicts key order. */
+    uint32_t qmin = UINT32_MAX, qmax = 0;
     for (int e = 0; e < n; e++) {
-        int d = 255 - (int)(m->keys[e] >> 24);
-        start[d + 1]++;
-        dmin = d < dmin ? d : dmin;
-        dmax = d > dmax ? d : dmax;
+        uint32_t q = m->keys[e] >> 16;
+        qmin = q < qmin ? q : qmin;
+        qmax = q > qmax ? q : qmax;
     }
-    for (int d = dmin; d <= dmax; d++)
+    const uint64_t spread = qmax > qmin ? (255ull << 32) / (qmax - qmin) : 0;
+    uint32_t start[257] = {0};
+    for (int e = 0; e < n; e++) {
+        int d = 255 - (int)((uint64_t)((m->keys[e] >> 16) - qmin) * spread >> 32);
+        m->bucket[e] = (uint8_t)d;
+        start[d + 1]++;
+    }
+    for (int d = 0; d < 256; d++)
         start[d + 1] += start[d];
-    uint32_t fill[256];
-    for (int d = dmin; d <= dmax; d++)
-        fill[d] = start[d];
     uint32_t *k = m->sorted;
     for (int e = 0; e < n; e++)
-        k[fill[255 - (m->keys[e] >> 24)]++] = m->keys[e];
-    /* Walk bucket by bucket, sorting each only when the walk reaches it: it
-     * usually stops long before the low buckets. */
+        k[start[m->bucket[e]]++] = m->keys[e];
+    for (int x = 1; x < n; x++) {
+        uint32_t v = k[x];
+        int y = x;
+        for (; y > 0 && k[y - 1] < v; y--)
+            k[y] = k[y - 1];
+        k[y] = v;
+    }
+    /* Branch-free: whether a key is taken is a coin toss to the branch
+     * predictor, and the walk usually visits every candidate. */
     bool used_a[MAX_N] = {false}, used_b[MAX_N] = {false};
     int cnt = 0;
-    for (int d = dmin; d <= dmax && cnt < want; d++) {
-        for (uint32_t x = start[d] + 1; x < start[d + 1]; x++) {
-            uint32_t v = k[x], y = x;
-            for (; y > start[d] && k[y - 1] < v; y--)
-                k[y] = k[y - 1];
-            k[y] = v;
-        }
-        /* Branch-free: whether a key is taken is a coin toss to the branch
-         * predictor, and the walk usually visits every candidate. */
-        for (uint32_t e = start[d]; e < start[d + 1]; e++) {
-            int ia = 255 - (int)((k[e] >> 8) & 0xff), ib = 255 - (int)(k[e] & 0xff);
-            bool take = !(used_a[ia] | used_b[ib]) & (cnt < want); /* also skips duplicates */
-            used_a[ia] |= take;
-            used_b[ib] |= take;
-            out[cnt] = (pair){(uint8_t)ia, (uint8_t)ib, (uint16_t)(k[e] >> 16)}; /* kept if taken */
-            cnt += take;
-        }
+    for (int e = 0; e < n && cnt < want; e++) {
+        int ia = 255 - (int)((k[e] >> 8) & 0xff), ib = 255 - (int)(k[e] & 0xff);
+        bool take = !(used_a[ia] | used_b[ib]);
+        used_a[ia] |= take;
+        used_b[ib] |= take;
+        out[cnt] = (pair){(uint8_t)ia, (uint8_t)ib, (uint16_t)(k[e] >> 16)}; /* kept if taken */
+        cnt += take;
     }
     return cnt;
 }
