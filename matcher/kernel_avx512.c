@@ -22,6 +22,35 @@ void sidik__xor_popcount_avx512(const sidik_finger *a, const sidik_finger *b, ui
     }
 }
 
+/* The consolidation's window test (kernel_impl.h's pair_window, which the
+ * compilers leave half scalar): the same comparisons on one vector of 16
+ * candidates, the nearest by VPMINUD over the squared distances' bits. */
+static inline uint32_t pair_window_avx512(const sidik__stretched *sb, int j0, int nb,
+                                          const uint8_t *used, float x, float y, int theta, int *at)
+{
+    const __m512 bx = _mm512_loadu_ps(sb->x + j0), by = _mm512_loadu_ps(sb->y + j0);
+    const __m512 dx = _mm512_sub_ps(bx, _mm512_set1_ps(x)),
+                 dy = _mm512_sub_ps(by, _mm512_set1_ps(y));
+    const __m512 d2 = _mm512_add_ps(_mm512_mul_ps(dx, dx), _mm512_mul_ps(dy, dy));
+    const __m512i ang = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sb->angle + j0)));
+    const __m512i dt =
+        _mm512_and_si512(_mm512_add_epi32(ang, _mm512_set1_epi32(SIDIK__PAIR_DTHETA - theta)),
+                         _mm512_set1_epi32(255));
+    const int left = nb - j0;
+    __mmask16 ok = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+    ok &= _mm_cmpeq_epi8_mask(_mm_loadu_si128((const __m128i *)(used + j0)), _mm_setzero_si128());
+    ok &= _mm512_cmp_ps_mask(by, _mm512_set1_ps(y - SIDIK__PAIR_DIST), _CMP_GE_OQ);
+    ok &= _mm512_cmp_ps_mask(by, _mm512_set1_ps(y + SIDIK__PAIR_DIST), _CMP_LE_OQ);
+    ok &= _mm512_cmp_ps_mask(d2, _mm512_set1_ps(SIDIK__PAIR_DIST * SIDIK__PAIR_DIST), _CMP_LT_OQ);
+    ok &= _mm512_cmple_epu32_mask(dt, _mm512_set1_epi32(2 * SIDIK__PAIR_DTHETA));
+    const __m512i key = _mm512_mask_mov_epi32(_mm512_set1_epi32(-1), ok, _mm512_castps_si512(d2));
+    const uint32_t kmin = (uint32_t)_mm512_reduce_min_epu32(key);
+    const __mmask16 at_min = _mm512_cmpeq_epu32_mask(key, _mm512_set1_epi32((int)kmin));
+    *at = j0 + (int)__builtin_ctz((unsigned)at_min | 0x10000u);
+    return kmin;
+}
+#define PAIR_WINDOW_BEST pair_window_avx512
+
 #define KERNEL(name) sidik__##name##_avx512
 #include "kernel_impl.h"
 
@@ -46,10 +75,12 @@ static inline void sig_products_avx512(const sidik__sig_probe *p, int f, const s
             __m512i g = _mm512_loadu_si512(b->c[f][k][m]);
             __m512i e = _mm512_and_si512(g, lo_bytes);
             __m512i o = _mm512_and_si512(_mm512_srli_epi16(g, 8), lo_bytes);
-            re = _mm512_add_epi32(re, _mm512_add_epi32(_mm512_madd_epi16(e, sig_pairs(pr[0], pr[2])),
-                                                       _mm512_madd_epi16(o, sig_pairs(pr[1], pr[3]))));
-            im = _mm512_add_epi32(im, _mm512_add_epi32(_mm512_madd_epi16(e, sig_pairs(pi[0], pi[2])),
-                                                       _mm512_madd_epi16(o, sig_pairs(pi[1], pi[3]))));
+            re = _mm512_add_epi32(re,
+                                  _mm512_add_epi32(_mm512_madd_epi16(e, sig_pairs(pr[0], pr[2])),
+                                                   _mm512_madd_epi16(o, sig_pairs(pr[1], pr[3]))));
+            im = _mm512_add_epi32(im,
+                                  _mm512_add_epi32(_mm512_madd_epi16(e, sig_pairs(pi[0], pi[2])),
+                                                   _mm512_madd_epi16(o, sig_pairs(pi[1], pi[3]))));
         }
         _mm512_storeu_si512(cre[k], re);
         _mm512_storeu_si512(cim[k], im);

@@ -133,6 +133,94 @@ int KERNEL(map_occupied)(const float *x, const float *y, int n, const sidik__ali
     return count;
 }
 
+/* The consolidation's pairing: each minutia of A inside the overlap, in A's
+ * order, takes the nearest B minutia still free within SIDIK__PAIR_DIST and
+ * SIDIK__PAIR_DTHETA (ties to the lower position in y order). B's candidates
+ * lie within SIDIK__PAIR_DIST in y: they are tested a window at a time from
+ * the first B minutia of the occupancy row that holds y - SIDIK__PAIR_DIST
+ * (in B's own, unstretched coordinates, a pixel early against rounding), each
+ * window as one vector with the nearest found by two integer minimum
+ * reductions (a non-negative float's bits order as the float does; a level
+ * may define PAIR_WINDOW_BEST with its own intrinsics, as AVX-512 does). A
+ * scalar walk that stops at the first minutia past the band ends its loops
+ * on mispredicted branches; here the only loop that varies is over windows,
+ * and a band of 30 px rarely holds more than one. */
+#ifndef PAIR_WINDOW_BEST
+/* Within window j0 of sb: the eligible candidate nearest (x, y), ties to the
+ * lower position, as its squared distance's bits (UINT32_MAX: none) and its
+ * position in *at. */
+static inline uint32_t KERNEL(pair_window)(const sidik__stretched *sb, int j0, int nb,
+                                           const uint8_t *used, float x, float y, int theta,
+                                           int *at)
+{
+    const float ylo = y - SIDIK__PAIR_DIST, yhi = y + SIDIK__PAIR_DIST;
+    uint32_t key[SIDIK__PAIR_WINDOW];
+    for (int t = 0; t < SIDIK__PAIR_WINDOW; t++) {
+        const int j = j0 + t;
+        float bx = sb->x[j], by = sb->y[j];
+        float dx = bx - x, dy = by - y, d2 = dx * dx + dy * dy;
+        int dt = ((int)sb->angle[j] - theta + SIDIK__PAIR_DTHETA) & 255;
+        uint32_t bits;
+        memcpy(&bits, &d2, sizeof bits);
+        int ok = (j < nb) & (by >= ylo) & (by <= yhi) & ((int)used[j] == 0) &
+                 (d2 < SIDIK__PAIR_DIST * SIDIK__PAIR_DIST) & (dt <= 2 * SIDIK__PAIR_DTHETA);
+        key[t] = ok ? bits : UINT32_MAX;
+    }
+    uint32_t kmin = UINT32_MAX;
+    for (int t = 0; t < SIDIK__PAIR_WINDOW; t++)
+        kmin = key[t] < kmin ? key[t] : kmin;
+    int first = SIDIK__PAIR_WINDOW;
+    for (int t = 0; t < SIDIK__PAIR_WINDOW; t++) {
+        int pos = key[t] == kmin ? t : SIDIK__PAIR_WINDOW;
+        first = pos < first ? pos : first;
+    }
+    *at = j0 + first;
+    return kmin;
+}
+#define PAIR_WINDOW_BEST KERNEL(pair_window)
+#endif
+
+int KERNEL(pair_minutiae)(const float *X, const float *Y, const uint8_t *inside,
+                          const uint8_t *angle_a, int na, uint8_t rot, const sidik__stretched *sb,
+                          const sidik_finger *b)
+{
+    uint8_t order[SIDIK_TMPL_MAX_MINUTIAE]; /* the minutiae of A inside, in order */
+    int m = 0;
+    for (int i = 0; i < na; i++) {
+        order[m] = (uint8_t)i;
+        m += inside[i];
+    }
+    uint8_t used[SIDIK_TMPL_MAX_MINUTIAE + SIDIK__PAIR_WINDOW] = {0};
+    const int nb = b->n;
+    int paired = 0;
+    for (int q = 0; q < m; q++) {
+        const int i = order[q];
+        const float x = X[i], y = Y[i], yhi = y + SIDIK__PAIR_DIST;
+        const int theta = (uint8_t)(angle_a[i] + rot);
+        float row =
+            ((y - SIDIK__PAIR_DIST - 1) * sb->isy - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
+        int r = row < 0 ? 0 : row >= SIDIK__OCC_SIZE ? SIDIK__OCC_SIZE : (int)row;
+        int best = -1;
+        uint32_t best_key = UINT32_MAX;
+        for (int j0 = b->row_start[r]; j0 < nb; j0 += SIDIK__PAIR_WINDOW) {
+            int at;
+            uint32_t kmin = PAIR_WINDOW_BEST(sb, j0, nb, used, x, y, theta, &at);
+            if (kmin < best_key) { /* an earlier window keeps ties */
+                best_key = kmin;
+                best = at;
+            }
+            const int last = j0 + SIDIK__PAIR_WINDOW - 1;
+            if (last >= nb || sb->y[last] > yhi)
+                break;
+        }
+        if (best >= 0) {
+            used[best] = 1;
+            paired++;
+        }
+    }
+    return paired;
+}
+
 /* rho_t[v][u]: how well correspondence v agrees with u, scaled by
  * 32768 / (cnt - 1) so the relaxation needs no division (MCC's rho with
  * its sigmoids linearised to ramps): same distance (1 below 3 px difference,

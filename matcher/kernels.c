@@ -3,12 +3,13 @@
 #include "mcc.h"
 #include "sig_int.h"
 
-#define LEVEL(lvl, sfx)                                                             \
-    {                                                                               \
-        .level = lvl, .xor_popcount = sidik__xor_popcount_##sfx,                    \
-        .local_sim = sidik__local_sim_##sfx, .candidates = sidik__candidates_##sfx, \
-        .map_occupied = sidik__map_occupied_##sfx, .compat = sidik__compat_##sfx,   \
-        .relax = sidik__relax_##sfx, .favoured_mean = sidik__favoured_mean_##sfx,   \
+#define LEVEL(lvl, sfx)                                                                         \
+    {                                                                                           \
+        .level = lvl, .xor_popcount = sidik__xor_popcount_##sfx,                                \
+        .local_sim = sidik__local_sim_##sfx, .candidates = sidik__candidates_##sfx,             \
+        .map_occupied = sidik__map_occupied_##sfx, .pair_minutiae = sidik__pair_minutiae_##sfx, \
+        .compat = sidik__compat_##sfx, .relax = sidik__relax_##sfx,                             \
+        .favoured_mean = sidik__favoured_mean_##sfx,                                            \
     }
 
 static const sidik__match_kernels tables[SIDIK_SIMD_LEVEL_COUNT] = {

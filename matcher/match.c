@@ -32,10 +32,8 @@
 #include <string.h>
 
 #define MAX_N       SIDIK_TMPL_MAX_MINUTIAE
-#define ANCHORS     2     /* strongest relaxed pairs tried as alignment anchors */
-#define PAIR_DIST   15.0f /* px: a minutia pairs with one this close after alignment */
-#define PAIR_DTHETA 21    /* byte units (about 30 degrees) */
-#define OVERLAP_MIN 8     /* overlap counts below this are raised to it */
+#define ANCHORS     2 /* strongest relaxed pairs tried as alignment anchors */
+#define OVERLAP_MIN 8 /* overlap counts below this are raised to it */
 
 struct sidik_matcher {
     const sidik__match_kernels *k;
@@ -136,12 +134,7 @@ static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
 
 /* ---- steps 3 and 4, per hypothesis ------------------------------------------- */
 
-/* One finger's geometry under a hypothesis. For B the arrays are in order of
- * y (stretching keeps that order), so neighbours are found by bisection. */
-typedef struct {
-    float x[MAX_N], y[MAX_N];
-    uint8_t angle[MAX_N];
-} stretched;
+typedef sidik__stretched stretched;
 
 static void stretch(const sidik__tables *t, int h, const sidik_finger *f, const uint8_t *order,
                     stretched *s)
@@ -153,6 +146,11 @@ static void stretch(const sidik__tables *t, int h, const sidik_finger *f, const 
         s->y[k] = f->y[i] * sy;
         s->angle[k] = t->hyp_angle[h][f->angle[i]];
     }
+    for (int k = f->n; k < f->n + SIDIK__PAIR_WINDOW; k++) {
+        s->x[k] = s->y[k] = 0;
+        s->angle[k] = 0;
+    }
+    s->isy = 1 / sy;
 }
 
 /* The relaxed score (LSS-R, Q16) under hypothesis h; lam gets each pair's
@@ -200,37 +198,7 @@ static float consolidate(const sidik__match_kernels *k, const sidik__tables *t, 
     const sidik__alignment to_a = {bx, by, ax, ay, c, -s, isx, isy};
     int over_b = k->map_occupied(sb->x, sb->y, b->n, &to_a, a->occ, X, Y, inside);
     int over_a = k->map_occupied(sa->x, sa->y, a->n, &to_b, b->occ, X, Y, inside);
-    bool used[MAX_N] = {false};
-    int paired = 0;
-    for (int i = 0; i < a->n; i++) {
-        if (!inside[i])
-            continue;
-        float x = X[i], y = Y[i];
-        uint8_t theta = (uint8_t)(sa->angle[i] + rot);
-        /* Candidates lie within PAIR_DIST in y: start at the first B minutia
-         * of the occupancy row that holds y - PAIR_DIST (in B's own, unstretched
-         * coordinates, a pixel early against rounding; stretching keeps the
-         * order). */
-        float row = ((y - PAIR_DIST - 1) * isy - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
-        int r = row < 0 ? 0 : row >= SIDIK__OCC_SIZE ? SIDIK__OCC_SIZE : (int)row;
-        int lo = b->row_start[r];
-        while (lo < b->n && sb->y[lo] < y - PAIR_DIST)
-            lo++;
-        int best = -1;
-        float best_d2 = PAIR_DIST * PAIR_DIST;
-        for (int j = lo; j < b->n && sb->y[j] <= y + PAIR_DIST; j++) {
-            /* Branch-free: which candidate wins is unpredictable. */
-            float dx = sb->x[j] - x, dy = sb->y[j] - y, d2 = dx * dx + dy * dy;
-            int dt = (int8_t)(uint8_t)(sb->angle[j] - theta);
-            bool better = !used[j] & (d2 < best_d2) & (dt <= PAIR_DTHETA) & (dt >= -PAIR_DTHETA);
-            best_d2 = better ? d2 : best_d2;
-            best = better ? j : best;
-        }
-        if (best >= 0) {
-            used[best] = true;
-            paired++;
-        }
-    }
+    int paired = k->pair_minutiae(X, Y, inside, sa->angle, a->n, rot, sb, b);
     over_a = over_a > OVERLAP_MIN ? over_a : OVERLAP_MIN;
     over_b = over_b > OVERLAP_MIN ? over_b : OVERLAP_MIN;
     return (float)(paired * paired) / ((float)over_a * (float)over_b);

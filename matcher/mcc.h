@@ -90,6 +90,23 @@ typedef struct sidik__relax_geom {
     int32_t aang[SIDIK__MAX_PAIRS], bang[SIDIK__MAX_PAIRS]; /* byte angles */
 } sidik__relax_geom;
 
+/* The consolidation's pairing (match.c): a minutia of A mapped into B's frame
+ * pairs with the nearest free B minutia this close in space and direction. */
+#define SIDIK__PAIR_DIST   15.0f /* px */
+#define SIDIK__PAIR_DTHETA 21    /* byte units (about 30 degrees) */
+/* B's candidates are tested this many at a time (one AVX-512 vector). */
+#define SIDIK__PAIR_WINDOW 16
+
+/* One finger's geometry under a hypothesis; B's is in order of y (stretching
+ * keeps that order). SIDIK__PAIR_WINDOW slots of padding (zeros) past n let
+ * the pairing test a whole window wherever it starts. */
+typedef struct sidik__stretched {
+    float x[SIDIK_TMPL_MAX_MINUTIAE + SIDIK__PAIR_WINDOW];
+    float y[SIDIK_TMPL_MAX_MINUTIAE + SIDIK__PAIR_WINDOW];
+    uint8_t angle[SIDIK_TMPL_MAX_MINUTIAE + SIDIK__PAIR_WINDOW];
+    float isy; /* 1 / the stretch in y: back to the finger's own frame */
+} sidik__stretched;
+
 /* An alignment for the consolidation: anchor (ax, ay) goes to (ox, oy),
  * turned by (c, s); points are read in the target's grid scaled by
  * (isx, isy). */
@@ -131,6 +148,12 @@ typedef struct sidik__match_kernels {
     int (*map_occupied)(const float *x, const float *y, int n, const sidik__alignment *al,
                         const uint64_t *occ, float *X, float *Y, uint8_t *inside);
     /* Relaxation compatibilities, transposed: rho_t[v][u] (see kernel_impl.h). */
+    /* Minutiae of A (mapped to X, Y, turned by rot; those inside B's
+     * overlap) paired greedily, in A's order, with the nearest free minutia
+     * of sb; returns how many paired. */
+    int (*pair_minutiae)(const float *X, const float *Y, const uint8_t *inside,
+                         const uint8_t *angle_a, int na, uint8_t rot, const sidik__stretched *sb,
+                         const sidik_finger *b);
     void (*compat)(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][SIDIK__MAX_PAIRS]);
     void (*relax)(const uint16_t rho_t[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);
     /* Mean lam of the np pairs of highest efficiency lam / l0. */
@@ -148,6 +171,9 @@ const sidik__match_kernels *sidik__match_kernels_get(sidik_simd_level level);
     int sidik__map_occupied_##sfx(const float *x, const float *y, int n,                          \
                                   const sidik__alignment *al, const uint64_t *occ, float *X,      \
                                   float *Y, uint8_t *inside);                                     \
+    int sidik__pair_minutiae_##sfx(const float *X, const float *Y, const uint8_t *inside,         \
+                                   const uint8_t *angle_a, int na, uint8_t rot,                   \
+                                   const sidik__stretched *sb, const sidik_finger *b);            \
     void sidik__compat_##sfx(const sidik__relax_geom *g, int cnt,                                 \
                              uint16_t rho_t[][SIDIK__MAX_PAIRS]);                                 \
     void sidik__relax_##sfx(const uint16_t rho_t[][SIDIK__MAX_PAIRS], int cnt, uint32_t *lam);    \
