@@ -18,6 +18,8 @@
 #define DEFAULT_PARTITIONS 8
 #define DEFAULT_DUP_FPIR   1e-3
 #define DEFAULT_REV_FPIR   1e-2
+#define DEFAULT_RETRY_MS   1000
+#define RETRY_MAX_MS       60000
 #define REJECT_LLR         (-2.0) /* drop a candidate this far below after two fingers */
 #define ISO_MAX            (10u * (32 + 6 * 255) + 64)
 
@@ -670,6 +672,30 @@ static int take_verdicts(sidik_dedup *d, uint32_t *taken)
     return rc;
 }
 
+/* A step failed (a gallery shard's or the control store's disk full or
+ * failing, most often): nothing of the batch is decided, and since every
+ * write of a step is repeatable (the shard puts find their records, the
+ * control store's transaction is all or none), trying the same step again
+ * later is what a restart would do. The ingest refuses new enrollments
+ * meanwhile (sidikd asks sidik_dedup_status). Logged once per error. */
+static int stalled(sidik_dedup *d, int rc, const char *doing)
+{
+    if (atomic_exchange(&d->status, rc) != rc)
+        SIDIK_LOG_ERROR("the dedup stage is paused; nothing undecided is lost and it is retried",
+                        "while=\"%s\" decided=%llu error=%s", doing,
+                        (unsigned long long)atomic_load(&d->decided), sidik_err_name(rc));
+    return rc;
+}
+
+static int works(sidik_dedup *d)
+{
+    int was = atomic_exchange(&d->status, 0);
+    if (was != 0)
+        SIDIK_LOG_WARN("the dedup stage works again", "decided=%llu was=%s",
+                       (unsigned long long)atomic_load(&d->decided), sidik_err_name(was));
+    return 0;
+}
+
 int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
 {
     uint32_t ignore;
@@ -678,19 +704,13 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
     *decided = 0;
     if (d == NULL)
         return SIDIK_EINVAL;
-    int rc = atomic_load(&d->status);
-    if (rc != 0)
-        return rc;
     uint32_t verdicts = 0;
-    if ((rc = take_verdicts(d, &verdicts)) != 0) {
-        atomic_store(&d->status, rc);
-        SIDIK_LOG_ERROR("the dedup stage stopped; a restart carries out the verdicts again",
-                        "error=%s", sidik_err_name(rc));
-        return rc;
-    }
+    int rc = take_verdicts(d, &verdicts);
+    if (rc != 0)
+        return stalled(d, rc, "carrying out UNIQUE verdicts");
     *decided = verdicts;
     if (verdicts > 0)
-        return 0; /* the next step decides the next batch */
+        return works(d); /* the next step decides the next batch */
     uint64_t applied = 0;
     sidik_control_txn *t;
     rc = sidik_control_begin(d->o.control, false, &t);
@@ -699,8 +719,10 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
         sidik_control_abort(t);
     }
     uint64_t from = atomic_load(&d->decided);
-    if (rc != 0 || applied <= from)
-        return rc;
+    if (rc != 0)
+        return stalled(d, rc, "reading the control store");
+    if (applied <= from)
+        return works(d);
     uint64_t busy_from = busy_clock_ns();
     collecting c = {.d = d, .applied = applied};
     d->nitems = 0;
@@ -722,12 +744,7 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
     }
     for (uint32_t i = 0; i < d->nitems; i++)
         item_clear(&d->items[i]);
-    if (rc != 0) {
-        atomic_store(&d->status, rc);
-        SIDIK_LOG_ERROR("the dedup stage stopped; a restart resumes after the last decided",
-                        "decided=%llu error=%s", (unsigned long long)from, sidik_err_name(rc));
-    }
-    return rc;
+    return rc != 0 ? stalled(d, rc, "deciding a batch") : works(d);
 }
 
 /* ---- the stage's thread ------------------------------------------------------------- */
@@ -735,6 +752,7 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
 static void *stage(void *arg)
 {
     sidik_dedup *d = arg;
+    int64_t retry_ms = d->o.retry_ms;
     pthread_mutex_lock(&d->mu);
     while (!d->stop) {
         d->kicked = false;
@@ -742,8 +760,21 @@ static void *stage(void *arg)
         uint32_t n = 0;
         int rc = sidik_dedup_step(d, &n);
         pthread_mutex_lock(&d->mu);
-        if (rc != 0)
-            break; /* logged; status says why */
+        if (rc != 0) {
+            /* Paused (logged; status says why): kicks cannot help, only
+             * time can (a disk freed), so the next try waits, twice as
+             * long after each failure, up to RETRY_MAX_MS. */
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            int64_t ns = until.tv_nsec + (retry_ms % 1000) * 1000000;
+            until.tv_sec += retry_ms / 1000 + ns / 1000000000;
+            until.tv_nsec = ns % 1000000000;
+            while (!d->stop && pthread_cond_timedwait(&d->cv, &d->mu, &until) == 0)
+                ;
+            retry_ms = retry_ms * 2 < RETRY_MAX_MS ? retry_ms * 2 : RETRY_MAX_MS;
+            continue;
+        }
+        retry_ms = d->o.retry_ms;
         while (n == 0 && !d->kicked && !d->stop)
             pthread_cond_wait(&d->cv, &d->mu);
     }
@@ -824,6 +855,8 @@ static int check_options(sidik_dedup_options *o, const char **why)
         o->review_fpir = o->duplicate_fpir > DEFAULT_REV_FPIR ? o->duplicate_fpir : DEFAULT_REV_FPIR;
     if (o->now_ms == NULL)
         o->now_ms = wall_ms;
+    if (o->retry_ms == 0)
+        o->retry_ms = DEFAULT_RETRY_MS;
     if (o->control == NULL || o->journal == NULL || o->shards == NULL || o->fusion == NULL ||
         o->pool == NULL)
         *why = "the control store, journal, shards, fusion model and pool are all needed";
@@ -833,6 +866,8 @@ static int check_options(sidik_dedup_options *o, const char **why)
         *why = "shortlist must be 1-4096";
     else if (o->partitions > SIDIK_GALLERY_MAX_PARTITIONS)
         *why = "partitions must be 1-256";
+    else if (o->retry_ms < 0 || o->retry_ms > RETRY_MAX_MS)
+        *why = "retry_ms must be 1-60000";
     else if (!(o->duplicate_fpir > 0 && o->duplicate_fpir < 1) ||
              !(o->review_fpir >= o->duplicate_fpir && o->review_fpir < 1))
         *why = "duplicate_fpir must be in (0, 1) and review_fpir in [duplicate_fpir, 1)";
@@ -854,7 +889,11 @@ int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char
         return SIDIK_ENOMEM;
     d->o = *o;
     pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->cv, NULL);
+    pthread_condattr_t ca; /* the retry's timed wait, on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cv, &ca);
+    pthread_condattr_destroy(&ca);
     int rc = check_options(&d->o, why);
     if (rc == 0 && ((d->items = sidik_trycalloc(d->o.batch, sizeof *d->items)) == NULL ||
                     (d->scratch = sidik_trymalloc(sizeof *d->scratch)) == NULL))

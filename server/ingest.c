@@ -151,6 +151,17 @@ static const char *record_reason(int rc)
                                "is lost: keep it in the spool and send it again later";
 }
 
+static const char *downstream_reason(int rc)
+{
+    return rc == SIDIK_EFULL ? "the server's gallery disk is full, so deduplication is paused; "
+                               "nothing of this enrollment was kept and nothing acknowledged is "
+                               "lost: keep it in the spool and send it again later"
+                             : "the server cannot deduplicate (its gallery store refused a write), "
+                               "so deduplication is paused; nothing of this enrollment was kept "
+                               "and nothing acknowledged is lost: keep it in the spool and send it "
+                               "again later";
+}
+
 static void answer_free(sidik_ingest *s, answer *a)
 {
     if (a->seq != 0)
@@ -172,6 +183,15 @@ static int append(sidik_ingest *s, const Sidik__V1__Enrollment *e, const uint8_t
         r->code = s->record_failed == SIDIK_EFULL ? SIDIK_GRPC_RESOURCE_EXHAUSTED
                                                   : SIDIK_GRPC_UNAVAILABLE;
         r->reason = record_reason(s->record_failed);
+        return 0;
+    }
+    /* Taken now, it would only wait in the journal behind the paused stage
+     * for as long as the disk stays full; the office's spool keeps it. */
+    int down = s->downstream != NULL ? s->downstream(s->downstream_ctx) : 0;
+    if (down != 0) {
+        r->resend = false;
+        r->code = down == SIDIK_EFULL ? SIDIK_GRPC_RESOURCE_EXHAUSTED : SIDIK_GRPC_UNAVAILABLE;
+        r->reason = downstream_reason(down);
         return 0;
     }
     inflight *f = sidik_trycalloc(1, sizeof *f);

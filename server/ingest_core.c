@@ -319,6 +319,8 @@ int sidik_ingest_open(const sidik_ingest_options *o, sidik_ingest **out, uint64_
     s->now_ms = o->now_ms ? o->now_ms : wall_ms;
     s->on_recorded = o->on_recorded;
     s->recorded_ctx = o->recorded_ctx;
+    s->downstream = o->downstream;
+    s->downstream_ctx = o->downstream_ctx;
     s->max_enrollment = o->max_enrollment_bytes ? o->max_enrollment_bytes
                                                 : SIDIK_INGEST_MAX_ENROLLMENT;
     if (sidik__staging_create(o, o->metrics, &s->staging) != 0) {

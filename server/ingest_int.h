@@ -65,6 +65,8 @@ struct sidik_ingest {
     int64_t (*now_ms)(void);
     void (*on_recorded)(void *ctx);
     void *recorded_ctx;
+    int (*downstream)(void *ctx); /* sidik_ingest_options' */
+    void *downstream_ctx;
     size_t max_enrollment;   /* UploadChunks: the largest total_bytes */
     sidik__staging *staging; /* UploadChunks: the prefixes held */
 

@@ -153,6 +153,29 @@ static void slow_rebalance_drill(sidik_admin_options *o)
                    "ms=%lu", ms);
 }
 
+/* SIDIK_DRILL_GALLERY_FULL=PATH: while a file at PATH exists, every write
+ * to a gallery shard fails with SIDIK_EFULL, as when the gallery's disk is
+ * full; for tests and operator drills of the paused dedup stage (new
+ * uploads refused, nothing acknowledged lost, resumed once the file is
+ * gone). The path rides in the context pointer (the environment's own
+ * string, which lives as long as the process). */
+static int gallery_full(void *ctx)
+{
+    return access((const char *)ctx, F_OK) == 0 ? SIDIK_EFULL : 0;
+}
+
+static void gallery_full_drill(sidik_shardset_options *o)
+{
+    const char *v = getenv("SIDIK_DRILL_GALLERY_FULL");
+    if (v == NULL || v[0] == 0)
+        return;
+    o->fault = gallery_full;
+    o->fault_ctx = (void *)(uintptr_t)v;
+    SIDIK_LOG_WARN("drill: gallery writes fail as a full disk while the file exists "
+                   "(SIDIK_DRILL_GALLERY_FULL)",
+                   "path=\"%s\"", v);
+}
+
 /* The Admin service over the shards, the dedup stage and the settings. */
 static int admin_open(daemon_t *d)
 {
@@ -173,10 +196,21 @@ static int admin_open(daemon_t *d)
     return 0;
 }
 
+/* For the ingest: new enrollments are refused while the dedup stage is
+ * paused (a gallery disk full or failing). d->dedup is set before the
+ * loops start and cleared after they stop. */
+static int dedup_paused(void *ctx)
+{
+    const daemon_t *d = ctx;
+    return d->dedup != NULL ? sidik_dedup_status(d->dedup) : 0;
+}
+
 void sidikd_pipeline_hook(daemon_t *d, sidik_ingest_options *io)
 {
     io->on_recorded = recorded;
     io->recorded_ctx = d;
+    io->downstream = dedup_paused;
+    io->downstream_ctx = d;
 }
 
 int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level)
@@ -185,7 +219,9 @@ int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level)
     char dir[SIDIK_CONFIG_STR + 16];
     snprintf(dir, sizeof dir, "%s/gallery", c->data_dir);
     const char *why = NULL;
-    int rc = sidik_shardset_open(dir, d->control, NULL, &d->shards, &why);
+    sidik_shardset_options so = {0};
+    gallery_full_drill(&so);
+    int rc = sidik_shardset_open(dir, d->control, &so, &d->shards, &why);
     if (rc != 0) {
         fprintf(stderr, "sidikd: gallery %s: %s (%s)\n", dir, why ? why : "", sidik_strerror(rc));
         return 1;

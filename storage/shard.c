@@ -16,6 +16,8 @@ struct sidik_shard {
     MDB_env *env;
     MDB_dbi meta, persons;
     uint32_t number;
+    int (*fault)(void *ctx); /* sidik_shard_options' I/O seam */
+    void *fault_ctx;
 };
 
 /* A person's value: this head, then per finger present (mask bit f, in
@@ -91,6 +93,18 @@ static void unpack_sig(const MDB_val *v, const person_head *h, sidik_person_sig 
     }
 }
 
+/* Commits a write transaction (freed also on error), asking the I/O seam
+ * first: its answer aborts it as a failing disk would. */
+static int commit(sidik_shard *s, MDB_txn *txn)
+{
+    int rc = s->fault != NULL ? s->fault(s->fault_ctx) : 0;
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return sidik_lmdb_err(mdb_txn_commit(txn));
+}
+
 /* ---- open / close ----------------------------------------------------------- */
 
 static int check_meta(sidik_shard *s, MDB_txn *txn, const char **why)
@@ -142,6 +156,8 @@ int sidik_shard_open(const char *dir, uint32_t number, const sidik_shard_options
     if (s == NULL)
         return SIDIK_ENOMEM;
     s->number = number;
+    if (o != NULL)
+        s->fault = o->fault, s->fault_ctx = o->fault_ctx;
     uint64_t map = o != NULL && o->map_bytes != 0 ? o->map_bytes : DEFAULT_MAP_BYTES;
     const sidik_lmdb_db dbs[] = {{"meta", &s->meta}, {"persons", &s->persons}};
     MDB_txn *txn;
@@ -207,7 +223,7 @@ int sidik_shard_put(sidik_shard *s, const sidik_shard_record *r, size_t n, size_
             rc = sidik_lmdb_err(mdb_put(txn, s->persons, &k, &v, MDB_NOOVERWRITE));
         }
         if (rc == 0)
-            rc = sidik_lmdb_err(mdb_txn_commit(txn)); /* frees txn, also on error */
+            rc = commit(s, txn);
         else
             mdb_txn_abort(txn);
     }
@@ -254,7 +270,7 @@ int sidik_shard_del(sidik_shard *s, const uint64_t *ids, size_t n)
         rc = sidik_lmdb_err(mdb_del(txn, s->persons, &k, NULL));
     }
     if (rc == 0)
-        return sidik_lmdb_err(mdb_txn_commit(txn));
+        return commit(s, txn);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -281,7 +297,7 @@ int sidik_shard_copy(sidik_shard *src, sidik_shard *dst, const uint64_t *ids, si
     }
     if (wtxn != NULL) {
         if (rc == 0)
-            rc = sidik_lmdb_err(mdb_txn_commit(wtxn));
+            rc = commit(dst, wtxn);
         else
             mdb_txn_abort(wtxn);
     }

@@ -54,7 +54,8 @@ static int open_one(sidik_shardset *set, uint32_t number, const char **why)
     if (snprintf(path, sizeof path, "%s/shard-%04u", set->dir, number) >= (int)sizeof path)
         return SIDIK_EINVAL;
     sidik_shard *s;
-    int rc = sidik_shard_open(path, number, NULL, &s, why);
+    sidik_shard_options so = {.fault = set->o.fault, .fault_ctx = set->o.fault_ctx};
+    int rc = sidik_shard_open(path, number, &so, &s, why);
     if (rc != 0)
         return rc;
     set->shard[number] = s;

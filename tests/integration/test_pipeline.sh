@@ -2,7 +2,9 @@
 # The pipeline live: four offices upload the same five persons at the same
 # instant (simultaneous.py): exactly one enrollment of each is PRINT_READY.
 # Before it starts, 50 persons of another population are preloaded
-# (`sidik preload`): a re-capture of one of them is a DUPLICATE.
+# (`sidik preload`): a re-capture of one of them is a DUPLICATE. Then the
+# gallery's disk fills (SIDIK_DRILL_GALLERY_FULL) and empties again
+# (gallery_full.py): uploads refused meanwhile, nothing taken lost.
 #   test_pipeline.sh SIDIKD SIDIK SOURCE_DIR
 set -u
 sidikd=$1
@@ -15,9 +17,11 @@ for o in SBY-03 MDN-04; do sh "$src/deploy/pki.sh" pki client office "$o" >/dev/
 "$sidik" gen --persons 5 --reenroll-rate 0 --out gen >/dev/null 2>&1
 "$sidik" gen --persons 50 --reenroll-rate 0 --seed 99 --out old >/dev/null 2>&1
 "$sidik" gen --persons 8 --impressions 2 --reenroll-rate 0 --seed 99 --out again >/dev/null 2>&1
+"$sidik" gen --persons 2 --reenroll-rate 0 --seed 77 --out fresh >/dev/null 2>&1
 live_conf
 "$sidik" preload --data data --records old/records.iso >/dev/null
 check "50 persons preloaded" $?
+export SIDIK_DRILL_GALLERY_FULL="$PWD/gallery-full"
 live_start
 grep -q 'msg="dedup stage open" gallery=50 ' log; check "sidikd searches the 50 preloaded" $?
 /usr/bin/python3 - "$src" pki "$port" <<'PY'
@@ -35,6 +39,9 @@ check "a re-capture of a preloaded person is a DUPLICATE" $?
 /usr/bin/python3 "$src/tests/integration/simultaneous.py" "$src/proto" pki "$port" \
     gen/records.iso JKT-01 BDG-02 SBY-03 MDN-04
 check "simultaneous duplicates from four offices: one UNIQUE each" $?
+/usr/bin/python3 "$src/tests/integration/gallery_full.py" "$src/proto" pki "$port" \
+    fresh/records.iso "$PWD/gallery-full" log
+check "a full gallery disk pauses the dedup stage and refuses uploads; emptied, it resumes" $?
 live_stop
 rc=$?
 [ "$rc" -eq 0 ]; check "SIGTERM stops it with status 0 (got $rc)" $?

@@ -61,6 +61,7 @@ typedef struct sidik_dedup_options {
     uint32_t shortlist;         /* persons the scan keeps per probe; 0: 64 */
     uint32_t partitions;        /* of the search gallery, 1..256; 0: 8 */
     int64_t (*now_ms)(void);    /* tests; NULL: the wall clock */
+    int64_t retry_ms;           /* a failed step's first retry, doubling to 60 s; 0: 1000 */
 } sidik_dedup_options;
 
 /** Loads every gallery record decided so far into a search gallery and
@@ -78,8 +79,10 @@ void sidik_dedup_kick(sidik_dedup *d);
 /** Carries out the waiting UNIQUE verdicts (up to `batch`) or, when none
  *  waits, decides one batch, on the calling thread (not with start):
  *  *decided (may be NULL) gets how many, 0 when nothing waits. Errors: those of the
- *  journal, the shards, the control store and the search; the stage then
- *  stops (sidik_dedup_status) and a restart resumes after `decided`. */
+ *  journal, the shards, the control store and the search: nothing of the
+ *  batch is decided, sidik_dedup_status reports the error until a step
+ *  works, and the same step may simply be tried again (the thread started
+ *  by sidik_dedup_start retries after retry_ms, doubling). */
 int sidik_dedup_step(sidik_dedup *d, uint32_t *decided);
 
 /** The last journal sequence decided. Any thread. */
@@ -88,7 +91,8 @@ uint64_t sidik_dedup_decided(const sidik_dedup *d);
 /** Persons in the search gallery. Any thread. */
 uint64_t sidik_dedup_gallery_size(const sidik_dedup *d);
 
-/** 0 while the stage works, else the error that stopped it. Any thread. */
+/** 0 while the stage works, else the error of its last step (paused: it
+ *  is retried; sidikd refuses new enrollments meanwhile). Any thread. */
 int sidik_dedup_status(const sidik_dedup *d);
 
 /** The stage's work since open: *decided, enrollments decided, and

@@ -162,6 +162,13 @@ typedef struct sidik_ingest_options {
      * the thread that recorded them: the next stage's wake-up. */
     void (*on_recorded)(void *ctx);
     void *recorded_ctx;
+    /* Asked (may be NULL) before a new enrollment is appended, on its
+     * loop's thread: nonzero, the next stage's error (the dedup stage
+     * paused by a full or failing gallery disk), refuses it, kept nowhere,
+     * with RESOURCE_EXHAUSTED (SIDIK_EFULL) or UNAVAILABLE and a reason;
+     * resends of enrollments already received are answered as ever. */
+    int (*downstream)(void *ctx);
+    void *downstream_ctx;
     /* Ingest.UploadChunks (above); 0: the SIDIK_INGEST_* defaults. */
     size_t max_enrollment_bytes;   /* total_bytes at most (max_message_bytes) */
     size_t staging_office_bytes;   /* buffer bytes one office may have staged */

@@ -27,6 +27,12 @@ typedef struct sidik_shard sidik_shard;
 
 typedef struct sidik_shard_options {
     uint64_t map_bytes; /* LMDB map size; 0: 1 TiB (address space, not disk) */
+    /* The I/O seam for tests and drills (NULL in production), as the
+     * control store's: asked before each write transaction commits; a
+     * nonzero answer (-EIO, SIDIK_EFULL, ...) aborts it and is what the
+     * write returns, as a failing disk would make it. Any thread. */
+    int (*fault)(void *ctx);
+    void *fault_ctx;
 } sidik_shard_options;
 
 typedef struct sidik_shard_record {

@@ -43,6 +43,10 @@ typedef struct sidik_shardset_options {
      * shard, to widen the window a move can fall into. */
     void (*fetch_gap)(void *ctx);
     void *ctx;
+    /* Every shard's I/O seam (sidik_shard_options; NULL in production),
+     * also of shards added later. */
+    int (*fault)(void *ctx);
+    void *fault_ctx;
 } sidik_shardset_options;
 
 /** Opens every shard in folder dir (created if needed; a node with no shard

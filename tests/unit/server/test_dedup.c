@@ -17,6 +17,8 @@
 #include "sidik/ingest.h"
 #include "sidik/workers.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -39,18 +41,41 @@ static int64_t test_now_ms(void)
     return NOW_MS;
 }
 
-static void rig_open(rig *r, uint32_t batch)
+/* The I/O seams of the gallery shards and of the control store: their
+ * write commits fail with these while set (SIDIK_EFULL, -EIO); the control
+ * store's lets control_passes commits through first. */
+static atomic_int fail_shards, fail_control, control_passes;
+
+static int shard_fault(void *ctx)
 {
+    (void)ctx;
+    return atomic_load(&fail_shards);
+}
+
+static int control_fault(void *ctx)
+{
+    (void)ctx;
+    if (atomic_load(&fail_control) == 0)
+        return 0;
+    return atomic_fetch_sub(&control_passes, 1) > 0 ? 0 : atomic_load(&fail_control);
+}
+
+static void rig_open_retrying(rig *r, uint32_t batch, int64_t retry_ms)
+{
+    atomic_store(&fail_shards, 0);
+    atomic_store(&fail_control, 0);
     if (r->dir == NULL)
         assert_non_null(r->dir = scratch_create());
     char path[600];
     const char *why = NULL;
     snprintf(path, sizeof path, "%s/control", r->dir);
-    assert_int_equal(sidik_control_open(path, NULL, &r->control, NULL), 0);
+    sidik_control_options co = {.fault = control_fault};
+    assert_int_equal(sidik_control_open(path, &co, &r->control, NULL), 0);
     snprintf(path, sizeof path, "%s/journal", r->dir);
     assert_int_equal(sidik_journal_open(path, NULL, &r->journal, NULL), 0);
     snprintf(path, sizeof path, "%s/shards", r->dir);
-    assert_int_equal(sidik_shardset_open(path, r->control, NULL, &r->shards, NULL), 0);
+    sidik_shardset_options so = {.fault = shard_fault};
+    assert_int_equal(sidik_shardset_open(path, r->control, &so, &r->shards, NULL), 0);
     assert_int_equal(sidik_workers_create(2, &r->workers), 0);
     sidik_dedup_options o = {.control = r->control,
                              .journal = r->journal,
@@ -59,10 +84,16 @@ static void rig_open(rig *r, uint32_t batch)
                              .pool = sidik_workers_pool(r->workers),
                              .batch = batch,
                              .partitions = 2,
-                             .now_ms = test_now_ms};
+                             .now_ms = test_now_ms,
+                             .retry_ms = retry_ms};
     int rc = sidik_dedup_open(&o, &r->dedup, &why);
     if (rc != 0)
         fail_msg("dedup open: %s (%s)", sidik_err_name(rc), why ? why : "");
+}
+
+static void rig_open(rig *r, uint32_t batch)
+{
+    rig_open_retrying(r, batch, 0);
 }
 
 static void rig_close(rig *r, bool keep_dir)
@@ -687,6 +718,107 @@ static void test_server_dedup_thread(void **state)
     rig_close(&r, false);
 }
 
+/* The gallery's disk full or failing (the shards' I/O seam): a step
+ * decides nothing and says why, the stage reports the error (sidikd
+ * refuses uploads on it), nothing waiting is lost, and the same step works
+ * once the disk is back. Then the control store fails after the shard
+ * writes: the retry finds its records stored and decides each once. */
+static void test_server_dedup_gallery_disk_fails(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    char id[3][37];
+    for (unsigned i = 0; i < 3; i++)
+        id_of(id[i], 700 + i);
+    uint64_t first = receive(&r, 70, 0, id[0]);
+    uint32_t n = 99;
+    static const int faults[] = {SIDIK_EFULL, -EIO, -ENOSPC};
+    for (size_t f = 0; f < SIDIK_ARRAY_SIZE(faults); f++) {
+        atomic_store(&fail_shards, faults[f]);
+        assert_int_equal(sidik_dedup_step(r.dedup, &n), faults[f]);
+        assert_int_equal(n, 0);
+        assert_int_equal(sidik_dedup_status(r.dedup), faults[f]);
+        assert_int_equal(sidik_dedup_decided(r.dedup), 0);
+        assert_int_equal(get(&r, id[0]).status, SIDIK_STATUS_RECEIVED);
+        assert_int_equal(stored_records(&r), 0);
+        assert_int_equal(sidik_dedup_gallery_size(r.dedup), 0);
+    }
+    uint64_t second = receive(&r, 71, 0, id[1]); /* journaled while paused */
+    atomic_store(&fail_shards, 0);
+    assert_int_equal(decide_all(&r), 2);
+    assert_int_equal(sidik_dedup_status(r.dedup), 0);
+    assert_int_equal(sidik_dedup_decided(r.dedup), second);
+    assert_true(first < second);
+    for (unsigned i = 0; i < 2; i++) {
+        sidik_enrollment e = get(&r, id[i]);
+        assert_int_equal(e.status, SIDIK_STATUS_PRINT_READY);
+        assert_int_equal(e.nhistory, 2);
+    }
+    /* One lease takes every authorisation queued: each of the two once. */
+    sidik_control_txn *t;
+    sidik_enroll_id leased[64];
+    uint32_t got = 0;
+    assert_int_equal(sidik_control_begin(r.control, true, &t), 0);
+    assert_int_equal(
+        sidik_control_print_lease(t, "31.71", "PRN-1", NOW_MS, 60000, 64, leased, &got), 0);
+    assert_int_equal(sidik_control_commit(t), 0);
+    assert_int_equal(got, 2);
+    assert_string_not_equal(leased[0], leased[1]);
+    for (uint32_t i = 0; i < got; i++)
+        assert_true(strcmp(leased[i], id[0]) == 0 || strcmp(leased[i], id[1]) == 0);
+
+    /* The shard write works (and its naming in the directory, the control
+     * store's first commit), the batch's transaction does not. */
+    uint64_t third = receive(&r, 72, 0, id[2]);
+    atomic_store(&control_passes, 1);
+    atomic_store(&fail_control, SIDIK_EFULL);
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), SIDIK_EFULL);
+    assert_int_equal(sidik_dedup_status(r.dedup), SIDIK_EFULL);
+    assert_int_equal(stored_records(&r), 3); /* stored, not yet decided */
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2);
+    atomic_store(&fail_control, 0);
+    assert_int_equal(decide_all(&r), 1);
+    assert_int_equal(sidik_dedup_status(r.dedup), 0);
+    assert_int_equal(sidik_dedup_decided(r.dedup), third);
+    sidik_enrollment e = get(&r, id[2]);
+    assert_int_equal(e.status, SIDIK_STATUS_PRINT_READY);
+    assert_int_equal(e.record_id, third);
+    assert_int_equal(e.nhistory, 2);
+    assert_int_equal(print_count(&r, id[2]), 1);
+    assert_int_equal(stored_records(&r), 3);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 3);
+    rig_close(&r, false);
+}
+
+/* Started, the stage paused by a full gallery disk retries on its own
+ * (kicks alone do not end the pause) and decides once the disk is back. */
+static void test_server_dedup_thread_retries(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open_retrying(&r, 0, 20);
+    atomic_store(&fail_shards, SIDIK_EFULL);
+    assert_int_equal(sidik_dedup_start(r.dedup), 0);
+    char id[37];
+    id_of(id, 800);
+    uint64_t seq = receive(&r, 80, 0, id);
+    sidik_dedup_kick(r.dedup);
+    for (int waited = 0; sidik_dedup_status(r.dedup) == 0 && waited < 3000; waited++)
+        usleep(1000);
+    assert_int_equal(sidik_dedup_status(r.dedup), SIDIK_EFULL);
+    usleep(100 * 1000); /* a few retries, each failing */
+    assert_int_equal(sidik_dedup_decided(r.dedup), 0);
+    assert_int_equal(get(&r, id).status, SIDIK_STATUS_RECEIVED);
+    atomic_store(&fail_shards, 0);
+    for (int waited = 0; sidik_dedup_decided(r.dedup) < seq && waited < 5000; waited++)
+        usleep(1000);
+    assert_int_equal(sidik_dedup_decided(r.dedup), seq);
+    assert_int_equal(sidik_dedup_status(r.dedup), 0);
+    assert_int_equal(get(&r, id).status, SIDIK_STATUS_PRINT_READY);
+    rig_close(&r, false);
+}
+
 static void test_server_dedup_bad_options(void **state)
 {
     (void)state;
@@ -704,6 +836,10 @@ static void test_server_dedup_bad_options(void **state)
     bad.batch = 257;
     assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
     assert_string_equal(why, "batch must be 1-256");
+    bad = o;
+    bad.retry_ms = -1;
+    assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
+    assert_string_equal(why, "retry_ms must be 1-60000");
     bad = o;
     bad.duplicate_fpir = 1.5;
     assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
@@ -745,6 +881,8 @@ int main(void)
         SIDIK_TEST(test_server_dedup_adjudicated_unique),
         SIDIK_TEST(test_server_dedup_adjudicated_unique_crash),
         SIDIK_TEST(test_server_dedup_thread),
+        SIDIK_TEST(test_server_dedup_gallery_disk_fails),
+        SIDIK_TEST(test_server_dedup_thread_retries),
         SIDIK_TEST(test_server_dedup_bad_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

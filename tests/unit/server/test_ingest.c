@@ -43,6 +43,16 @@ static int control_fault(void *ctx)
     return atomic_load(&fail_commit);
 }
 
+/* The next stage's state as the ingest asks it (sidikd: the dedup stage's
+ * status); nonzero while it is paused. */
+static atomic_int downstream_rc;
+
+static int downstream(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&downstream_rc);
+}
+
 static int64_t test_now_ms(void)
 {
     return NOW_MS;
@@ -94,7 +104,8 @@ static void open_stores(server *s, size_t max_pending, size_t call_window, uint6
                               .journal = {.max_pending_bytes = max_pending, .fault = journal_fault},
                               .control = s->control,
                               .call_window_bytes = call_window,
-                              .now_ms = test_now_ms};
+                              .now_ms = test_now_ms,
+                              .downstream = downstream};
     const char *why = NULL;
     int rc = sidik_ingest_open(&o, &s->ingest, replayed, &why);
     if (rc != 0)
@@ -116,6 +127,7 @@ static void server_open(server *s, size_t max_pending, size_t call_window, uint3
     atomic_store(&hold_sync, 0);
     atomic_store(&fail_sync, 0);
     atomic_store(&fail_commit, 0);
+    atomic_store(&downstream_rc, 0);
     if (s->dir == NULL)
         assert_non_null(s->dir = scratch_create());
     assert_int_equal(uv_loop_init(&s->loop), 0);
@@ -441,6 +453,52 @@ static void test_server_ingest_control_store_fails(void **state)
     server_close(&s, false);
 }
 
+/* The dedup stage paused (its gallery disk full or failing): new
+ * enrollments are refused with a status that says so and kept nowhere; a
+ * resend of one already received still gets its receipt; once the stage
+ * works again the next upload is taken. */
+static void test_server_ingest_refused_while_dedup_paused(void **state)
+{
+    (void)state;
+    server s = {0};
+    server_open(&s, 0, 0, 0);
+    upload_req *u[5];
+    Sidik__V1__Receipt *x = upload_one(&s, 1, &u[0]);
+    assert_int_equal(x->code, 0);
+    uint64_t first_seq = x->journal_seq;
+    sidik__v1__receipt__free_unpacked(x, NULL);
+
+    atomic_store(&downstream_rc, SIDIK_EFULL);
+    x = upload_one(&s, 2, &u[1]);
+    assert_int_equal(x->code, SIDIK_GRPC_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(x->reason, "gallery disk is full"));
+    assert_non_null(strstr(x->reason, "nothing acknowledged is lost"));
+    assert_int_equal(x->journal_seq, 0);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+    atomic_store(&downstream_rc, -EIO);
+    x = upload_one(&s, 3, &u[2]);
+    assert_int_equal(x->code, SIDIK_GRPC_UNAVAILABLE);
+    assert_non_null(strstr(x->reason, "cannot deduplicate"));
+    assert_int_equal(x->journal_seq, 0);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+    x = upload_one(&s, 1, &u[3]); /* a resend: answered from the store */
+    assert_int_equal(x->code, 0);
+    assert_int_equal(x->journal_seq, first_seq);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+
+    atomic_store(&downstream_rc, 0);
+    x = upload_one(&s, 2, &u[4]);
+    assert_int_equal(x->code, 0);
+    assert_true(x->journal_seq > first_seq);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+    sidik_enrollment e;
+    assert_int_equal(stored_status(&s, 2, &e), SIDIK_STATUS_RECEIVED);
+    assert_int_equal(stored_status(&s, 3, &e), 0);
+    for (int i = 0; i < 5; i++)
+        upload_free(u[i]);
+    server_close(&s, false);
+}
+
 /* While the journal is behind, the office is stopped by HTTP/2 flow
  * control: the server takes at most a window's worth, and everything
  * arrives once the journal catches up. */
@@ -566,6 +624,7 @@ int main(void)
         SIDIK_TEST(test_server_ingest_resend_and_conflict),
         SIDIK_TEST(test_server_ingest_disk_full),
         SIDIK_TEST(test_server_ingest_control_store_fails),
+        SIDIK_TEST(test_server_ingest_refused_while_dedup_paused),
         SIDIK_TEST(test_server_ingest_backpressure),
         SIDIK_TEST(test_server_ingest_replay),
         SIDIK_TEST(test_server_ingest_record_parse),

@@ -11,6 +11,7 @@
 #include "sidik/shardset.h"
 #include "people.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -346,6 +347,64 @@ static census take_census(node *nd, uint64_t n)
     free(c.seen);
     c.seen = NULL;
     return c;
+}
+
+/* The shards' I/O seam: while it fails, every write (put, rebalance's
+ * copy) returns its error and leaves nothing half done: no record stored or
+ * named, none lost, every record in one shard; once the disk is back the
+ * same writes work. */
+static atomic_int shard_fault_rc;
+
+static int shard_fault(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&shard_fault_rc);
+}
+
+static void test_storage_shardset_write_faults(void **state)
+{
+    (void)state;
+    atomic_store(&shard_fault_rc, 0);
+    sidik_shardset_options o = {.fault = shard_fault};
+    node nd = node_open_with(scratch_create(), &o);
+    node_fill(&nd, 40);
+    sidik_shard_record r[5];
+    for (uint64_t i = 0; i < 5; i++)
+        r[i] = rec(41 + i, &people[(41 + i) % PERSONS]);
+    static const int faults[] = {-EIO, -ENOSPC, SIDIK_EFULL};
+    sidik_fmr *fmr = malloc(sizeof *fmr);
+    for (size_t f = 0; f < SIDIK_ARRAY_SIZE(faults); f++) {
+        atomic_store(&shard_fault_rc, faults[f]);
+        assert_int_equal(sidik_shardset_put(nd.set, r, 5, NULL), faults[f]);
+        for (uint64_t i = 0; i < 5; i++)
+            assert_int_equal(sidik_shardset_fetch(nd.set, 41 + i, fmr), SIDIK_ENOTFOUND);
+    }
+    /* A shard added while the disk fails cannot take moves. */
+    uint32_t added;
+    atomic_store(&shard_fault_rc, 0);
+    assert_int_equal(sidik_shardset_add(nd.set, &added), 0);
+    atomic_store(&shard_fault_rc, -EIO);
+    uint64_t moved = 99;
+    assert_int_equal(sidik_shardset_rebalance(nd.set, NULL, NULL, &moved), -EIO);
+    assert_int_equal(moved, 0);
+    census c = take_census(&nd, 45);
+    assert_int_equal(c.count, 40);
+    assert_int_equal(c.twice, 0);
+    assert_int_equal(c.wrong, 0);
+
+    atomic_store(&shard_fault_rc, 0);
+    assert_int_equal(sidik_shardset_put(nd.set, r, 5, NULL), 0);
+    assert_int_equal(sidik_shardset_rebalance(nd.set, NULL, NULL, &moved), 0);
+    assert_true(moved > 0);
+    c = take_census(&nd, 45);
+    assert_int_equal(c.count, 45);
+    assert_int_equal(c.twice, 0);
+    assert_int_equal(c.wrong, 0);
+    for (uint64_t i = 0; i < 5; i++)
+        assert_int_equal(sidik_shardset_fetch(nd.set, 41 + i, fmr), 0);
+    free(fmr);
+    node_close(&nd);
+    scratch_remove(nd.dir);
 }
 
 static void test_storage_shardset_add_and_rebalance(void **state)
@@ -694,6 +753,7 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_shard_batches_all_or_nothing),
     SIDIK_TEST(test_storage_shard_identity_and_damage),
     SIDIK_TEST(test_storage_shard_full),
+    SIDIK_TEST(test_storage_shardset_write_faults),
     SIDIK_TEST(test_storage_shardset_add_and_rebalance),
     SIDIK_TEST(test_storage_shardset_moves_under_load),
     SIDIK_TEST(test_storage_shardset_fetch_during_move),
