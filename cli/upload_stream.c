@@ -419,7 +419,8 @@ static int ended(up_run *run, sidik_rpc_bidi *b, bool clean)
         fprintf(run->o->err,
                 "sidik %s: the centre refused a message (RESOURCE_EXHAUSTED: %s); the largest "
                 "capture in flight is %zu bytes: sidikd's max_message_bytes must be above it "
-                "(default 4 MiB), or send with --chunked\n",
+                "(default 4 MiB; --chunked does not help, the centre takes no enrollment "
+                "larger than that in chunks either)\n",
                 cmd, st.message, big);
     }
     sidik__upload_fail_all(run);
