@@ -233,8 +233,12 @@ static int stats(const args *a, sidik_rpc *c)
         sidik_out_json_number(stdout, s->decided_per_second);
         fputs(",\"capacity_per_day\":", stdout);
         sidik_out_json_number(stdout, s->capacity_per_day);
+        fputs(",\"dedup_paused\":", stdout);
+        sidik_out_json_string(stdout, s->dedup_paused);
         fputs("}\n", stdout);
     } else {
+        if (s->dedup_paused[0] != 0)
+            printf("dedup stage        PAUSED: %s\n", s->dedup_paused);
         printf("gallery            %" PRIu64 " persons\n", s->gallery_persons);
         printf("waiting to decide  %" PRIu64 " enrollments\n", s->dedup_queue);
         printf("review queue       %" PRIu64 " enrollments waiting for a person\n",

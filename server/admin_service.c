@@ -325,6 +325,13 @@ static int stats(sidik_admin *a, uint8_t **out, size_t *len, char *why, size_t c
         return sidik_why(why, cap, rc, "the control store refused: %s", sidik_strerror(rc));
     r.dedup_queue = applied > decided ? applied - decided : 0;
     rates(a, &r.decided_per_second, &r.capacity_per_day);
+    char paused[160] = "";
+    int down = a->o.dedup != NULL ? sidik_dedup_status(a->o.dedup) : 0;
+    if (down != 0)
+        snprintf(paused, sizeof paused,
+                 "%s (%s): retried on its own; new uploads are refused meanwhile",
+                 sidik_err_name(down), sidik_strerror(down));
+    r.dedup_paused = paused;
     return sidik_pb_pack(&r.base, out, len);
 }
 

@@ -680,6 +680,7 @@ static int take_verdicts(sidik_dedup *d, uint32_t *taken)
  * meanwhile (sidikd asks sidik_dedup_status). Logged once per error. */
 static int stalled(sidik_dedup *d, int rc, const char *doing)
 {
+    metric_set(d, SIDIK_M_DEDUP_PAUSED, 1);
     if (atomic_exchange(&d->status, rc) != rc)
         SIDIK_LOG_ERROR("the dedup stage is paused; nothing undecided is lost and it is retried",
                         "while=\"%s\" decided=%llu error=%s", doing,
@@ -690,9 +691,11 @@ static int stalled(sidik_dedup *d, int rc, const char *doing)
 static int works(sidik_dedup *d)
 {
     int was = atomic_exchange(&d->status, 0);
-    if (was != 0)
+    if (was != 0) {
+        metric_set(d, SIDIK_M_DEDUP_PAUSED, 0);
         SIDIK_LOG_WARN("the dedup stage works again", "decided=%llu was=%s",
                        (unsigned long long)atomic_load(&d->decided), sidik_err_name(was));
+    }
     return 0;
 }
 

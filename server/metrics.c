@@ -37,6 +37,7 @@ static const metric_def defs[SIDIK_M_VALUES_] = {
     [SIDIK_M_JOURNAL_LAG] = {"sidik_journal_lag_entries", "gauge",
                              "journal entries appended but not yet durable", NULL},
     [SIDIK_M_DEDUP_QUEUE] = {"sidik_dedup_queue_depth", "gauge", "enrollments waiting for their search", NULL},
+    [SIDIK_M_DEDUP_PAUSED] = {"sidik_dedup_paused", "gauge", "1 while the dedup stage is paused by a failing store (new uploads refused)", NULL},
     [SIDIK_M_PRINT_QUEUE] = {"sidik_print_queue_depth", "gauge", "print authorisations not yet leased", NULL},
     [SIDIK_M_CHUNKS_RECEIVED] = {"sidik_upload_chunks_total", "counter",
                                  "Ingest.UploadChunks messages received", NULL},

@@ -39,7 +39,7 @@ check "a re-capture of a preloaded person is a DUPLICATE" $?
 /usr/bin/python3 "$src/tests/integration/simultaneous.py" "$src/proto" pki "$port" \
     gen/records.iso JKT-01 BDG-02 SBY-03 MDN-04
 check "simultaneous duplicates from four offices: one UNIQUE each" $?
-/usr/bin/python3 "$src/tests/integration/gallery_full.py" "$src/proto" pki "$port" \
+/usr/bin/python3 "$src/tests/integration/gallery_full.py" "$src/proto" pki "$port" "$mport" \
     fresh/records.iso "$PWD/gallery-full" log
 check "a full gallery disk pauses the dedup stage and refuses uploads; emptied, it resumes" $?
 live_stop

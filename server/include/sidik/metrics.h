@@ -28,6 +28,7 @@ typedef enum {
     SIDIK_M_ENROLLMENTS_REJECTED,
     SIDIK_M_JOURNAL_LAG,            /* gauge: appended but not yet durable */
     SIDIK_M_DEDUP_QUEUE,            /* gauge */
+    SIDIK_M_DEDUP_PAUSED,           /* gauge: 1 while the dedup stage is paused */
     SIDIK_M_PRINT_QUEUE,            /* gauge */
     SIDIK_M_CHUNKS_RECEIVED,        /* counter: Ingest.UploadChunks messages */
     SIDIK_M_CHUNK_STAGED_BYTES,     /* gauge: buffer bytes of part-uploaded enrollments */

@@ -59,15 +59,26 @@ typedef struct rig {
     char why[256];
 } rig;
 
+/* The gallery shards' I/O seam: their writes fail with this while set. */
+static atomic_int fail_shards;
+
+static int shard_fault(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&fail_shards);
+}
+
 static void rig_open(rig *r, bool with_dedup, const sidik_admin_options *extra)
 {
+    atomic_store(&fail_shards, 0);
     r->dir = scratch_create();
     assert_non_null(r->dir);
     char path[600];
     snprintf(path, sizeof path, "%s/control", r->dir);
     assert_int_equal(sidik_control_open(path, NULL, &r->control, NULL), 0);
     snprintf(path, sizeof path, "%s/gallery", r->dir);
-    assert_int_equal(sidik_shardset_open(path, r->control, NULL, &r->shards, NULL), 0);
+    sidik_shardset_options so = {.fault = shard_fault};
+    assert_int_equal(sidik_shardset_open(path, r->control, &so, &r->shards, NULL), 0);
     sidik_config_defaults(&r->cfg);
     snprintf(r->cfg.data_dir, sizeof r->cfg.data_dir, "%s", r->dir);
     r->cfg.io_threads = 3;
@@ -437,6 +448,36 @@ static void test_server_admin_stats_rates(void **state)
     /* The newest sample at least 60 s old is 60 s back: 1 in 60 s. */
     assert_true(s->decided_per_second > 1.0 / 60 - 1e-12 &&
                 s->decided_per_second < 1.0 / 60 + 1e-12);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    rig_close(&r);
+}
+
+/* The dedup stage paused by a full gallery disk: Stats says so, and why;
+ * once a step works again it says nothing. */
+static void test_server_admin_stats_dedup_paused(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, true, NULL);
+    Sidik__V1__StatsResponse *s = stats(&r);
+    assert_string_equal(s->dedup_paused, "");
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    receive(&r, 1, "00000000-0000-4000-8000-000000000001");
+    atomic_store(&fail_shards, SIDIK_EFULL);
+    uint32_t n;
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), SIDIK_EFULL);
+    s = stats(&r);
+    assert_string_equal(s->dedup_paused,
+                        "SIDIK_EFULL (storage is full): retried on its own; new uploads are "
+                        "refused meanwhile");
+    assert_int_equal(s->dedup_queue, 1);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    atomic_store(&fail_shards, 0);
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+    assert_int_equal(n, 1);
+    s = stats(&r);
+    assert_string_equal(s->dedup_paused, "");
+    assert_int_equal(s->dedup_queue, 0);
     protobuf_c_message_free_unpacked(&s->base, NULL);
     rig_close(&r);
 }
@@ -1014,6 +1055,7 @@ int main(void)
         SIDIK_TEST(test_server_admin_list_and_add),
         SIDIK_TEST(test_server_admin_stats_counts),
         SIDIK_TEST(test_server_admin_stats_rates),
+        SIDIK_TEST(test_server_admin_stats_dedup_paused),
         SIDIK_TEST(test_server_admin_config),
         SIDIK_TEST(test_server_admin_hostile),
         SIDIK_TEST(test_server_admin_rebalance_streams),
