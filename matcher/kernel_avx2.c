@@ -80,6 +80,7 @@ static inline void sig_products_avx2(const sidik__sig_probe *p, int f, const sid
         _mm256_storeu_si256((__m256i *)(cim[k] + 8), im1);
     }
 }
+#include "sig_rotation.h"
 #define SIG_PRODUCTS sig_products_avx2
 #define SCAN_NAME    sidik__sig_scan_avx2
 #include "sig_scan_impl.h"

@@ -86,6 +86,7 @@ static inline void sig_products_avx512(const sidik__sig_probe *p, int f, const s
         _mm512_storeu_si512(cim[k], im);
     }
 }
+#include "sig_rotation.h"
 #define SIG_PRODUCTS sig_products_avx512
 #define SCAN_NAME    sidik__sig_scan_avx512
 #include "sig_scan_impl.h"

@@ -2,7 +2,8 @@
  * -mavx512vnni): the signature scan's products with VPDPBUSD, one
  * instruction per 16 persons, harmonic and ring pair (sig_int.h has the
  * block layout). Chosen at run time for the avx512 level when the CPU has
- * VNNI (sidik__sig_scan_get); the rest of the level is kernel_avx512.c. */
+ * VNNI (sidik__sig_scan_get); the rest of the level is kernel_avx512.c.
+ * Its rotation step sums with VPDPWSSD (sig_rotation.h). */
 #include "sig_int.h"
 
 #include <immintrin.h>
@@ -26,6 +27,8 @@ static inline void sig_products_vnni(const sidik__sig_probe *p, int f, const sid
         _mm512_storeu_si512(cim[k], im);
     }
 }
+#define SIG_ROTATION_VNNI
+#include "sig_rotation.h"
 #define SIG_PRODUCTS sig_products_vnni
 #define SCAN_NAME    sidik__sig_scan_avx512vnni
 #include "sig_scan_impl.h"

@@ -58,14 +58,34 @@ void sidik__sig_probe_init(sidik__sig_probe *p, const sidik_person_sig *s);
  * pairs +-a. With A = sum over k of w_k re_k cos(k a) and B = sum of
  * w_k im_k sin(k a) (w_k = 2 for k > 0: harmonic k stands for itself and its
  * mirror -k, the spectrum being real), the correlation at +a is A - B and
- * at -a is A + B: one pass over the harmonics serves both. */
-#define SIDIK__SIG_ROT_PAIRS ((SIDIK_SIG_ROTATIONS - 1) / 2)
+ * at -a is A + B: one pass over the harmonics serves both.
+ *
+ * The sums are integer: each harmonic's cross product (below 2^19 in
+ * magnitude: 16 rings x 2 products of at most 128 x 127) shifted right by
+ * SIDIK__SIG_ROT_SHIFT fits 16 bits, the weights are Q12 (at most 8192), so
+ * 16 products sum below 2^31 and two harmonics at a time are one PMADDWD or
+ * VPDPWSSD per 16-bit pair, at every SIMD level, exactly. The shift drops
+ * what is far below the signature's own int8 rounding; the result is scaled
+ * back by SIDIK__SIG_ROT_UNSCALE, so similarities keep their float scale.
+ * In float, the rotations took a third of the scan (docs/search.md). */
+#define SIDIK__SIG_ROT_PAIRS   ((SIDIK_SIG_ROTATIONS - 1) / 2)
+#define SIDIK__SIG_ROT_SHIFT   5
+#define SIDIK__SIG_ROT_HALF    (1 << (SIDIK__SIG_ROT_SHIFT - 1))
+#define SIDIK__SIG_ROT_ONE     4096 /* Q12 */
+#define SIDIK__SIG_ROT_UNSCALE (1.0f / (SIDIK__SIG_ROT_ONE >> SIDIK__SIG_ROT_SHIFT))
 
 typedef struct sidik__sig_tables {
-    float w[SIDIK_SIG_HARMONICS];
-    float cos[SIDIK__SIG_ROT_PAIRS][SIDIK_SIG_HARMONICS]; /* w_k cos(k a) */
-    float sin[SIDIK__SIG_ROT_PAIRS][SIDIK_SIG_HARMONICS]; /* w_k sin(k a) */
+    /* Q12, harmonics 2j and 2j + 1 adjacent: read as one int32, a pair is
+     * the 16-bit pair PMADDWD multiplies. */
+    int16_t w[SIDIK_SIG_HARMONICS];                         /* w_k */
+    int16_t cos[SIDIK__SIG_ROT_PAIRS][SIDIK_SIG_HARMONICS]; /* w_k cos(k a) */
+    int16_t sin[SIDIK__SIG_ROT_PAIRS][SIDIK_SIG_HARMONICS]; /* w_k sin(k a) */
 } sidik__sig_tables;
+
+_Static_assert((int64_t)(1 << (19 - SIDIK__SIG_ROT_SHIFT)) * 2 * SIDIK__SIG_ROT_ONE *
+                       SIDIK_SIG_HARMONICS <=
+                   INT32_MAX + 1ll,
+               "the rotation's integer sums cannot overflow");
 
 const sidik__sig_tables *sidik__sig_tables_get(void);
 
@@ -89,33 +109,46 @@ typedef int32_t sidik__i32x16 __attribute__((vector_size(64)));
     } while (0)
 
 /* The best rotation's correlation of the lanes' harmonic cross products
- * (cre, cim: [harmonic][lane]) into best[lane]. Element-wise over the lanes
- * in one fixed order of operations, so the scalar build and every SIMD build
- * round identically. */
+ * (cre, cim: [harmonic][lane]) into best[lane]: the oracle every level's
+ * SIG_ROTATION must equal. Integer sums (exact in any order), then per lane
+ * the same float operations: conversion, A - B and A + B, maxima (exact),
+ * and the unscaling by a power of two. */
 static inline void sidik__sig_best_rotation(const sidik__sig_tables *tb,
                                             const int32_t (*cre)[SIDIK__SIG_LANES],
                                             const int32_t (*cim)[SIDIK__SIG_LANES], float *best)
 {
-    sidik__f32x16 re[SIDIK_SIG_HARMONICS], im[SIDIK_SIG_HARMONICS], v = {0};
-    for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-        sidik__i32x16 r, i;
-        __builtin_memcpy(&r, cre[k], sizeof r);
-        __builtin_memcpy(&i, cim[k], sizeof i);
-        re[k] = __builtin_convertvector(r, sidik__f32x16);
-        im[k] = __builtin_convertvector(i, sidik__f32x16);
-        v += re[k] * tb->w[k];
-    }
-    for (int r = 0; r < SIDIK__SIG_ROT_PAIRS; r++) {
-        sidik__f32x16 a = {0}, b = {0};
-        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-            a += re[k] * tb->cos[r][k];
-            b += im[k] * tb->sin[r][k];
+    int32_t re[SIDIK_SIG_HARMONICS][SIDIK__SIG_LANES], im[SIDIK_SIG_HARMONICS][SIDIK__SIG_LANES];
+    int32_t v[SIDIK__SIG_LANES] = {0};
+    for (int k = 0; k < SIDIK_SIG_HARMONICS; k++)
+        for (int j = 0; j < SIDIK__SIG_LANES; j++) {
+            /* Rounded to nearest (ties up); >> of a negative value is
+             * arithmetic in GCC and Clang. */
+            re[k][j] = (cre[k][j] + SIDIK__SIG_ROT_HALF) >> SIDIK__SIG_ROT_SHIFT;
+            im[k][j] = (cim[k][j] + SIDIK__SIG_ROT_HALF) >> SIDIK__SIG_ROT_SHIFT;
+            v[j] += re[k][j] * tb->w[k];
         }
-        sidik__f32x16 plus = a - b;
-        SIDIK__F32X16_MAX_INTO(&plus, a + b);
-        SIDIK__F32X16_MAX_INTO(&v, plus);
+    sidik__f32x16 bv;
+    sidik__i32x16 iv;
+    __builtin_memcpy(&iv, v, sizeof iv);
+    bv = __builtin_convertvector(iv, sidik__f32x16);
+    for (int r = 0; r < SIDIK__SIG_ROT_PAIRS; r++) {
+        int32_t a[SIDIK__SIG_LANES] = {0}, b[SIDIK__SIG_LANES] = {0};
+        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++)
+            for (int j = 0; j < SIDIK__SIG_LANES; j++) {
+                a[j] += re[k][j] * tb->cos[r][k];
+                b[j] += im[k][j] * tb->sin[r][k];
+            }
+        sidik__i32x16 ia, ib;
+        __builtin_memcpy(&ia, a, sizeof ia);
+        __builtin_memcpy(&ib, b, sizeof ib);
+        sidik__f32x16 fa = __builtin_convertvector(ia, sidik__f32x16);
+        sidik__f32x16 fb = __builtin_convertvector(ib, sidik__f32x16);
+        sidik__f32x16 plus = fa - fb;
+        SIDIK__F32X16_MAX_INTO(&plus, fa + fb);
+        SIDIK__F32X16_MAX_INTO(&bv, plus);
     }
-    __builtin_memcpy(best, &v, sizeof v);
+    bv *= SIDIK__SIG_ROT_UNSCALE;
+    __builtin_memcpy(best, &bv, sizeof bv);
 }
 
 /* One finger f of the probe against the first `lanes` persons of block b

@@ -10,9 +10,11 @@
  * Before including, define SCAN_NAME to the level's function name, and
  * optionally SIG_PRODUCTS(p, f, b, cre, cim): the level's own version of the
  * integer product loop below, for levels where the compiler's vectorisation
- * of it is poor. The level's version may compute every lane (the scan only
- * hands it blocks whose 16 lanes are all published); the plain one computes
- * only the first `lanes`, which is what a partly filled block needs.
+ * of it is poor; and SIG_ROTATION(tb, cre, cim, best), the level's own
+ * sidik__sig_best_rotation (sig_rotation.h has them), giving the same bits.
+ * The level's products may compute every lane (the scan only hands them
+ * blocks whose 16 lanes are all published); the plain loop computes only
+ * the first `lanes`, which is what a partly filled block needs.
  */
 #include "sig_int.h"
 
@@ -47,7 +49,11 @@ void SCAN_NAME(const sidik__sig_probe *p, int f, const sidik__sig_block *b, int 
 #endif
         sig_products_lanes(p, f, b, lanes, cre, cim);
     float best[SIDIK__SIG_LANES];
+#ifdef SIG_ROTATION
+    SIG_ROTATION(sidik__sig_tables_get(), cre, cim, best);
+#else
     sidik__sig_best_rotation(sidik__sig_tables_get(), cre, cim, best);
+#endif
     const float ps = p->scale[f];
     for (int j = 0; j < lanes; j++) {
         float gs = b->scale[f][j];

@@ -39,11 +39,11 @@ static void tables_build(void)
         /* Harmonic k > 0 stands for itself and its mirror -k (the spectrum
          * is real), hence the weight 2. */
         double w = k ? 2.0 : 1.0;
-        tables.w[k] = (float)w;
+        tables.w[k] = (int16_t)lrint(w * SIDIK__SIG_ROT_ONE);
         for (int r = 0; r < SIDIK__SIG_ROT_PAIRS; r++) {
             double alpha = SIDIK_SIG_ROT_MAX * (r + 1.0) / SIDIK__SIG_ROT_PAIRS * pi / 180;
-            tables.cos[r][k] = (float)(w * cos(k * alpha));
-            tables.sin[r][k] = (float)(w * sin(k * alpha));
+            tables.cos[r][k] = (int16_t)lrint(w * cos(k * alpha) * SIDIK__SIG_ROT_ONE);
+            tables.sin[r][k] = (int16_t)lrint(w * sin(k * alpha) * SIDIK__SIG_ROT_ONE);
         }
     }
 }
