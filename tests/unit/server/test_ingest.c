@@ -391,6 +391,21 @@ static Sidik__V1__Receipt *upload_one(server *s, int id, upload_req **keep)
     return receipt_at((*keep)->r, 0);
 }
 
+/* Uploads enrollment id, which must be refused with code, a reason holding
+ * text (and also_text, when not NULL), and no journal sequence (kept
+ * nowhere). */
+static void upload_refused(server *s, int id, upload_req **keep, int code, const char *text,
+                           const char *also_text)
+{
+    Sidik__V1__Receipt *x = upload_one(s, id, keep);
+    assert_int_equal(x->code, code);
+    assert_non_null(strstr(x->reason, text));
+    if (also_text != NULL)
+        assert_non_null(strstr(x->reason, also_text));
+    assert_int_equal(x->journal_seq, 0);
+    sidik__v1__receipt__free_unpacked(x, NULL);
+}
+
 /* The control store's disk fails under the ingest (its I/O seam): what the
  * journal already holds waits for its record and is answered once the
  * store works again, with no upload needed to trigger it; new enrollments
@@ -418,18 +433,10 @@ static void test_server_ingest_control_store_fails(void **state)
     assert_int_equal(sidik_ingest_in_flight(s.ingest), 1);
 
     /* New work refused, saying why; nothing of it journaled. */
-    x = upload_one(&s, 3, &u[2]);
-    assert_int_equal(x->code, SIDIK_GRPC_UNAVAILABLE);
-    assert_non_null(strstr(x->reason, "cannot record enrollments"));
-    assert_non_null(strstr(x->reason, "nothing acknowledged is lost"));
-    assert_int_equal(x->journal_seq, 0);
-    sidik__v1__receipt__free_unpacked(x, NULL);
+    upload_refused(&s, 3, &u[2], SIDIK_GRPC_UNAVAILABLE, "cannot record enrollments",
+                   "nothing acknowledged is lost");
     atomic_store(&fail_commit, SIDIK_EFULL);
-    x = upload_one(&s, 4, &u[3]);
-    assert_int_equal(x->code, SIDIK_GRPC_RESOURCE_EXHAUSTED);
-    assert_non_null(strstr(x->reason, "control store disk is full"));
-    assert_int_equal(x->journal_seq, 0);
-    sidik__v1__receipt__free_unpacked(x, NULL);
+    upload_refused(&s, 4, &u[3], SIDIK_GRPC_RESOURCE_EXHAUSTED, "control store disk is full", NULL);
 
     /* The disk is back: the held one is recorded and answered by the
      * retry timer alone, and the next upload is taken. */
@@ -469,18 +476,10 @@ static void test_server_ingest_refused_while_dedup_paused(void **state)
     sidik__v1__receipt__free_unpacked(x, NULL);
 
     atomic_store(&downstream_rc, SIDIK_EFULL);
-    x = upload_one(&s, 2, &u[1]);
-    assert_int_equal(x->code, SIDIK_GRPC_RESOURCE_EXHAUSTED);
-    assert_non_null(strstr(x->reason, "gallery disk is full"));
-    assert_non_null(strstr(x->reason, "nothing acknowledged is lost"));
-    assert_int_equal(x->journal_seq, 0);
-    sidik__v1__receipt__free_unpacked(x, NULL);
+    upload_refused(&s, 2, &u[1], SIDIK_GRPC_RESOURCE_EXHAUSTED, "gallery disk is full",
+                   "nothing acknowledged is lost");
     atomic_store(&downstream_rc, -EIO);
-    x = upload_one(&s, 3, &u[2]);
-    assert_int_equal(x->code, SIDIK_GRPC_UNAVAILABLE);
-    assert_non_null(strstr(x->reason, "cannot deduplicate"));
-    assert_int_equal(x->journal_seq, 0);
-    sidik__v1__receipt__free_unpacked(x, NULL);
+    upload_refused(&s, 3, &u[2], SIDIK_GRPC_UNAVAILABLE, "cannot deduplicate", NULL);
     x = upload_one(&s, 1, &u[3]); /* a resend: answered from the store */
     assert_int_equal(x->code, 0);
     assert_int_equal(x->journal_seq, first_seq);
