@@ -166,8 +166,8 @@ static uint32_t relaxed_score(const sidik__match_kernels *k, const sidik__tables
         uint8_t aa = t->hyp_angle[h][a->angle[p[u].ia]], ba = t->hyp_angle[h][b->angle[p[u].ib]];
         g.ax[u] = a->x[p[u].ia] * sx, g.ay[u] = a->y[p[u].ia] * sy;
         g.bx[u] = b->x[p[u].ib] * sx, g.by[u] = b->y[p[u].ib] * sy;
-        g.ac[u] = t->cosb[aa], g.as[u] = t->sinb[aa], g.aang[u] = aa;
-        g.bc[u] = t->cosb[ba], g.bs[u] = t->sinb[ba], g.bang[u] = ba;
+        g.turn_c[u] = t->cosb[(uint8_t)(ba - aa)], g.turn_s[u] = t->sinb[(uint8_t)(ba - aa)];
+        g.aang[u] = aa, g.bang[u] = ba;
         lam[u] = p[u].l0;
     }
     uint16_t rho_t[SIDIK__MAX_PAIRS][SIDIK__MAX_PAIRS];

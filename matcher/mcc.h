@@ -85,8 +85,10 @@ struct sidik_finger {
 /* The selected correspondences' geometry under one hypothesis, as arrays
  * the relaxation kernel walks element by element. */
 typedef struct sidik__relax_geom {
-    float ax[SIDIK__MAX_PAIRS], ay[SIDIK__MAX_PAIRS], ac[SIDIK__MAX_PAIRS], as[SIDIK__MAX_PAIRS];
-    float bx[SIDIK__MAX_PAIRS], by[SIDIK__MAX_PAIRS], bc[SIDIK__MAX_PAIRS], bs[SIDIK__MAX_PAIRS];
+    float ax[SIDIK__MAX_PAIRS], ay[SIDIK__MAX_PAIRS];
+    float bx[SIDIK__MAX_PAIRS], by[SIDIK__MAX_PAIRS];
+    /* cos and sin of the turn from A's minutia direction to B's */
+    float turn_c[SIDIK__MAX_PAIRS], turn_s[SIDIK__MAX_PAIRS];
     int32_t aang[SIDIK__MAX_PAIRS], bang[SIDIK__MAX_PAIRS]; /* byte angles */
 } sidik__relax_geom;
 

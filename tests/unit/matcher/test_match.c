@@ -138,10 +138,8 @@ static void test_matcher_kernels_match_scalar(void **state)
             g.by[u] = g.ay[u] - (float)(sidik_test_rand(&seed) % 100) / 10;
             g.aang[u] = (int32_t)(sidik_test_rand(&seed) % 256);
             g.bang[u] = (g.aang[u] + (int32_t)(sidik_test_rand(&seed) % 9)) & 255;
-            g.ac[u] = cosf((float)g.aang[u] * 0.0245437f),
-            g.as[u] = sinf((float)g.aang[u] * 0.0245437f);
-            g.bc[u] = cosf((float)g.bang[u] * 0.0245437f),
-            g.bs[u] = sinf((float)g.bang[u] * 0.0245437f);
+            g.turn_c[u] = cosf((float)(g.bang[u] - g.aang[u]) * 0.0245437f);
+            g.turn_s[u] = sinf((float)(g.bang[u] - g.aang[u]) * 0.0245437f);
         }
         uint16_t rk[SIDIK__MAX_PAIRS][SIDIK__MAX_PAIRS], rs[SIDIK__MAX_PAIRS][SIDIK__MAX_PAIRS];
         k->compat(&g, cnt, rk);
@@ -169,7 +167,7 @@ static void test_matcher_kernels_match_scalar(void **state)
             px[i] = (float)(sidik_test_rand(&seed) % 1400) - 200;
             py[i] = (float)(sidik_test_rand(&seed) % 1400) - 200;
         }
-        sidik__alignment al = {g.ax[0], g.ay[0], g.bx[0], g.by[0], g.ac[0], g.as[0], 0.9f, 1.1f};
+        sidik__alignment al = {g.ax[0], g.ay[0], g.bx[0], g.by[0], g.turn_c[0], g.turn_s[0], 0.9f, 1.1f};
         assert_int_equal(k->map_occupied(px, py, 64, &al, ff->occ, Xk, Yk, ik),
                          s->map_occupied(px, py, 64, &al, ff->occ, Xs, Ys, is));
         assert_memory_equal(Xk, Xs, sizeof Xk);
