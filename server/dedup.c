@@ -5,6 +5,7 @@
 #include "sidik/pb.h"
 #include "sidik.pb-c.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -688,6 +689,13 @@ static int stalled(sidik_dedup *d, int rc, const char *doing)
     return rc;
 }
 
+/* What time or an operator freeing space can mend: the store's own
+ * full-map error or an OS error (-errno), ENOMEM aside. */
+static bool disk_trouble(int rc)
+{
+    return rc == SIDIK_EFULL || (rc < 0 && rc > -4096 && rc != -ENOMEM);
+}
+
 static int works(sidik_dedup *d)
 {
     int was = atomic_exchange(&d->status, 0);
@@ -920,17 +928,27 @@ int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char
     if (rc == 0 && (rc = sidik_shardset_each(d->o.shards, load_one, &l)) != 0 && *why == NULL)
         *why = "loading the gallery from the shards";
     /* Verdicts a stop or crash left waiting are carried out before anything
-     * else is decided. */
+     * else is decided. A disk that is full or failing now may not be later:
+     * the stage then opens paused, as a failed step leaves it (every step
+     * takes the waiting verdicts first, so the order holds), and sidikd
+     * serves auditors and print stations meanwhile. What no retry can mend
+     * (ECORRUPT: a verdict the journal does not back) fails the open. */
     for (uint32_t taken = 1; rc == 0 && taken > 0;)
-        if ((rc = take_verdicts(d, &taken)) != 0)
+        if ((rc = take_verdicts(d, &taken)) != 0 && disk_trouble(rc)) {
+            stalled(d, rc, "carrying out the UNIQUE verdicts left waiting");
+            rc = 0;
+            break;
+        } else if (rc != 0) {
             *why = "carrying out the UNIQUE verdicts left waiting";
+        }
     if (rc != 0) {
         sidik_dedup_close(d);
         return rc;
     }
-    SIDIK_LOG_INFO("dedup stage open", "gallery=%llu decided=%llu skipped=%llu",
+    SIDIK_LOG_INFO("dedup stage open", "gallery=%llu decided=%llu skipped=%llu status=%s",
                    (unsigned long long)sidik_gallery_size(d->gallery),
-                   (unsigned long long)decided, (unsigned long long)l.skipped);
+                   (unsigned long long)decided, (unsigned long long)l.skipped,
+                   sidik_err_name(atomic_load(&d->status)));
     *out = d;
     return 0;
 }

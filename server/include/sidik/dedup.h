@@ -28,6 +28,8 @@
  * indexed and its print authorisation queued in one transaction that
  * clears the marker, then searchable. sidik_dedup_open carries out those a
  * crash or stop left waiting; done twice it stores and queues nothing twice.
+ * When a disk is full or failing then, it opens with the stage paused
+ * (sidik_dedup_status says why) and the first step that works takes them.
  *
  * Threads: sidik_dedup_start runs the stage on its own thread, woken by
  * sidik_dedup_kick (any thread); the search's parallel work goes to the
@@ -65,8 +67,12 @@ typedef struct sidik_dedup_options {
 } sidik_dedup_options;
 
 /** Loads every gallery record decided so far into a search gallery and
- *  carries out the UNIQUE verdicts left waiting. Errors: SIDIK_EINVAL (an option out of range; *why says which), those
- *  of the gallery, the shards and the control store, SIDIK_ENOMEM. */
+ *  carries out the UNIQUE verdicts left waiting; if a disk is full or
+ *  failing (SIDIK_EFULL, an OS error) while it does, it still opens, paused
+ *  with that error as its status. Errors: SIDIK_EINVAL (an option out of
+ *  range; *why says which), SIDIK_ECORRUPT (a waiting verdict the journal
+ *  does not back), those of the gallery, the shards and the control store,
+ *  SIDIK_ENOMEM. */
 int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char **why);
 
 /** Starts the stage's thread; it decides whatever is recorded and not yet

@@ -167,7 +167,8 @@ static void test_matcher_kernels_match_scalar(void **state)
             px[i] = (float)(sidik_test_rand(&seed) % 1400) - 200;
             py[i] = (float)(sidik_test_rand(&seed) % 1400) - 200;
         }
-        sidik__alignment al = {g.ax[0], g.ay[0], g.bx[0], g.by[0], g.turn_c[0], g.turn_s[0], 0.9f, 1.1f};
+        sidik__alignment al = {g.ax[0], g.ay[0], g.bx[0], g.by[0],
+                               g.turn_c[0], g.turn_s[0], 0.9f, 1.1f};
         assert_int_equal(k->map_occupied(px, py, 64, &al, ff->occ, Xk, Yk, ik),
                          s->map_occupied(px, py, 64, &al, ff->occ, Xs, Ys, is));
         assert_memory_equal(Xk, Xs, sizeof Xk);

@@ -45,6 +45,7 @@ static int64_t test_now_ms(void)
  * write commits fail with these while set (SIDIK_EFULL, -EIO); the control
  * store's lets control_passes commits through first. */
 static atomic_int fail_shards, fail_control, control_passes;
+static int shards_fail_at_open; /* fail_shards from the next open on */
 
 static int shard_fault(void *ctx)
 {
@@ -62,7 +63,7 @@ static int control_fault(void *ctx)
 
 static void rig_open_retrying(rig *r, uint32_t batch, int64_t retry_ms)
 {
-    atomic_store(&fail_shards, 0);
+    atomic_store(&fail_shards, shards_fail_at_open);
     atomic_store(&fail_control, 0);
     if (r->dir == NULL)
         assert_non_null(r->dir = scratch_create());
@@ -666,6 +667,57 @@ static void test_server_dedup_adjudicated_unique_crash(void **state)
     }
 }
 
+/* A verdict left waiting and the gallery's disk full at the next open:
+ * sidikd still starts (auditors and print stations need it), with the
+ * stage paused on the error; nothing is decided past the verdict, and the
+ * first step once the disk is back carries it out before the enrollment
+ * recorded meanwhile is searched against it. */
+static void test_server_dedup_verdict_waits_for_disk_at_open(void **state)
+{
+    (void)state;
+    static const int faults[] = {SIDIK_EFULL, -EIO, -ENOSPC};
+    for (size_t f = 0; f < SIDIK_ARRAY_SIZE(faults); f++) {
+        rig r = {0};
+        rig_open(&r, 0);
+        const char *nik = "3171016505900011";
+        char id[3][37];
+        for (unsigned i = 0; i < 3; i++)
+            id_of(id[i], 900 + i);
+        receive_as(&r, 90, 0, id[0], nik, 0);
+        uint64_t waiting = receive_as(&r, 91, 0, id[1], nik, 0); /* the same NIK */
+        assert_int_equal(decide_all(&r), 2);
+        adjudicate_unique(&r, id[1]);
+        rig_close(&r, true);
+
+        shards_fail_at_open = faults[f];
+        rig_open(&r, 0); /* fails the test unless it opens */
+        shards_fail_at_open = 0;
+        assert_int_equal(sidik_dedup_status(r.dedup), faults[f]);
+        assert_int_equal(get(&r, id[1]).status, SIDIK_STATUS_ADJUDICATE);
+        assert_int_equal(sidik_dedup_gallery_size(r.dedup), 1);
+        uint64_t later = receive_as(&r, 91, 1, id[2], "3171016505900013", 0);
+        uint32_t n = 99;
+        assert_int_equal(sidik_dedup_step(r.dedup, &n), faults[f]); /* still failing */
+        assert_int_equal(n, 0);
+        assert_int_equal(get(&r, id[2]).status, SIDIK_STATUS_RECEIVED);
+
+        atomic_store(&fail_shards, 0);
+        assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+        assert_int_equal(n, 1); /* the verdict, alone */
+        assert_int_equal(sidik_dedup_status(r.dedup), 0);
+        sidik_enrollment e = get(&r, id[1]);
+        assert_int_equal(e.status, SIDIK_STATUS_PRINT_READY);
+        assert_int_equal(e.record_id, waiting);
+        assert_int_equal(print_count(&r, id[1]), 1);
+        assert_int_equal(get(&r, id[2]).status, SIDIK_STATUS_RECEIVED);
+        assert_int_equal(decide_all(&r), 1);
+        assert_int_equal(get(&r, id[2]).status, SIDIK_STATUS_DUPLICATE);
+        assert_int_equal(decision(&r, id[2]).candidate[0].record_id, waiting);
+        assert_int_equal(sidik_dedup_decided(r.dedup), later);
+        rig_close(&r, false);
+    }
+}
+
 /* No finger with enough minutiae to search: a person decides. */
 static void test_server_dedup_unusable_goes_to_review(void **state)
 {
@@ -880,6 +932,7 @@ int main(void)
         SIDIK_TEST(test_server_dedup_nik),
         SIDIK_TEST(test_server_dedup_adjudicated_unique),
         SIDIK_TEST(test_server_dedup_adjudicated_unique_crash),
+        SIDIK_TEST(test_server_dedup_verdict_waits_for_disk_at_open),
         SIDIK_TEST(test_server_dedup_thread),
         SIDIK_TEST(test_server_dedup_gallery_disk_fails),
         SIDIK_TEST(test_server_dedup_thread_retries),
