@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sidik/crc32c.h"
@@ -154,15 +155,9 @@ static int check_entry(void *ctx, uint64_t seq, uint32_t kind, const void *p, si
 
 static char dir[64];
 
-static void folder_remove(void)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, SEGMENT);
-    unlink(path);
-    rmdir(dir);
-}
-
-static void folder_reset(void)
+/* The folder exists only while an input runs, so nothing is left behind
+ * however the run ends (libFuzzer's time limit skips atexit handlers). */
+static void folder_create(void)
 {
     if (dir[0] == 0) {
         /* tmpfs where there is one: fdatasync costs nothing there. */
@@ -170,14 +165,18 @@ static void folder_reset(void)
                  access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         if (mkdtemp(dir) == NULL)
             breach("mkdtemp", -1);
-        atexit(folder_remove);
         sidik_log_set_fd(open("/dev/null", O_WRONLY | O_CLOEXEC));
+    } else if (mkdir(dir, 0700) != 0) {
+        breach("mkdir", -1);
     }
+}
+
+static void folder_remove(void)
+{
     char path[128];
     snprintf(path, sizeof path, "%s/%s", dir, SEGMENT);
     unlink(path);
-    snprintf(path, sizeof path, "%s/%s.tmp", dir, SEGMENT);
-    unlink(path);
+    rmdir(dir);
 }
 
 static sidik_journal *open_checked(int *rc_out)
@@ -194,28 +193,22 @@ static sidik_journal *open_checked(int *rc_out)
     return j;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Opens the folder holding data as its segment and checks what comes of it. */
+static void check(const uint8_t *data, size_t size)
 {
-    folder_reset();
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, SEGMENT);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || (size > 0 && fwrite(data, 1, size, f) != size) || fclose(f) != 0)
-        breach("writing the segment", -1);
-
     static entry want[MAX_ENTRIES];
     int header = header_verdict(data, size);
     size_t end = HEADER,
            nwant = header == 0 ? valid_prefix(data, size, want, MAX_ENTRIES, &end) : 0;
     if (nwant == MAX_ENTRIES)
-        return 0; /* beyond what this harness keeps track of */
+        return; /* beyond what this harness keeps track of */
 
     int rc;
     sidik_journal *j = open_checked(&rc);
     if (header != 0) {
         if (rc != header)
             breach("the header's damage was not reported as such", rc);
-        return 0;
+        return;
     }
     bool refuse = damaged_durable(data, size, end, nwant ? want[nwant - 1].seq : 0);
     if (refuse != (rc == SIDIK_ECORRUPT))
@@ -225,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0) {
         if (rc != SIDIK_ECORRUPT)
             breach("a valid header refused", rc);
-        return 0;
+        return;
     }
 
     sidik_journal_stats st;
@@ -256,5 +249,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         breach("recovered entries or the appended one lost on reopening", rc);
     if ((rc = sidik_journal_close(j)) != 0)
         breach("close", rc);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    folder_create();
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, SEGMENT);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || (size > 0 && fwrite(data, 1, size, f) != size) || fclose(f) != 0)
+        breach("writing the segment", -1);
+    check(data, size);
+    folder_remove();
     return 0;
 }
