@@ -49,8 +49,9 @@
  * (0 when intact), head_sha256 the head's hash.
  *
  * Transport-free: request bytes in, response bytes out. Thread-safe.
- * Caveat: VerifyChain walks every entry within the call (on an I/O loop's
- * thread in sidikd).
+ * Caveat: VerifyChain walks every entry within the call, seconds at a
+ * million entries; sidikd runs it on libuv's thread pool, so the I/O loop
+ * keeps serving meanwhile (server/services.c, start_verify).
  */
 #ifndef SIDIK_AUDIT_SERVICE_H
 #define SIDIK_AUDIT_SERVICE_H
