@@ -72,6 +72,11 @@ struct sidik_finger {
     uint64_t cyl[]; /* [SIDIK__MCC_WORDS][npad] */
 };
 
+/* The two builds of sidik_finger_create (finger.c): baseline x86-64 and
+ * AVX2 (only on a CPU with it). Same arguments, same bytes out. */
+int sidik__finger_build_base(const sidik_template *t, sidik_finger **out);
+int sidik__finger_build_avx2(const sidik_template *t, sidik_finger **out);
+
 /* Anisotropy hypotheses: the relaxation and consolidation run once per
  * hypothesis, with both fingers' geometry stretched by (sx, sy) = (1/sqrt k,
  * sqrt k), k in {1/1.3, 1, 1.3}; the best result counts. See README.md. */

@@ -371,6 +371,66 @@ static void test_matcher_refuses_unknown_level(void **state)
         assert_int_equal(sidik_matcher_create(SIDIK_SIMD_AVX512, &m), SIDIK_ENOCPU);
 }
 
+/* The two builds of the finger preparation (baseline and AVX2, finger.c)
+ * give the same bytes: random templates of every size to the most a
+ * template holds, hulls of fewer than 3 points, every minutia on one spot,
+ * coordinates past the exact-hull range, and the FVC2002 templates of every
+ * database. */
+static void finger_builds_agree(const sidik_template *t)
+{
+    sidik_finger *a, *b;
+    assert_int_equal(sidik__finger_build_base(t, &a), 0);
+    assert_int_equal(sidik__finger_build_avx2(t, &b), 0);
+    size_t bytes = sizeof *a + sizeof(uint64_t) * SIDIK__MCC_WORDS * a->npad;
+    assert_int_equal(a->npad, b->npad);
+    assert_memory_equal(a, b, bytes);
+    sidik_finger_destroy(a);
+    sidik_finger_destroy(b);
+}
+
+static void test_matcher_finger_builds_identical(void **state)
+{
+    (void)state;
+    sidik_cpu_features f;
+    sidik_cpu_detect(&f);
+    if (sidik_cpu_best_level(&f) < SIDIK_SIMD_AVX2) {
+        print_message("no AVX2 on this CPU: the AVX2 finger build is not checked\n");
+        return;
+    }
+    uint64_t seed = 31;
+    sidik_template t;
+    for (int n = 0; n <= SIDIK_TMPL_MAX_MINUTIAE; n += n < 8 ? 1 : 13) {
+        random_template(&seed, n, &t);
+        finger_builds_agree(&t);
+    }
+    random_template(&seed, SIDIK_TMPL_MAX_MINUTIAE, &t);
+    finger_builds_agree(&t);
+    for (int i = 0; i < t.count; i++)
+        t.m[i].x = (uint16_t)(65535 - i), t.m[i].y = (uint16_t)(65535 - 2 * i);
+    finger_builds_agree(&t);
+    t.count = 40;
+    for (int i = 0; i < 40; i++)
+        t.m[i] = (sidik_minutia){.x = 150, .y = 200, .angle = 64, .type = 1};
+    finger_builds_agree(&t);
+    /* Collinear: a hull of no area. */
+    for (int i = 0; i < 40; i++)
+        t.m[i] = (sidik_minutia){.x = (uint16_t)(10 + 7 * i), .y = 200, .angle = (uint8_t)i};
+    finger_builds_agree(&t);
+    const char *dbs[] = {"DB1_B", "DB2_B", "DB3_B", "DB4_B"};
+    int checked = 0;
+    for (size_t d = 0; d < SIDIK_ARRAY_SIZE(dbs); d++) {
+        int n;
+        sidik_template *db = load_db(dbs[d], &n);
+        for (int i = 0; i < n; i++)
+            finger_builds_agree(&db[i]);
+        checked += n;
+        free(db);
+    }
+    if (checked == 0)
+        print_message("FVC2002 data not found at %s; real-template part skipped\n",
+                      SIDIK_FVC2002_DIR);
+}
+
 int main(void)
 {
     const char *why;
@@ -390,6 +450,7 @@ int main(void)
         SIDIK_TEST(test_matcher_tolerates_pose),
         SIDIK_TEST(test_matcher_allocation_failures),
         SIDIK_TEST(test_matcher_refuses_unknown_level),
+        SIDIK_TEST(test_matcher_finger_builds_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
