@@ -21,8 +21,12 @@
  * shortlist), probes per second, resident bytes per person, and the
  * stages' costs. Prints figures; never passes or fails.
  *
- * Usage: bench_dedup [--capacity FILE] [PERSONS [PROBES [THREADS [SHORTLIST [BATCH]]]]]
- *   defaults 100000 10000 2 64 32.
+ * The gallery has sidikd's cohort (sidik_gallery_set_cohort; COHORT
+ * persons, default sidikd's 32); --cohort 0 measures the scan without one.
+ *
+ * Usage: bench_dedup [--capacity FILE] [--cohort COHORT] [PERSONS [PROBES [THREADS [SHORTLIST
+ *                    [BATCH]]]]]
+ *   defaults 32, 100000 10000 2 64 32.
  */
 #include "sidik/common.h"
 #include "sidik/fusion.h"
@@ -217,15 +221,19 @@ static void probe_task(void *arg, uint32_t i)
 
 /* ---- 5. searching -------------------------------------------------------- */
 
+#define RANK_STEPS 12 /* mates outside the scan's top 1, 2, 4, .. 2048 */
+
 typedef struct tally {
     uint32_t missed, sl_missed, false_dup, reviews, failed;
+    uint32_t outside[RANK_STEPS]; /* re-enrollments whose mate ranks past 2^k */
     uint64_t matched;
 } tally;
 
 /* Searches probes [0, n) in batches; returns the wall time. */
 static double search_all(const sidik_gallery *g, const sidik_search_config *cfg,
                          const sidik_pool *sp, sidik_probe **probes, const probe_spec *spec,
-                         uint32_t n, uint32_t batch, sidik_search_result *res, tally *t)
+                         uint32_t n, uint32_t batch, sidik_search_result *res, tally *t,
+                         int print_misses)
 {
     double t0 = bench_now();
     for (uint32_t b = 0; b < n; b += batch) {
@@ -246,11 +254,21 @@ static double search_all(const sidik_gallery *g, const sidik_search_config *cfg,
                 continue;
             }
             int in_sl = 0, found = 0;
+            uint32_t rank = UINT32_MAX;
             for (uint32_t j = 0; j < cfg->shortlist; j++)
-                in_sl |= cfg->shortlist_ids[(size_t)i * cfg->shortlist + j] == s->person;
+                if (cfg->shortlist_ids[(size_t)i * cfg->shortlist + j] == s->person) {
+                    in_sl = 1;
+                    rank = j;
+                }
+            for (int k = 0; k < RANK_STEPS; k++)
+                t->outside[k] += rank >= (1u << k);
             for (uint32_t j = 0; j < r->ncandidates; j++)
                 found |= r->candidate[j].id == s->person;
             t->sl_missed += !in_sl;
+            if (!in_sl && print_misses) /* which captures the scan loses, for tuning */
+                printf("scan missed: person %llu, impression %u, swap %u-%u, missing 0x%03x\n",
+                       (unsigned long long)s->person, s->impression, s->alter.swap_a,
+                       s->alter.swap_b, s->alter.missing);
             t->missed += !(found && r->decision == SIDIK_DECISION_DUPLICATE);
         }
     }
@@ -333,10 +351,24 @@ static int write_capacity(const char *path, const char *cmdline, uint64_t person
     return rc;
 }
 
+/* sidikd's cohort seed, persons 0..n-1. */
+static int set_cohort(sidik_gallery *g, uint32_t n)
+{
+    sidik_person_sig *c;
+    int rc = sidik_synth_cohort(&params, SIDIK_SYNTH_COHORT_SEED, n, &c);
+    if (rc == 0) {
+        rc = sidik_gallery_set_cohort(g, c, n);
+        sidik_free(c);
+    }
+    if (rc != 0)
+        fprintf(stderr, "bench_dedup: cohort: %s\n", sidik_strerror(rc));
+    return rc;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_dedup [--capacity FILE] [PERSONS [PROBES [THREADS [SHORTLIST "
-                    "[BATCH]]]]]\n");
+    fprintf(stderr, "usage: bench_dedup [--capacity FILE] [--cohort N] [PERSONS [PROBES [THREADS "
+                    "[SHORTLIST [BATCH]]]]]\n");
 }
 
 int main(int argc, char **argv)
@@ -344,12 +376,20 @@ int main(int argc, char **argv)
     char cmdline[512];
     const char *capacity;
     capacity_args(&argc, &argv, "bench_dedup", cmdline, sizeof cmdline, &capacity);
+    uint32_t ncohort = SIDIK_SYNTH_COHORT_PERSONS;
+    if (argc > 2 && strcmp(argv[1], "--cohort") == 0) {
+        ncohort = (uint32_t)strtoul(argv[2], NULL, 10);
+        argv[2] = argv[0];
+        argc -= 2;
+        argv += 2;
+    }
     uint64_t persons = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
     uint32_t nprobes = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 10000;
     unsigned threads = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 2;
     uint32_t shortlist = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 64;
     uint32_t batch = argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 10) : 32;
     if (persons < 4 || nprobes < 1 || threads < 1 || batch < 1 || batch > SIDIK_SEARCH_MAX_BATCH ||
+        ncohort > SIDIK_GALLERY_MAX_COHORT ||
         (argc > 1 && argv[1][0] == '-')) {
         usage();
         return 2;
@@ -363,8 +403,8 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("bench_dedup: %llu persons, %u probes (2%% re-enrollments), %u threads, shortlist %u, "
-           "batch %u, SIMD %s\n",
-           (unsigned long long)persons, nprobes, threads, shortlist, batch,
+           "batch %u, cohort %u, SIMD %s\n",
+           (unsigned long long)persons, nprobes, threads, shortlist, batch, ncohort,
            sidik_simd_level_name(level));
 
     double t0 = bench_now();
@@ -420,6 +460,8 @@ int main(int argc, char **argv)
     sidik_gallery *g;
     if (sidik_gallery_create(threads * 4, level, &g) != 0)
         return 1;
+    if (ncohort > 0 && set_cohort(g, ncohort) != 0)
+        return 1;
     uint64_t half = persons / 2;
     t0 = bench_now();
     build_job bj = {g, &st, 0, half};
@@ -427,7 +469,7 @@ int main(int argc, char **argv)
     double tb = bench_now() - t0;
     uint32_t nhalf = nprobes / 5 > batch ? nprobes / 5 : (batch < nprobes ? batch : nprobes);
     tally th = {0};
-    double ts_half = search_all(g, &cfg, &sp, probes, spec, nhalf, batch, res, &th);
+    double ts_half = search_all(g, &cfg, &sp, probes, spec, nhalf, batch, res, &th, 0);
     printf("search at %llu persons: %.1f probes/s (%u probes)\n", (unsigned long long)half,
            nhalf / ts_half, nhalf);
 
@@ -440,7 +482,7 @@ int main(int argc, char **argv)
            (unsigned long long)sidik_gallery_size(g), tb, (double)persons / tb, bytes_pp);
 
     tally t = {0};
-    double ts = search_all(g, &cfg, &sp, probes, spec, nprobes, batch, res, &t);
+    double ts = search_all(g, &cfg, &sp, probes, spec, nprobes, batch, res, &t, 1);
     uint32_t nuniq = nprobes - nre;
     printf("search at %llu persons: %.1f s, %.1f probes/s on %u threads; %.1f full finger "
            "matches per probe\n",
@@ -450,6 +492,12 @@ int main(int argc, char **argv)
            nre, nre ? 100.0 * t.missed / nre : 0, t.missed, nre ? 100.0 * t.sl_missed / nre : 0,
            t.sl_missed, nuniq, nuniq ? 100.0 * t.false_dup / nuniq : 0, t.false_dup,
            100.0 * t.reviews / nprobes, t.reviews, t.failed);
+    /* The scan's miss rate at smaller shortlists, from the same ranks: what a
+     * gallery shortlist/2^k times as large would lose at this shortlist. */
+    printf("scan: re-enrollments whose mate ranks outside the top");
+    for (int k = 0; k < RANK_STEPS && (1u << k) <= shortlist; k++)
+        printf(" %u: %u%s", 1u << k, t.outside[k], (2u << k) <= shortlist ? "," : "");
+    printf("\n");
 
     /* Core-seconds per probe at both sizes give the line c(N) = a + b N. */
     double c_half = ts_half * threads / nhalf, c_full = ts * threads / nprobes;

@@ -45,7 +45,7 @@ static double measure(sidik__sig_scan_fn fn, sidik__sig_probe *const *probes, in
                 for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
                     for (int i = 0; i < nprobes; i++)
                         if (probes[i]->scale[f] > 0)
-                            fn(probes[i], f, &b[k], SIDIK__SIG_LANES, total[i], NULL);
+                            fn(probes[i], f, &b[k], SIDIK__SIG_LANES, 0, total[i], NULL);
                 *sink += total[nprobes - 1][k % SIDIK__SIG_LANES];
             }
             done += nblocks * SIDIK__SIG_LANES * (size_t)nprobes;

@@ -347,6 +347,22 @@ int sidik_synth_fusion_scores(const sidik_synth_params *p, uint64_t seed, uint32
                               sidik_simd_level level, const sidik_pool *pool, uint32_t **genuine,
                               uint32_t *ngenuine, uint32_t **impostor, uint32_t *nimpostor);
 
+/**
+ * A search cohort (sidik_gallery_set_cohort): impression 0 of persons
+ * 0..persons-1 under seed, as signatures, into *out (the caller's to
+ * sidik_free). About 2 ms of one core per person. Returns 0, SIDIK_EINVAL
+ * (NULL), SIDIK_ERANGE (persons outside 1..SIDIK_GALLERY_MAX_COHORT) or
+ * SIDIK_ENOMEM.
+ */
+int sidik_synth_cohort(const sidik_synth_params *p, uint64_t seed, uint32_t persons,
+                       sidik_person_sig **out);
+
+/* The cohort sidikd gives its gallery, and the benchmarks that stand for
+ * it: fixed, so every start has the same one; 32 persons (docs/search.md:
+ * 32 gave nearly all of 128's gain, and every insert scans them all). */
+#define SIDIK_SYNTH_COHORT_SEED    20260202u
+#define SIDIK_SYNTH_COHORT_PERSONS 32u
+
 /* ---- internals shared by the synth*.c files -----------------------------
  * Not part of the interface: visible only where SIDIK_SYNTH_INTERNAL is
  * defined before this header is included. */

@@ -82,10 +82,73 @@ void sidik_gallery_destroy(sidik_gallery *g)
             sidik_free(atomic_load_explicit(&g->part[p]->chunk[c], memory_order_relaxed));
         sidik_free(g->part[p]);
     }
+    sidik_free(atomic_load_explicit(&g->cohort, memory_order_relaxed));
     sidik_free(g->dir_id);
     sidik_free(g->dir_slot);
     pthread_mutex_destroy(&g->write_lock);
     sidik_free(g);
+}
+
+/* Never held a person (slots are never reused, so any count says one was
+ * inserted). Called with write_lock held. */
+static int never_inserted(const sidik_gallery *g)
+{
+    for (uint32_t p = 0; p < g->npart; p++)
+        if (atomic_load_explicit(&g->part[p]->count, memory_order_relaxed) != 0)
+            return 0;
+    return 1;
+}
+
+int sidik_gallery_set_cohort(sidik_gallery *g, const sidik_person_sig *cohort, uint32_t n)
+{
+    if (g == NULL || cohort == NULL)
+        return SIDIK_EINVAL;
+    if (n < 1 || n > SIDIK_GALLERY_MAX_COHORT)
+        return SIDIK_ERANGE;
+    uint32_t nblocks = (n + SIDIK__SIG_LANES - 1) / SIDIK__SIG_LANES;
+    sidik__sig_block *b = sidik_trycalloc(nblocks, sizeof *b);
+    if (b == NULL)
+        return SIDIK_ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        sidik__sig_block_put(&b[i / SIDIK__SIG_LANES], (int)(i % SIDIK__SIG_LANES), &cohort[i]);
+    pthread_mutex_lock(&g->write_lock);
+    int rc = 0;
+    if (atomic_load_explicit(&g->cohort, memory_order_relaxed) != NULL || !never_inserted(g)) {
+        rc = SIDIK_ESTATE;
+    } else {
+        g->cohort_n = n;
+        g->chunk_bytes += nblocks * sizeof *b;
+        atomic_store_explicit(&g->cohort, b, memory_order_release);
+        b = NULL;
+    }
+    pthread_mutex_unlock(&g->write_lock);
+    sidik_free(b);
+    return rc;
+}
+
+void sidik__cohort_offsets(const sidik_gallery *g, const sidik__sig_block *cohort, uint32_t n,
+                           const sidik__sig_probe *p, float off[SIDIK_SIG_FINGERS])
+{
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        off[f] = 0;
+        if (cohort == NULL || !(p->scale[f] > 0))
+            continue;
+        double sum = 0;
+        uint32_t present = 0;
+        for (uint32_t base = 0; base < n; base += SIDIK__SIG_LANES) {
+            const sidik__sig_block *b = &cohort[base / SIDIK__SIG_LANES];
+            int lanes = (int)(n - base < SIDIK__SIG_LANES ? n - base : SIDIK__SIG_LANES);
+            float total[SIDIK__SIG_LANES] = {0}, sim[SIDIK__SIG_LANES];
+            g->scan(p, f, b, lanes, 0, total, sim);
+            for (int j = 0; j < lanes; j++)
+                if (b->scale[f][j] > 0) {
+                    sum += sim[j];
+                    present++;
+                }
+        }
+        if (present > 0)
+            off[f] = (float)(sum / present) - SIDIK__SIG_IMPOSTOR_MEAN;
+    }
 }
 
 /* The directory slot holding id, or the first free one on its probe path
@@ -146,7 +209,25 @@ int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *
 {
     if (g == NULL || sig == NULL)
         return SIDIK_EINVAL;
+    /* The person's cohort offsets, outside the lock (a few microseconds of
+     * scanning); the cohort cannot change once a person is in, and the
+     * check under the lock catches one set in between. */
+    float off[SIDIK_SIG_FINGERS];
+    sidik__sig_block *cohort;
+again:
+    cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
+    if (cohort != NULL) {
+        sidik__sig_probe probe;
+        sidik__sig_probe_init(&probe, sig);
+        sidik__cohort_offsets(g, cohort, g->cohort_n, &probe, off);
+    } else {
+        memset(off, 0, sizeof off);
+    }
     pthread_mutex_lock(&g->write_lock);
+    if (atomic_load_explicit(&g->cohort, memory_order_relaxed) != cohort) {
+        pthread_mutex_unlock(&g->write_lock);
+        goto again;
+    }
     int rc = dir_reserve(g);
     if (rc != 0)
         goto out;
@@ -176,7 +257,10 @@ int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *
         g->chunk_bytes += sizeof *ch;
         atomic_store_explicit(&part->chunk[c], ch, memory_order_release);
     }
-    sidik__sig_block_put(&ch->block[i / SIDIK__SIG_LANES], (int)(i % SIDIK__SIG_LANES), sig);
+    sidik__sig_block *blk = &ch->block[i / SIDIK__SIG_LANES];
+    sidik__sig_block_put(blk, (int)(i % SIDIK__SIG_LANES), sig);
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
+        blk->offset[f][i % SIDIK__SIG_LANES] = off[f];
     ch->id[i] = id;
     atomic_store_explicit(&ch->live[i], 1, memory_order_relaxed);
     atomic_store_explicit(&part->count, slot + 1, memory_order_release);
@@ -289,8 +373,8 @@ static int hit_cmp(const void *pa, const void *pb)
  * not once per probe. Lanes past `lanes` are not yet published and never
  * read. */
 void sidik__gallery_scan(const sidik_gallery *g, uint32_t p, sidik_probe *const *probes,
-                         uint32_t n, uint32_t k, sidik__hit *best, uint32_t *kept,
-                         uint64_t *scanned)
+                         const float (*probe_offset)[SIDIK_SIG_FINGERS], uint32_t n, uint32_t k,
+                         sidik__hit *best, uint32_t *kept, uint64_t *scanned)
 {
     const sidik__partition *part = g->part[p];
     uint64_t count = atomic_load_explicit(&((sidik__partition *)part)->count, memory_order_acquire);
@@ -317,7 +401,7 @@ void sidik__gallery_scan(const sidik_gallery *g, uint32_t p, sidik_probe *const 
         for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
             for (uint32_t i = 0; i < n; i++)
                 if (probes[i]->sig.scale[f] > 0)
-                    g->scan(&probes[i]->sig, f, blk, lanes, total[i], NULL);
+                    g->scan(&probes[i]->sig, f, blk, lanes, probe_offset[i][f], total[i], NULL);
         for (uint32_t i = 0; i < n; i++)
             for (int j = 0; j < lanes; j++) {
                 if (!live[j])

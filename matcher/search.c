@@ -60,6 +60,7 @@ typedef struct search_call {
     sidik_probe *const *probes;
     uint32_t n, k;
     sidik__hit *hits;    /* [partition][probe][k] */
+    float *probe_offset; /* [probe][finger]: cohort offsets */
     uint32_t *kept;      /* [partition][probe] */
     uint64_t *scanned;   /* [partition] */
     sidik_search_result *results;
@@ -68,11 +69,20 @@ typedef struct search_call {
     double dup_t[SIDIK_SIG_FINGERS + 1], review_t[SIDIK_SIG_FINGERS + 1];
 } search_call;
 
+static void offset_task(void *arg, uint32_t i)
+{
+    search_call *c = arg;
+    sidik__cohort_offsets(c->g, atomic_load_explicit(&c->g->cohort, memory_order_acquire),
+                          c->g->cohort_n, &c->probes[i]->sig,
+                          c->probe_offset + (size_t)i * SIDIK_SIG_FINGERS);
+}
+
 static void scan_task(void *arg, uint32_t p)
 {
     search_call *c = arg;
-    sidik__gallery_scan(c->g, p, c->probes, c->n, c->k, c->hits + (size_t)p * c->n * c->k,
-                        c->kept + (size_t)p * c->n, &c->scanned[p]);
+    sidik__gallery_scan(c->g, p, c->probes, (const float(*)[SIDIK_SIG_FINGERS])c->probe_offset,
+                        c->n, c->k, c->hits + (size_t)p * c->n * c->k, c->kept + (size_t)p * c->n,
+                        &c->scanned[p]);
 }
 
 static int hit_cmp(const void *pa, const void *pb)
@@ -105,7 +115,7 @@ static int verify(const search_call *c, sidik_matcher *m, sidik_fmr *rec, const 
         /* Lanes up to this slot's are published; later ones are not read. */
         float total[SIDIK__SIG_LANES] = {0}, sim[SIDIK__SIG_LANES];
         if (pr->sig.scale[f] > 0) {
-            c->g->scan(&pr->sig, f, blk, lane + 1, total, sim);
+            c->g->scan(&pr->sig, f, blk, lane + 1, 0, total, sim);
             fsim[f] = sim[lane];
         }
     }
@@ -241,8 +251,9 @@ int sidik_search(const sidik_gallery *g, const sidik_search_config *cfg, const s
     c.hits = sidik_trymalloc(slots * c.k * sizeof *c.hits);
     c.kept = sidik_trymalloc(slots * sizeof *c.kept);
     c.scanned = sidik_trymalloc(g->npart * sizeof *c.scanned);
+    c.probe_offset = sidik_trymalloc((size_t)n * SIDIK_SIG_FINGERS * sizeof *c.probe_offset);
     int rc = 0;
-    if (c.hits == NULL || c.kept == NULL || c.scanned == NULL) {
+    if (c.hits == NULL || c.kept == NULL || c.scanned == NULL || c.probe_offset == NULL) {
         rc = SIDIK_ENOMEM;
         goto out;
     }
@@ -257,11 +268,13 @@ int sidik_search(const sidik_gallery *g, const sidik_search_config *cfg, const s
     }
     c.dup_t[0] = c.review_t[0] = INFINITY;
     memset(results, 0, n * sizeof *results);
+    pool->run(pool->ctx, n, offset_task, &c);
     pool->run(pool->ctx, g->npart, scan_task, &c);
     pool->run(pool->ctx, n, verify_task, &c);
 out:
     sidik_free(c.hits);
     sidik_free(c.kept);
     sidik_free(c.scanned);
+    sidik_free(c.probe_offset);
     return rc;
 }

@@ -37,6 +37,10 @@ struct sidik_gallery {
     pthread_mutex_t write_lock; /* writers only */
     _Atomic uint64_t live;
     size_t chunk_bytes;
+    /* The cohort (sidik_gallery_set_cohort): set once, before any insert;
+     * NULL without one. */
+    _Atomic(sidik__sig_block *) cohort;
+    uint32_t cohort_n;
     /* id -> slot directory, open addressing, writers only */
     uint64_t *dir_id, *dir_slot; /* slot: partition << 40 | index; ~0 empty, ~1 removed */
     size_t dir_cap, dir_used;
@@ -48,7 +52,8 @@ struct sidik_probe {
     sidik_finger *finger[SIDIK_SIG_FINGERS]; /* NULL: absent */
 };
 
-/* Scans partition p of g for probes[0..n), keeping each probe's best k
+/* Scans partition p of g for probes[0..n) (probe_offset[i]: probe i's
+ * cohort offsets), keeping each probe's best k
  * persons (ties: lower id) in best[i * k ..] sorted best first; *kept[i] the
  * count, *scanned the live persons seen. */
 typedef struct sidik__hit {
@@ -59,8 +64,16 @@ typedef struct sidik__hit {
 } sidik__hit;
 
 void sidik__gallery_scan(const sidik_gallery *g, uint32_t p, sidik_probe *const *probes,
-                         uint32_t n, uint32_t k, sidik__hit *best, uint32_t *kept,
-                         uint64_t *scanned);
+                         const float (*probe_offset)[SIDIK_SIG_FINGERS], uint32_t n, uint32_t k,
+                         sidik__hit *best, uint32_t *kept, uint64_t *scanned);
+
+/* The cohort offsets of a signature (as a probe) against cohort (n persons
+ * in blocks): per finger present on p, the mean similarity to the cohort's
+ * present fingers at that position (summed in cohort order, in double),
+ * less SIDIK__SIG_IMPOSTOR_MEAN; 0 for an absent finger, or where no
+ * cohort finger is present, or when cohort is NULL. */
+void sidik__cohort_offsets(const sidik_gallery *g, const sidik__sig_block *cohort, uint32_t n,
+                           const sidik__sig_probe *p, float off[SIDIK_SIG_FINGERS]);
 
 /* The block holding a slot a scan returned, and the slot's lane in it. */
 const sidik__sig_block *sidik__gallery_block(const sidik_gallery *g, uint32_t p, uint64_t slot,

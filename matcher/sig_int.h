@@ -31,11 +31,16 @@
 typedef struct sidik__sig_block {
     uint8_t c[SIDIK_SIG_FINGERS][SIDIK_SIG_HARMONICS][SIDIK__SIG_RING_PAIRS][SIDIK__SIG_LANES][4];
     float scale[SIDIK_SIG_FINGERS][SIDIK__SIG_LANES]; /* 0: absent */
+    /* The person's cohort offset per finger (sidik_gallery_set_cohort):
+     * its mean similarity to the cohort's fingers at that position, less
+     * SIDIK__SIG_IMPOSTOR_MEAN; 0 without a cohort. */
+    float offset[SIDIK_SIG_FINGERS][SIDIK__SIG_LANES];
 } sidik__sig_block;
 
 _Static_assert(sizeof(sidik__sig_block) % 64 == 0, "blocks stay cache-line aligned in an array");
 
-/* Lane `lane` of b: written from s, read back into s. */
+/* Lane `lane` of b: written from s (its offsets set to 0), read back into
+ * s. */
 void sidik__sig_block_put(sidik__sig_block *b, int lane, const sidik_person_sig *s);
 void sidik__sig_block_get(const sidik__sig_block *b, int lane, sidik_person_sig *s);
 
@@ -153,17 +158,19 @@ static inline void sidik__sig_best_rotation(const sidik__sig_tables *tb,
 
 /* One finger f of the probe against the first `lanes` persons of block b
  * (lanes 1..16; lanes past it are never read): for every lane whose finger
- * is present, total[lane] += similarity - SIDIK__SIG_IMPOSTOR_MEAN, the
- * similarity being sidik_sig_similarity's value exactly; sim[lane] (when
- * not NULL) gets the similarity, 0 where absent. The probe's finger must be
- * present. Fingers are added in the caller's order, so summing them 0..9
- * gives the same total at every level. */
+ * is present, total[lane] += ((similarity - SIDIK__SIG_IMPOSTOR_MEAN) -
+ * probe_offset) - the lane's offset, in that order, the similarity being
+ * sidik_sig_similarity's value exactly; sim[lane] (when not NULL) gets the
+ * similarity, 0 where absent. probe_offset is the probe finger's cohort
+ * offset (0 without a cohort, which leaves similarity - mean exactly). The
+ * probe's finger must be present. Fingers are added in the caller's order,
+ * so summing them 0..9 gives the same total at every level. */
 typedef void (*sidik__sig_scan_fn)(const sidik__sig_probe *p, int f, const sidik__sig_block *b,
-                                    int lanes, float *total, float *sim);
+                                   int lanes, float probe_offset, float *total, float *sim);
 
-#define SIDIK__DECLARE_SIG_SCAN(sfx)                                                              \
-    void sidik__sig_scan_##sfx(const sidik__sig_probe *p, int f, const sidik__sig_block *b,       \
-                               int lanes, float *total, float *sim);
+#define SIDIK__DECLARE_SIG_SCAN(sfx)                                                        \
+    void sidik__sig_scan_##sfx(const sidik__sig_probe *p, int f, const sidik__sig_block *b, \
+                               int lanes, float probe_offset, float *total, float *sim);
 SIDIK__DECLARE_SIG_SCAN(scalar)
 SIDIK__DECLARE_SIG_SCAN(sse42)
 SIDIK__DECLARE_SIG_SCAN(avx2)

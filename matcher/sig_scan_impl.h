@@ -39,7 +39,7 @@ static inline void sig_products_lanes(const sidik__sig_probe *p, int f, const si
 }
 
 void SCAN_NAME(const sidik__sig_probe *p, int f, const sidik__sig_block *b, int lanes,
-               float *total, float *sim)
+               float probe_offset, float *total, float *sim)
 {
     int32_t cre[SIDIK_SIG_HARMONICS][SIDIK__SIG_LANES], cim[SIDIK_SIG_HARMONICS][SIDIK__SIG_LANES];
 #ifdef SIG_PRODUCTS
@@ -59,7 +59,7 @@ void SCAN_NAME(const sidik__sig_probe *p, int f, const sidik__sig_block *b, int 
         float gs = b->scale[f][j];
         float s = gs > 0 ? best[j] * (gs * ps) : 0;
         if (gs > 0)
-            total[j] += s - SIDIK__SIG_IMPOSTOR_MEAN;
+            total[j] += ((s - SIDIK__SIG_IMPOSTOR_MEAN) - probe_offset) - b->offset[f][j];
         if (sim != NULL)
             sim[j] = s;
     }

@@ -46,7 +46,8 @@ struct sidik_dedup {
     sidik_gallery *gallery;
     item *items;
     uint32_t nitems;
-    sidik_fmr *scratch; /* one decoded finger record */
+    sidik_fmr *scratch;       /* one decoded finger record */
+    sidik_person_sig *cohort; /* the options' cohort, copied; NULL: none */
     _Atomic uint64_t decided;
     _Atomic uint64_t work_decided, work_busy_ns; /* sidik_dedup_work */
     _Atomic int status;
@@ -189,6 +190,19 @@ static int collect(void *ctx, uint64_t seq, uint32_t kind, const void *p, size_t
 
 /* ---- deciding ------------------------------------------------------------------------ */
 
+/* A search gallery with the stage's cohort, so the in-flight set's scan
+ * scores are the shards' kind. */
+static int gallery_create(const sidik_dedup *d, uint32_t partitions, sidik_gallery **out)
+{
+    int rc = sidik_gallery_create(partitions, d->o.level, out);
+    if (rc == 0 && d->o.ncohort > 0 &&
+        (rc = sidik_gallery_set_cohort(*out, d->o.cohort, d->o.ncohort)) != 0) {
+        sidik_gallery_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static sidik_search_config search_config(const sidik_dedup *d)
 {
     return (sidik_search_config){.fusion = d->o.fusion,
@@ -296,7 +310,7 @@ static int search_batch(sidik_dedup *d)
 
     sidik_gallery *own = NULL;
     sidik_control_txn *t = NULL;
-    rc = sidik_gallery_create(1, d->o.level, &own);
+    rc = gallery_create(d, 1, &own);
     if (rc == 0)
         rc = sidik_control_begin(d->o.control, false, &t);
     cfg.fetch = fetch_batch;
@@ -877,6 +891,8 @@ static int check_options(sidik_dedup_options *o, const char **why)
         *why = "shortlist must be 1-4096";
     else if (o->partitions > SIDIK_GALLERY_MAX_PARTITIONS)
         *why = "partitions must be 1-256";
+    else if (o->ncohort > SIDIK_GALLERY_MAX_COHORT || (o->ncohort > 0 && o->cohort == NULL))
+        *why = "the cohort must be 0-1024 persons, given when not 0";
     else if (o->retry_ms < 0 || o->retry_ms > RETRY_MAX_MS)
         *why = "retry_ms must be 1-60000";
     else if (!(o->duplicate_fpir > 0 && o->duplicate_fpir < 1) ||
@@ -912,8 +928,15 @@ int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char
     for (uint32_t i = 0; rc == 0 && i < d->o.batch; i++)
         if ((d->items[i].rec = sidik_trymalloc(sizeof *d->items[i].rec)) == NULL)
             rc = SIDIK_ENOMEM;
+    if (rc == 0 && d->o.ncohort > 0) {
+        if ((d->cohort = sidik_trymalloc(d->o.ncohort * sizeof *d->cohort)) == NULL)
+            rc = SIDIK_ENOMEM;
+        else
+            memcpy(d->cohort, d->o.cohort, d->o.ncohort * sizeof *d->cohort);
+        d->o.cohort = d->cohort;
+    }
     if (rc == 0)
-        rc = sidik_gallery_create(d->o.partitions, d->o.level, &d->gallery);
+        rc = gallery_create(d, d->o.partitions, &d->gallery);
     uint64_t decided = 0;
     if (rc == 0) {
         sidik_control_txn *t;
@@ -970,6 +993,7 @@ void sidik_dedup_close(sidik_dedup *d)
     }
     sidik_free(d->items);
     sidik_free(d->scratch);
+    sidik_free(d->cohort);
     sidik_gallery_destroy(d->gallery);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);

@@ -7,6 +7,13 @@
  * stage's work, closed first so a running rebalance stops before the
  * shards do.
  *
+ * The search gallery's cohort (sidik_gallery_set_cohort) is synthetic too:
+ * SIDIK_SYNTH_COHORT_PERSONS persons of a fixed seed, made at each start
+ * (about 0.1 s);
+ * the gallery's cohort offsets are computed as the shards load, so nothing
+ * of them is stored. A deployment with real captures would draw its cohort
+ * from them.
+ *
  * The fusion model is learned on the first start from synthetic genuine
  * and impostor finger pairs (sidik_synth_fusion_scores; about a second on
  * one core; sidikd links the generator's library for it) and its scores
@@ -233,6 +240,14 @@ int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level)
         fprintf(stderr, "sidikd: search workers and fusion model: %s\n", sidik_strerror(rc));
         return 1;
     }
+    sidik_synth_params sp;
+    sidik_synth_params_default(&sp);
+    sidik_person_sig *cohort;
+    rc = sidik_synth_cohort(&sp, SIDIK_SYNTH_COHORT_SEED, SIDIK_SYNTH_COHORT_PERSONS, &cohort);
+    if (rc != 0) {
+        fprintf(stderr, "sidikd: search cohort: %s\n", sidik_strerror(rc));
+        return 1;
+    }
     sidik_dedup_options o = {.control = d->control,
                              .journal = sidik_ingest_journal(d->ingest),
                              .shards = d->shards,
@@ -241,9 +256,12 @@ int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level)
                              .metrics = d->metrics,
                              .level = level,
                              .duplicate_fpir = c->duplicate_fpir,
-                             .review_fpir = c->review_fpir};
+                             .review_fpir = c->review_fpir,
+                             .cohort = cohort,
+                             .ncohort = SIDIK_SYNTH_COHORT_PERSONS};
     sidik_dedup *dd;
     rc = sidik_dedup_open(&o, &dd, &why);
+    sidik_free(cohort); /* the stage keeps its own copy */
     if (rc == 0 && (rc = sidik_dedup_start(dd)) != 0)
         sidik_dedup_close(dd);
     if (rc != 0) {

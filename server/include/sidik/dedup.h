@@ -62,6 +62,10 @@ typedef struct sidik_dedup_options {
     uint32_t batch;             /* enrollments per search pass, 1..256; 0: 32 */
     uint32_t shortlist;         /* persons the scan keeps per probe; 0: 64 */
     uint32_t partitions;        /* of the search gallery, 1..256; 0: 8 */
+    /* The search gallery's cohort (sidik_gallery_set_cohort), copied at
+     * open; ncohort 0: none. */
+    const sidik_person_sig *cohort;
+    uint32_t ncohort;           /* 0..SIDIK_GALLERY_MAX_COHORT */
     int64_t (*now_ms)(void);    /* tests; NULL: the wall clock */
     int64_t retry_ms;           /* a failed step's first retry, doubling to 60 s; 0: 1000 */
 } sidik_dedup_options;

@@ -412,6 +412,31 @@ static void test_synth_plan(void **state)
     }
 }
 
+/* The cohort is impression 0 of persons 0..n-1, exactly their signatures;
+ * its bounds are the gallery's. */
+static void test_synth_cohort(void **state)
+{
+    (void)state;
+    sidik_synth_params p;
+    sidik_synth_params_default(&p);
+    sidik_person_sig *c = NULL;
+    assert_int_equal(sidik_synth_cohort(NULL, 5, 3, &c), SIDIK_EINVAL);
+    assert_int_equal(sidik_synth_cohort(&p, 5, 3, NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_synth_cohort(&p, 5, 0, &c), SIDIK_ERANGE);
+    assert_null(c);
+    assert_int_equal(sidik_synth_cohort(&p, 5, SIDIK_GALLERY_MAX_COHORT + 1, &c), SIDIK_ERANGE);
+    assert_int_equal(sidik_synth_cohort(&p, 5, 3, &c), 0);
+    sidik_fmr *r = sidik_xmalloc(sizeof *r);
+    for (uint64_t i = 0; i < 3; i++) {
+        sidik_person_sig want;
+        assert_int_equal(sidik_synth_impression(&p, 5, i, 0, r, NULL, NULL), 0);
+        assert_int_equal(sidik_sig_person(r, &want, NULL), 0);
+        assert_memory_equal(&c[i], &want, sizeof want);
+    }
+    sidik_free(r);
+    sidik_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +449,7 @@ int main(void)
         SIDIK_TEST(test_synth_capture_statistics),
         SIDIK_TEST(test_synth_genuine_above_impostor),
         SIDIK_TEST(test_synth_plan),
+        SIDIK_TEST(test_synth_cohort),
     };
     return cmocka_run_group_tests(tests, setup_params, NULL);
 }

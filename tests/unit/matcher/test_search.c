@@ -11,6 +11,7 @@
 #include "sidik/fusion.h"
 #include "sidik/matcher.h"
 #include "sidik/search.h"
+#include "search_int.h"
 #include "sig_int.h"
 #include "synth.h"
 
@@ -60,9 +61,13 @@ static void test_search_signature_rejects_bad_input(void **state)
 
 /* Every level's scan of every finger over blocks of persons, whole and
  * partly filled, against the scalar oracle: totals and similarities
- * bit-identical. */
+ * bit-identical, and the oracle's totals the documented sum of similarity
+ * less the impostor mean, the probe's offset and the person's offset. */
 static void scan_levels_check(const sidik_person_sig *probe, const sidik_person_sig *g, int n)
 {
+    float poff[SIDIK_SIG_FINGERS];
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
+        poff[f] = f % 3 == 0 ? 0 : 0.0137f * (float)(f - 5);
     sidik__sig_probe *p = sidik_xcalloc(1, sizeof *p);
     sidik__sig_probe_init(p, probe);
     int blocks = (n + SIDIK__SIG_LANES - 1) / SIDIK__SIG_LANES;
@@ -73,6 +78,12 @@ static void scan_levels_check(const sidik_person_sig *probe, const sidik_person_
         sidik__sig_block_get(&b[i / SIDIK__SIG_LANES], i % SIDIK__SIG_LANES, &back);
         assert_memory_equal(&back.f, &g[i].f, sizeof back.f);
         assert_memory_equal(back.scale, g[i].scale, sizeof back.scale);
+        for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+            assert_true(b[i / SIDIK__SIG_LANES].offset[f][i % SIDIK__SIG_LANES] == 0);
+            if (i % 4 != 0) /* some lanes keep offset 0: no cohort */
+                b[i / SIDIK__SIG_LANES].offset[f][i % SIDIK__SIG_LANES] =
+                    0.0091f * (float)((i + f) % 9 - 4);
+        }
     }
     sidik__sig_scan_fn scans[] = {sidik__sig_scan_sse42, sidik__sig_scan_avx2,
                                   sidik__sig_scan_avx512, sidik__sig_scan_avx512vnni};
@@ -82,9 +93,14 @@ static void scan_levels_check(const sidik_person_sig *probe, const sidik_person_
         int lanes = n - blk * SIDIK__SIG_LANES < SIDIK__SIG_LANES ? n - blk * SIDIK__SIG_LANES
                                                                   : SIDIK__SIG_LANES;
         float ref[SIDIK__SIG_LANES] = {0}, rsim[SIDIK_SIG_FINGERS][SIDIK__SIG_LANES];
+        float want[SIDIK__SIG_LANES] = {0};
         for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
             if (p->scale[f] > 0) {
-                sidik__sig_scan_scalar(p, f, &b[blk], lanes, ref, rsim[f]);
+                sidik__sig_scan_scalar(p, f, &b[blk], lanes, poff[f], ref, rsim[f]);
+                for (int j = 0; j < lanes; j++)
+                    if (b[blk].scale[f][j] > 0)
+                        want[j] += ((rsim[f][j] - SIDIK__SIG_IMPOSTOR_MEAN) - poff[f]) -
+                                   b[blk].offset[f][j];
                 /* The scan's similarity is the reference function's. */
                 for (int j = 0; j < lanes; j++) {
                     const sidik_person_sig *gi = &g[blk * SIDIK__SIG_LANES + j];
@@ -92,13 +108,14 @@ static void scan_levels_check(const sidik_person_sig *probe, const sidik_person_
                                                                    &probe->f[f], probe->scale[f]));
                 }
             }
+        assert_memory_equal(ref, want, (size_t)lanes * sizeof ref[0]);
         for (int l = 0; l < 4; l++) {
             if ((int)sidik_cpu_best_level(&cf) < (l < 3 ? l + 1 : 3) || (l == 3 && !cf.avx512vnni))
                 continue;
             float out[SIDIK__SIG_LANES] = {0}, sim[SIDIK__SIG_LANES];
             for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
                 if (p->scale[f] > 0) {
-                    scans[l](p, f, &b[blk], lanes, out, sim);
+                    scans[l](p, f, &b[blk], lanes, poff[f], out, sim);
                     assert_memory_equal(sim, rsim[f], (size_t)lanes * sizeof sim[0]);
                 }
             assert_memory_equal(out, ref, (size_t)lanes * sizeof out[0]);
@@ -183,6 +200,130 @@ static void test_search_gallery_rejects_bad_input(void **state)
     sidik_gallery_destroy(g);
 }
 
+/* ---- the cohort ---------------------------------------------------------- */
+
+/* n persons of another seed, person 3 without finger 6: the cohort. */
+static sidik_person_sig *cohort_of(uint32_t n)
+{
+    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    sidik_person_sig *c = sidik_xcalloc(n, sizeof *c);
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(sidik_synth_impression(&params, SEED + 2, i, 0, r, NULL, NULL), 0);
+        if (i == 3)
+            r->views[6].count = 3;
+        assert_int_equal(sidik_sig_person(r, &c[i], NULL), 0);
+    }
+    sidik_free(r);
+    return c;
+}
+
+static void test_search_cohort_rejects_bad_input(void **state)
+{
+    (void)state;
+    sidik_person_sig *c = cohort_of(2);
+    sidik_gallery *g;
+    assert_int_equal(sidik_gallery_create(2, SIDIK_SIMD_SCALAR, &g), 0);
+    assert_int_equal(sidik_gallery_set_cohort(NULL, c, 2), SIDIK_EINVAL);
+    assert_int_equal(sidik_gallery_set_cohort(g, NULL, 2), SIDIK_EINVAL);
+    assert_int_equal(sidik_gallery_set_cohort(g, c, 0), SIDIK_ERANGE);
+    assert_int_equal(sidik_gallery_set_cohort(g, c, SIDIK_GALLERY_MAX_COHORT + 1), SIDIK_ERANGE);
+    assert_int_equal(sidik_gallery_set_cohort(g, c, 2), 0);
+    /* Set once: the offsets already computed would no longer agree. */
+    assert_int_equal(sidik_gallery_set_cohort(g, c, 1), SIDIK_ESTATE);
+    sidik_gallery_destroy(g);
+    /* Not after an insert, even one since removed. */
+    assert_int_equal(sidik_gallery_create(2, SIDIK_SIMD_SCALAR, &g), 0);
+    assert_int_equal(sidik_gallery_insert(g, 9, &c[0]), 0);
+    assert_int_equal(sidik_gallery_remove(g, 9), 0);
+    assert_int_equal(sidik_gallery_set_cohort(g, c, 2), SIDIK_ESTATE);
+    sidik_gallery_destroy(g);
+    sidik_free(c);
+}
+
+/* The reference offset of finger f of s against the cohort: the mean of
+ * its similarities to the cohort's present fingers, in cohort order. */
+static float offset_ref(const sidik_person_sig *s, int f, const sidik_person_sig *c, uint32_t n)
+{
+    double sum = 0;
+    uint32_t k = 0;
+    if (!(s->scale[f] > 0))
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (c[i].scale[f] > 0) {
+            sum += sidik_sig_similarity(&c[i].f[f], c[i].scale[f], &s->f[f], s->scale[f]);
+            k++;
+        }
+    return k ? (float)(sum / k) - SIDIK__SIG_IMPOSTOR_MEAN : 0;
+}
+
+/* With a cohort, every stored offset and every fused scan score are the
+ * documented ones, computed here from sidik_sig_similarity alone; and the
+ * offsets are not all zero, so the scores really moved. */
+static void test_search_cohort_offsets_and_scores(void **state)
+{
+    (void)state;
+    enum { NC = 21, N = 30 };
+    sidik_person_sig *c = cohort_of(NC);
+    sidik_person_sig *g = sidik_xcalloc(N, sizeof *g);
+    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    sidik_gallery *gal;
+    assert_int_equal(sidik_gallery_create(2, SIDIK_SIMD_SCALAR, &gal), 0);
+    assert_int_equal(sidik_gallery_set_cohort(gal, c, NC), 0);
+    for (int i = 0; i < N; i++) {
+        person((uint64_t)i, 0, NULL, r);
+        if (i % 7 == 2)
+            r->views[i % 10].count = 3; /* an absent finger */
+        assert_int_equal(sidik_sig_person(r, &g[i], NULL), 0);
+        assert_int_equal(sidik_gallery_insert(gal, (uint64_t)i, &g[i]), 0);
+    }
+    /* The probe: person 4 captured again, finger 1 absent. */
+    sidik_person_sig ps;
+    person(4, 1, NULL, r);
+    r->views[1].count = 3;
+    assert_int_equal(sidik_sig_person(r, &ps, NULL), 0);
+    sidik_probe pr = {0};
+    sidik__sig_probe_init(&pr.sig, &ps);
+    float poff[1][SIDIK_SIG_FINGERS];
+    sidik__cohort_offsets(gal, gal->cohort, gal->cohort_n, &pr.sig, poff[0]);
+    int nonzero = 0;
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        assert_true(poff[0][f] == offset_ref(&ps, f, c, NC));
+        nonzero += poff[0][f] != 0;
+    }
+    assert_int_equal(nonzero, 9);
+    sidik_probe *probes[1] = {&pr};
+    uint32_t seen = 0;
+    for (uint32_t part = 0; part < 2; part++) {
+        sidik__hit best[N];
+        uint32_t kept;
+        uint64_t scanned;
+        sidik__gallery_scan(gal, part, probes, (const float(*)[SIDIK_SIG_FINGERS])poff, 1, N, best,
+                            &kept, &scanned);
+        assert_int_equal(kept, scanned);
+        for (uint32_t h = 0; h < kept; h++) {
+            const sidik_person_sig *gi = &g[best[h].id];
+            int lane;
+            const sidik__sig_block *b = sidik__gallery_block(gal, part, best[h].slot, &lane);
+            float want = 0;
+            for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+                float go = offset_ref(gi, f, c, NC);
+                assert_true(b->offset[f][lane] == go);
+                if (!(ps.scale[f] > 0) || !(gi->scale[f] > 0))
+                    continue;
+                float s = sidik_sig_similarity(&gi->f[f], gi->scale[f], &ps.f[f], ps.scale[f]);
+                want += ((s - SIDIK__SIG_IMPOSTOR_MEAN) - poff[0][f]) - go;
+            }
+            assert_true(best[h].score == want);
+        }
+        seen += kept;
+    }
+    assert_int_equal(seen, N);
+    sidik_gallery_destroy(gal);
+    sidik_free(r);
+    sidik_free(g);
+    sidik_free(c);
+}
+
 /* ---- the cascade on a small population --------------------------------- */
 
 static void serial_run(void *ctx, uint32_t n, void (*task)(void *, uint32_t), void *arg)
@@ -243,12 +384,16 @@ static sidik_fusion *learn(void)
     return fu;
 }
 
-static void test_search_finds_reenrollments(void **state)
+static void finds_reenrollments(int with_cohort)
 {
-    (void)state;
     sidik_fusion *fu = learn();
     sidik_gallery *g;
     assert_int_equal(sidik_gallery_create(3, SIDIK_SIMD_SCALAR, &g), 0);
+    if (with_cohort) {
+        sidik_person_sig *c = cohort_of(40);
+        assert_int_equal(sidik_gallery_set_cohort(g, c, 40), 0);
+        sidik_free(c);
+    }
     sidik_fmr *r = sidik_xmalloc(sizeof *r);
     sidik_person_sig sig;
     for (uint64_t id = 0; id < PERSONS; id++) {
@@ -334,6 +479,18 @@ static void test_search_finds_reenrollments(void **state)
     sidik_fusion_destroy(fu);
 }
 
+static void test_search_finds_reenrollments(void **state)
+{
+    (void)state;
+    finds_reenrollments(0);
+}
+
+static void test_search_finds_reenrollments_with_cohort(void **state)
+{
+    (void)state;
+    finds_reenrollments(1);
+}
+
 int main(void)
 {
     sidik_synth_params_default(&params);
@@ -341,7 +498,10 @@ int main(void)
         SIDIK_TEST(test_search_signature_rejects_bad_input),
         SIDIK_TEST(test_search_scan_levels_identical),
         SIDIK_TEST(test_search_gallery_rejects_bad_input),
+        SIDIK_TEST(test_search_cohort_rejects_bad_input),
+        SIDIK_TEST(test_search_cohort_offsets_and_scores),
         SIDIK_TEST(test_search_finds_reenrollments),
+        SIDIK_TEST(test_search_finds_reenrollments_with_cohort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,9 @@
 
 static sidik_fusion *fusion;
 static sidik_synth_params params;
+/* Every rig's gallery has a cohort, as sidikd's has. */
+#define COHORT 16
+static sidik_person_sig *cohort;
 
 typedef struct rig {
     char *dir;
@@ -85,6 +88,8 @@ static void rig_open_retrying(rig *r, uint32_t batch, int64_t retry_ms)
                              .pool = sidik_workers_pool(r->workers),
                              .batch = batch,
                              .partitions = 2,
+                             .cohort = cohort,
+                             .ncohort = COHORT,
                              .now_ms = test_now_ms,
                              .retry_ms = retry_ms};
     int rc = sidik_dedup_open(&o, &r->dedup, &why);
@@ -899,6 +904,14 @@ static void test_server_dedup_bad_options(void **state)
     bad.duplicate_fpir = 0.01;
     bad.review_fpir = 0.001; /* below the DUPLICATE FPIR */
     assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
+    bad = o;
+    bad.ncohort = 3; /* and no cohort */
+    assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
+    assert_string_equal(why, "the cohort must be 0-1024 persons, given when not 0");
+    bad.cohort = cohort;
+    bad.ncohort = SIDIK_GALLERY_MAX_COHORT + 1;
+    assert_int_equal(sidik_dedup_open(&bad, &d, &why), SIDIK_EINVAL);
+    assert_string_equal(why, "the cohort must be 0-1024 persons, given when not 0");
     assert_null(d);
     assert_int_equal(sidik_dedup_open(NULL, &d, &why), SIDIK_EINVAL);
     assert_int_equal(sidik_dedup_step(NULL, NULL), SIDIK_EINVAL);
@@ -909,7 +922,7 @@ static int setup(void **state)
 {
     (void)state;
     sidik_synth_params_default(&params);
-    if (make_base(state) != 0)
+    if (make_base(state) != 0 || sidik_synth_cohort(&params, SEED + 2, COHORT, &cohort) != 0)
         return -1;
     return sidik_synth_fusion(&params, SEED + 1, 120, SIDIK_SIMD_SCALAR, NULL, &fusion);
 }
@@ -917,6 +930,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    sidik_free(cohort);
     sidik_fusion_destroy(fusion);
     return 0;
 }
