@@ -109,8 +109,8 @@ static void verdict_record(const verdict *v, const sidik_decision_record *base, 
 }
 
 /* Everything the verdict changes, in t; *index gets the decision's place. */
-static int apply(sidik_control_txn *t, const verdict *v, int64_t now, uint32_t *index, char *why,
-                 size_t cap)
+static int apply(sidik_control_txn *t, const verdict *v, int64_t now, uint32_t *index,
+                 uint64_t *journal_seq, char *why, size_t cap)
 {
     sidik_enrollment e;
     int rc = sidik_control_enroll_get(t, v->id, &e);
@@ -118,6 +118,7 @@ static int apply(sidik_control_txn *t, const verdict *v, int64_t now, uint32_t *
         return sidik__audit_say(why, cap, rc, "no enrollment with this id");
     if (rc != 0)
         return rc;
+    *journal_seq = e.journal_seq;
     if (e.status != SIDIK_STATUS_ADJUDICATE)
         return sidik__audit_say(why, cap, SIDIK_ESTATE,
                                 "enrollment %s is %s, not ADJUDICATE: only an enrollment waiting "
@@ -169,9 +170,10 @@ int sidik__audit_adjudicate(const sidik_audit_service *as, const sidik_identity 
         return rc;
     int64_t now = sidik__audit_now(as);
     uint32_t index = 0;
+    uint64_t journal_seq = 0;
     sidik_control_txn *t;
     if ((rc = sidik_control_begin(as->control, true, &t)) == 0) {
-        rc = apply(t, &v, now, &index, why, cap);
+        rc = apply(t, &v, now, &index, &journal_seq, why, cap);
         if (rc == 0)
             rc = sidik_control_commit(t);
         else
@@ -185,8 +187,8 @@ int sidik__audit_adjudicate(const sidik_audit_service *as, const sidik_identity 
     SIDIK_LOG_INFO("adjudicated", "id=%s decision=%s record=%llu by=\"%s\"", v.id,
                    v.decision == SIDIK__V1__DECISION__UNIQUE ? "UNIQUE" : "DUPLICATE_OF",
                    (unsigned long long)v.duplicate_of, v.adjudicator);
-    if (v.decision == SIDIK__V1__DECISION__UNIQUE && as->on_verdict != NULL)
-        as->on_verdict(as->verdict_ctx);
+    if (as->on_verdict != NULL)
+        as->on_verdict(as->verdict_ctx, journal_seq, v.decision == SIDIK__V1__DECISION__UNIQUE);
 
     /* The answer: the verdict as recorded, with the status now. */
     audit_rec *rec = sidik_trycalloc(1, sizeof *rec);

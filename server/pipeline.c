@@ -47,6 +47,20 @@ static void recorded(void *ctx)
         sidik_dedup_kick(d->dedup);
 }
 
+/* From the Audit service: a UNIQUE verdict waits for the dedup stage,
+ * woken as for new enrollments; a DUPLICATE_OF ends the enrollment's time in
+ * the search gallery. */
+static void adjudicated(void *ctx, uint64_t journal_seq, bool unique)
+{
+    daemon_t *d = ctx;
+    if (d->dedup == NULL)
+        return;
+    if (unique)
+        sidik_dedup_kick(d->dedup);
+    else
+        sidik_dedup_forget(d->dedup, journal_seq);
+}
+
 /* The scores the control store keeps, or (the first start) learned and
  * kept. *learned says which. */
 static int fusion_scores(daemon_t *d, sidik_simd_level level, uint32_t **gen, uint32_t *ngen,
@@ -271,11 +285,9 @@ int sidikd_pipeline_open(daemon_t *d, sidik_simd_level level)
     d->dedup = dd;
     if (print_key_open(d) != 0)
         return 1;
-    /* A UNIQUE verdict waits for the dedup stage, woken like for new
-     * enrollments. */
     d->audit = (sidik_audit_service){.control = d->control,
                                      .fusion = d->fusion,
-                                     .on_verdict = recorded,
+                                     .on_verdict = adjudicated,
                                      .verdict_ctx = d};
     d->print = (sidik_print_service){.control = d->control,
                                      .key = d->print_key,

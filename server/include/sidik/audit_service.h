@@ -56,6 +56,7 @@
 #ifndef SIDIK_AUDIT_SERVICE_H
 #define SIDIK_AUDIT_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,7 +72,10 @@
 typedef struct sidik_audit_service {
     sidik_control *control;        /* borrowed */
     const sidik_fusion *fusion;    /* borrowed: the model the dedup stage decides with */
-    void (*on_verdict)(void *ctx); /* a UNIQUE verdict waits for the stage (may be NULL) */
+    /* A verdict was recorded on the enrollment at journal_seq (may be NULL):
+     * unique, it waits for the dedup stage; else the stage stops searching
+     * the enrollment (sidik_dedup_forget). */
+    void (*on_verdict)(void *ctx, uint64_t journal_seq, bool unique);
     void *verdict_ctx;
     int64_t (*now_ms)(void); /* tests; NULL: the wall clock */
 } sidik_audit_service;

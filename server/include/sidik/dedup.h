@@ -3,7 +3,8 @@
  * the gallery and decided, in journal order, exactly once.
  *
  *   journal (enrollments as received) --> batch of up to `batch`, in order
- *     --> sidik_search over the in-memory gallery (every enrolled person)
+ *     --> sidik_search over the in-memory gallery (every enrolled person,
+ *         and every enrollment awaiting review)
  *     --> the same probes against each other: a person enrolled twice in one
  *         batch (two offices, the same second) is caught by the second
  *     --> UNIQUE: stored in a gallery shard (record id = its journal
@@ -11,6 +12,10 @@
  *         PRINT_READY and onto the print queue of its region;
  *         DUPLICATE: its candidates recorded; REVIEW: ADJUDICATE, for a
  *         person to decide
+ *     --> a match with an enrollment awaiting review (in the gallery or
+ *         earlier in the batch) is ADJUDICATE too, naming it, unless an
+ *         enrolled person makes it a DUPLICATE: a person decides both, so
+ *         nobody gets a card while their first capture waits for review
  *     --> one control-store transaction for the whole batch: statuses,
  *         decisions with candidates and per-finger scores, print queue,
  *         audit entries, and the `decided` point.
@@ -30,6 +35,13 @@
  * crash or stop left waiting; done twice it stores and queues nothing twice.
  * When a disk is full or failing then, it opens with the stage paused
  * (sidik_dedup_status says why) and the first step that works takes them.
+ *
+ * Awaiting review: an ADJUDICATE enrollment with a usable probe is put into
+ * the search gallery under its journal sequence when decided, and into the
+ * stage's review set (server/dedup_review.h), which the search's full match
+ * reads its record from. Adjudicated UNIQUE, it stays in the gallery as an
+ * enrolled person; adjudicated DUPLICATE_OF (sidik_dedup_forget), it leaves
+ * at the next step. Opening reads the review queue back from the journal.
  *
  * Threads: sidik_dedup_start runs the stage on its own thread, woken by
  * sidik_dedup_kick (any thread); the search's parallel work goes to the
@@ -86,6 +98,13 @@ int sidik_dedup_start(sidik_dedup *d);
 /** More enrollments were recorded RECEIVED. Any thread. */
 void sidik_dedup_kick(sidik_dedup *d);
 
+/** The enrollment at journal_seq, awaiting review, was adjudicated
+ *  DUPLICATE_OF: the stage stops searching it from its next step (and
+ *  wakes for that). Any thread. Without memory it logs that the
+ *  enrollment stays searchable until a restart, which reads the review
+ *  queue afresh. */
+void sidik_dedup_forget(sidik_dedup *d, uint64_t journal_seq);
+
 /** Carries out the waiting UNIQUE verdicts (up to `batch`) or, when none
  *  waits, decides one batch, on the calling thread (not with start):
  *  *decided (may be NULL) gets how many, 0 when nothing waits. Errors: those of the
@@ -98,8 +117,12 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided);
 /** The last journal sequence decided. Any thread. */
 uint64_t sidik_dedup_decided(const sidik_dedup *d);
 
-/** Persons in the search gallery. Any thread. */
+/** Enrolled persons in the search gallery (those awaiting review not
+ *  counted). Any thread. */
 uint64_t sidik_dedup_gallery_size(const sidik_dedup *d);
+
+/** Enrollments awaiting review that the search gallery holds. Any thread. */
+uint64_t sidik_dedup_reviewing(const sidik_dedup *d);
 
 /** 0 while the stage works, else the error of its last step (paused: it
  *  is retried; sidikd refuses new enrollments meanwhile). Any thread. */

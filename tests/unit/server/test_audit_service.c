@@ -45,12 +45,20 @@ typedef struct store {
     char *dir;
     sidik_control *c;
     sidik_audit_service as;
-    int verdicts; /* on_verdict calls */
+    int verdicts;         /* on_verdict calls for UNIQUE verdicts */
+    int dropped;          /* and for DUPLICATE_OF ones */
+    uint64_t dropped_seq; /* the last of those: its journal sequence */
 } store;
 
-static void on_verdict(void *ctx)
+static void on_verdict(void *ctx, uint64_t journal_seq, bool unique)
 {
-    ((store *)ctx)->verdicts++;
+    store *s = ctx;
+    if (unique) {
+        s->verdicts++;
+    } else {
+        s->dropped++;
+        s->dropped_seq = journal_seq;
+    }
 }
 
 static void store_reopen(store *s)
@@ -882,7 +890,9 @@ static void test_server_audit_adjudicate_duplicate(void **state)
     assert_true(r->candidates[0]->fused_score == 0); /* nothing compared */
     assert_int_equal(r->candidates[0]->n_fingers, 0);
     free_dec(r);
-    assert_int_equal(s->verdicts, 0); /* nothing for the stage */
+    assert_int_equal(s->verdicts, 0); /* nothing for the stage to store */
+    assert_int_equal(s->dropped, 1);  /* but r-7 is searched no more */
+    assert_int_equal(s->dropped_seq, 7);
     sidik_audit_entry a = last_audit(s);
     assert_int_equal(a.kind, SIDIK_AUDIT_ADJUDICATION);
     assert_string_equal(a.actor, "auditor:auditor.dewi");

@@ -481,22 +481,31 @@ static void test_server_dedup_nik(void **state)
 
 static int verdicts_kicked;
 
-static void count_verdict(void *ctx)
+/* As sidikd wires it (server/pipeline.c): a UNIQUE verdict is counted (the
+ * test steps the stage itself), a DUPLICATE_OF one goes to the stage. */
+static void count_verdict(void *ctx, uint64_t journal_seq, bool unique)
 {
-    (void)ctx;
-    verdicts_kicked++;
+    rig *r = ctx;
+    if (unique)
+        verdicts_kicked++;
+    else
+        sidik_dedup_forget(r->dedup, journal_seq);
 }
 
-/* Audit.Adjudicate UNIQUE on id, as an auditor's call. */
-static void adjudicate_unique(rig *r, const char *id)
+/* Audit.Adjudicate on id, as an auditor's call: UNIQUE, or DUPLICATE_OF
+ * the enrolled record duplicate_of. */
+static void adjudicate(rig *r, const char *id, Sidik__V1__Decision decision, uint64_t duplicate_of)
 {
     sidik_audit_service as = {.control = r->control, .fusion = fusion,
-                              .on_verdict = count_verdict, .now_ms = test_now_ms};
+                              .on_verdict = count_verdict, .verdict_ctx = r,
+                              .now_ms = test_now_ms};
     static const sidik_identity auditor = {SIDIK_ROLE_AUDITOR, "auditor.dewi"};
     Sidik__V1__AdjudicateRequest q = SIDIK__V1__ADJUDICATE_REQUEST__INIT;
     q.enrollment_id = (char *)id;
-    q.decision = SIDIK__V1__DECISION__UNIQUE;
-    q.reason = "another person: the NIK was mistyped";
+    q.decision = decision;
+    q.duplicate_of = duplicate_of;
+    q.reason = decision == SIDIK__V1__DECISION__UNIQUE ? "another person: the NIK was mistyped"
+                                                       : "the same face and fingers";
     size_t n = sidik__v1__adjudicate_request__get_packed_size(&q);
     uint8_t *p = malloc(n + 1), *out = NULL;
     sidik__v1__adjudicate_request__pack(&q, p);
@@ -508,6 +517,11 @@ static void adjudicate_unique(rig *r, const char *id)
         fail_msg("adjudicate %s: %s (%s)", id, sidik_err_name(rc), why);
     sidik_free(out);
     free(p);
+}
+
+static void adjudicate_unique(rig *r, const char *id)
+{
+    adjudicate(r, id, SIDIK__V1__DECISION__UNIQUE, 0);
 }
 
 /* How often id is queued or leased for printing in 31.71 (leases every
@@ -721,6 +735,103 @@ static void test_server_dedup_verdict_waits_for_disk_at_open(void **state)
         assert_int_equal(sidik_dedup_decided(r.dedup), later);
         rig_close(&r, false);
     }
+}
+
+/* Whether d names record among its candidates. */
+static bool names(const sidik_decision_record *d, uint64_t record)
+{
+    for (uint32_t j = 0; j < d->ncandidates; j++)
+        if (d->candidate[j].record_id == record)
+            return true;
+    return false;
+}
+
+/* A person sent to review is searched until someone decides them: a second
+ * capture meanwhile (another NIK, another office, the same batch or after a
+ * restart) goes to review beside the first instead of being printed, which
+ * would give the person two cards once the first is adjudicated UNIQUE.
+ * Adjudicated UNIQUE, the first is an enrolled person (a later capture is
+ * its DUPLICATE); adjudicated DUPLICATE_OF, the second leaves the search. */
+static void test_server_dedup_review_is_searched(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    const char *nik_a = "3171016505900001";
+    char id[8][37], want[160];
+    uint64_t seq[8];
+    for (unsigned i = 0; i < 8; i++)
+        id_of(id[i], 800 + i);
+    seq[0] = receive_as(&r, 80, 0, id[0], nik_a, 0);
+    seq[1] = receive_as(&r, 81, 0, id[1], nik_a, 0); /* another person, NIK a: review */
+    assert_int_equal(decide_all(&r), 2);
+    assert_int_equal(get(&r, id[1]).status, SIDIK_STATUS_ADJUDICATE);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 1);
+    assert_int_equal(sidik_dedup_reviewing(r.dedup), 1);
+
+    /* Person 81 again, under their own NIK, while the first waits. */
+    seq[2] = receive_as(&r, 81, 1, id[2], "3171016505900002", 0);
+    assert_int_equal(decide_all(&r), 1);
+    sidik_decision_record d = decision(&r, id[2]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
+    snprintf(want, sizeof want, "same fingers as %s (in review)", id[1]);
+    assert_string_equal(d.reason, want);
+    assert_int_equal(d.candidate[0].record_id, seq[1]);
+    snprintf(want, sizeof want, "; same fingers as enrollment %s (record %llu), which awaits review",
+             id[1], (unsigned long long)seq[1]);
+    assert_non_null(strstr(audit_of(&r, id[2]).detail, want));
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 1);
+    assert_int_equal(sidik_dedup_reviewing(r.dedup), 2);
+
+    /* In one batch: person 82 sent to review (NIK a), then captured again. */
+    seq[3] = receive_as(&r, 82, 0, id[3], nik_a, 0);
+    seq[4] = receive_as(&r, 82, 1, id[4], "3171016505900003", 0);
+    assert_int_equal(decide_all(&r), 2);
+    assert_int_equal(get(&r, id[3]).status, SIDIK_STATUS_ADJUDICATE);
+    d = decision(&r, id[4]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
+    snprintf(want, sizeof want, "same fingers as %s (in review)", id[3]);
+    assert_string_equal(d.reason, want);
+    assert_int_equal(sidik_dedup_reviewing(r.dedup), 4);
+
+    /* A restart reads the review queue back: a third capture of 81 is
+     * still held. */
+    rig_close(&r, true);
+    rig_open(&r, 0);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 1);
+    assert_int_equal(sidik_dedup_reviewing(r.dedup), 4);
+    seq[5] = receive_as(&r, 81, 2, id[5], "3171016505900004", 0);
+    assert_int_equal(decide_all(&r), 1);
+    d = decision(&r, id[5]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
+    assert_true(names(&d, seq[1]) || names(&d, seq[2]));
+    assert_non_null(strstr(d.reason, "(in review)"));
+    assert_int_equal(sidik_dedup_reviewing(r.dedup), 5);
+
+    /* The first adjudicated UNIQUE: enrolled under its record id, stored
+     * once; the second DUPLICATE_OF it, and searched no more. */
+    adjudicate_unique(&r, id[1]);
+    assert_int_equal(decide_all(&r), 1);
+    assert_int_equal(get(&r, id[1]).status, SIDIK_STATUS_PRINT_READY);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2);
+    assert_int_equal(sidik_dedup_reviewing(r.dedup), 4);
+    assert_int_equal(stored_records(&r), 2);
+    adjudicate(&r, id[2], SIDIK__V1__DECISION__DUPLICATE_OF, seq[1]);
+    adjudicate(&r, id[5], SIDIK__V1__DECISION__DUPLICATE_OF, seq[1]);
+    assert_int_equal(get(&r, id[2]).status, SIDIK_STATUS_DUPLICATE);
+    assert_int_equal(decide_all(&r), 0);
+    assert_int_equal(sidik_dedup_reviewing(r.dedup), 2); /* 82's two */
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2);
+
+    /* A fourth capture of 81 is the enrolled person's DUPLICATE. */
+    seq[6] = receive_as(&r, 81, 3, id[6], "3171016505900005", 0);
+    assert_int_equal(decide_all(&r), 1);
+    d = decision(&r, id[6]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_DUPLICATE);
+    assert_int_equal(d.candidate[0].record_id, seq[1]);
+    assert_false(names(&d, seq[2]) || names(&d, seq[5]));
+    assert_int_equal(print_count(&r, id[1]), 1);
+    rig_close(&r, false);
 }
 
 /* No finger with enough minutiae to search: a person decides. */
@@ -946,6 +1057,7 @@ int main(void)
         SIDIK_TEST(test_server_dedup_nik),
         SIDIK_TEST(test_server_dedup_adjudicated_unique),
         SIDIK_TEST(test_server_dedup_adjudicated_unique_crash),
+        SIDIK_TEST(test_server_dedup_review_is_searched),
         SIDIK_TEST(test_server_dedup_verdict_waits_for_disk_at_open),
         SIDIK_TEST(test_server_dedup_thread),
         SIDIK_TEST(test_server_dedup_gallery_disk_fails),
