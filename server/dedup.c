@@ -303,6 +303,8 @@ static const char *awaiting_review(const sidik_dedup *d, uint64_t id)
 static void settle(const sidik_dedup *d, item *it)
 {
     sidik_search_result *f = &it->found;
+    sidik_candidate waiting[SIDIK_SEARCH_CANDIDATES];
+    uint32_t kept = 0, nwaiting = 0;
     f->decision = SIDIK_DECISION_UNIQUE;
     it->review_match = 0;
     for (uint32_t j = 0; j < f->ncandidates; j++) { /* best first */
@@ -313,13 +315,18 @@ static void settle(const sidik_dedup *d, item *it)
                 it->review_match = c->id;
                 snprintf(it->review_id, sizeof it->review_id, "%s", other);
             }
+            waiting[nwaiting++] = *c;
             continue;
         }
         sidik_decision was = c->llr >= c->threshold ? SIDIK_DECISION_DUPLICATE
                                                     : SIDIK_DECISION_REVIEW;
         if (was > f->decision)
             f->decision = was;
+        f->candidate[kept++] = *c;
     }
+    /* Enrolled persons first: the record a DUPLICATE names (its reason,
+     * the office's answer) is always one that exists. */
+    memcpy(&f->candidate[kept], waiting, nwaiting * sizeof *waiting);
 }
 
 /* Notes who already holds probe k's NIK: an earlier UNIQUE of this batch,

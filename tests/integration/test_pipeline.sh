@@ -1,6 +1,8 @@
 #!/bin/sh
 # The pipeline live: four offices upload the same five persons at the same
 # instant (simultaneous.py): exactly one enrollment of each is PRINT_READY.
+# A person waiting for review is searched until adjudicated (review_hold.py):
+# a second capture meanwhile waits beside them instead of being printed.
 # Before it starts, 50 persons of another population are preloaded
 # (`sidik preload`): a re-capture of one of them is a DUPLICATE. Then the
 # gallery's disk fills (SIDIK_DRILL_GALLERY_FULL) and empties again
@@ -18,6 +20,7 @@ for o in SBY-03 MDN-04; do sh "$src/deploy/pki.sh" pki client office "$o" >/dev/
 "$sidik" gen --persons 50 --reenroll-rate 0 --seed 99 --out old >/dev/null 2>&1
 "$sidik" gen --persons 8 --impressions 2 --reenroll-rate 0 --seed 99 --out again >/dev/null 2>&1
 "$sidik" gen --persons 2 --reenroll-rate 0 --seed 77 --out fresh >/dev/null 2>&1
+"$sidik" gen --persons 3 --impressions 3 --reenroll-rate 0 --seed 55 --out held >/dev/null 2>&1
 live_conf
 "$sidik" preload --data data --records old/records.iso >/dev/null
 check "50 persons preloaded" $?
@@ -39,6 +42,8 @@ check "a re-capture of a preloaded person is a DUPLICATE" $?
 /usr/bin/python3 "$src/tests/integration/simultaneous.py" "$src/proto" pki "$port" \
     gen/records.iso JKT-01 BDG-02 SBY-03 MDN-04
 check "simultaneous duplicates from four offices: one UNIQUE each" $?
+/usr/bin/python3 "$src/tests/integration/review_hold.py" "$src/proto" pki "$port" held/records.iso
+check "a person waiting for review is searched until adjudicated" $?
 /usr/bin/python3 "$src/tests/integration/gallery_full.py" "$src/proto" pki "$port" "$mport" \
     fresh/records.iso "$PWD/gallery-full" log
 check "a full gallery disk pauses the dedup stage and refuses uploads; emptied, it resumes" $?
