@@ -1060,8 +1060,9 @@ static int collect_review(void *ctx, const sidik_review_ref *ref)
 /* Every enrollment of the review queue with a usable probe, read back from
  * the journal, into the review set and the search gallery. Those with a
  * UNIQUE verdict waiting have left the queue; take_verdicts stores them.
- * Costs a signature per enrollment (about 2 ms): a backlog of 10,000 adds
- * about 20 s to the open. Errors: SIDIK_ECORRUPT (the journal does not hold
+ * Costs a probe's preparation per enrollment (decoding, signature, fingers:
+ * 2.4-3.1 core-ms in docs/capacity.md), so a backlog of 10,000 adds about
+ * half a minute to the open; not measured at that size. Errors: SIDIK_ECORRUPT (the journal does not hold
  * one), the control store's, the journal's, SIDIK_ENOMEM. */
 static int load_review(sidik_dedup *d)
 {
