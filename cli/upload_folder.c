@@ -59,16 +59,12 @@ int sidik_upload_folder_list(const char *dir, char ***names, size_t *n, char *wh
     while ((e = readdir(d)) != NULL) {
         if (sidik_upload_folder_kind(e->d_name) == 0)
             continue;
-        if (len == vcap) {
-            size_t ncap = vcap ? vcap * 2 : 64;
-            char **nv = sidik_tryrealloc(v, ncap * sizeof *nv);
-            if (nv == NULL) {
-                rc = SIDIK_ENOMEM;
-                break;
-            }
-            v = nv;
-            vcap = ncap;
+        char **nv = sidik_trygrow(v, &vcap, len, sizeof *nv, 64);
+        if (nv == NULL) {
+            rc = SIDIK_ENOMEM;
+            break;
         }
+        v = nv;
         size_t k = strlen(e->d_name);
         if ((v[len] = sidik_trymalloc(k + 1)) == NULL) {
             rc = SIDIK_ENOMEM;

@@ -32,14 +32,10 @@ typedef struct want {
 
 static int add(want *w, const sidik_spool_entry *e)
 {
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        pending *v = sidik_tryrealloc(w->v, cap * sizeof *v);
-        if (v == NULL)
-            return SIDIK_ENOMEM;
-        w->v = v;
-        w->cap = cap;
-    }
+    pending *v = sidik_trygrow(w->v, &w->cap, w->n, sizeof *v, 64);
+    if (v == NULL)
+        return SIDIK_ENOMEM;
+    w->v = v;
     pending *p = &w->v[w->n++];
     p->seq = e->seq;
     p->status = e->status;

@@ -96,6 +96,19 @@ void *sidik_tryrealloc(void *p, size_t n)
     return q;
 }
 
+void *sidik_trygrow(void *p, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return p;
+    size_t want = *cap ? *cap * 2 : first;
+    if (want <= n || size == 0 || want > SIZE_MAX / size)
+        return NULL;
+    void *q = sidik_tryrealloc(p, want * size);
+    if (q != NULL)
+        *cap = want;
+    return q;
+}
+
 char *sidik_trystrdup(const char *s)
 {
     size_t n = strlen(s) + 1;

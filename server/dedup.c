@@ -54,7 +54,7 @@ struct sidik_dedup {
     sidik__review_set review; /* searchable, awaiting review (stage thread only) */
     _Atomic uint64_t reviewing; /* review.n, for other threads */
     uint64_t *forget;         /* adjudicated DUPLICATE_OF, to take out (under mu) */
-    uint32_t nforget, forget_cap;
+    size_t nforget, forget_cap;
     _Atomic uint64_t decided;
     _Atomic uint64_t work_decided, work_busy_ns; /* sidik_dedup_work */
     _Atomic int status;
@@ -852,11 +852,11 @@ static void forget_taken(sidik_dedup *d)
 {
     pthread_mutex_lock(&d->mu);
     uint64_t *seqs = d->forget;
-    uint32_t n = d->nforget;
+    size_t n = d->nforget;
     d->forget = NULL;
     d->nforget = d->forget_cap = 0;
     pthread_mutex_unlock(&d->mu);
-    for (uint32_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         review_drop(d, seqs[i], false);
     sidik_free(seqs);
 }
@@ -962,19 +962,15 @@ int sidik_dedup_start(sidik_dedup *d)
 void sidik_dedup_forget(sidik_dedup *d, uint64_t journal_seq)
 {
     pthread_mutex_lock(&d->mu);
-    if (d->nforget == d->forget_cap) {
-        uint32_t cap = d->forget_cap ? d->forget_cap * 2 : 16;
-        uint64_t *more = sidik_tryrealloc(d->forget, cap * sizeof *more);
-        if (more == NULL) {
-            pthread_mutex_unlock(&d->mu);
-            SIDIK_LOG_ERROR("an enrollment adjudicated a duplicate is searched until a restart",
-                            "seq=%llu error=%s", (unsigned long long)journal_seq,
-                            sidik_err_name(SIDIK_ENOMEM));
-            return;
-        }
-        d->forget = more;
-        d->forget_cap = cap;
+    uint64_t *more = sidik_trygrow(d->forget, &d->forget_cap, d->nforget, sizeof *more, 16);
+    if (more == NULL) {
+        pthread_mutex_unlock(&d->mu);
+        SIDIK_LOG_ERROR("an enrollment adjudicated a duplicate is searched until a restart",
+                        "seq=%llu error=%s", (unsigned long long)journal_seq,
+                        sidik_err_name(SIDIK_ENOMEM));
+        return;
     }
+    d->forget = more;
     d->forget[d->nforget++] = journal_seq;
     d->kicked = true;
     pthread_cond_signal(&d->cv);
@@ -1045,14 +1041,10 @@ typedef struct review_refs {
 static int collect_review(void *ctx, const sidik_review_ref *ref)
 {
     review_refs *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        sidik_review_ref *more = sidik_tryrealloc(l->r, cap * sizeof *more);
-        if (more == NULL)
-            return SIDIK_ENOMEM;
-        l->r = more;
-        l->cap = cap;
-    }
+    sidik_review_ref *more = sidik_trygrow(l->r, &l->cap, l->n, sizeof *more, 256);
+    if (more == NULL)
+        return SIDIK_ENOMEM;
+    l->r = more;
     l->r[l->n++] = *ref;
     return 0;
 }

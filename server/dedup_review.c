@@ -28,14 +28,10 @@ int sidik__review_add(sidik__review_set *r, uint64_t seq, const char *id, const 
     size_t at = lower_bound(r, seq);
     if (at < r->n && r->e[at].seq == seq)
         return SIDIK_EEXISTS;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        sidik__review_entry *e = sidik_tryrealloc(r->e, cap * sizeof *e);
-        if (e == NULL)
-            return SIDIK_ENOMEM;
-        r->e = e;
-        r->cap = cap;
-    }
+    sidik__review_entry *grown = sidik_trygrow(r->e, &r->cap, r->n, sizeof *grown, 64);
+    if (grown == NULL)
+        return SIDIK_ENOMEM;
+    r->e = grown;
     uint8_t *copy = sidik_trymalloc(len);
     if (copy == NULL)
         return SIDIK_ENOMEM;

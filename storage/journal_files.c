@@ -66,16 +66,11 @@ static int list_add(sidik__jfiles *f, uint64_t first)
 {
     pthread_mutex_lock(&f->mu);
     int rc = 0;
-    if (f->nsegments == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 16;
-        uint64_t *n = sidik_tryrealloc(f->first, cap * sizeof *n);
-        if (n == NULL)
-            rc = SIDIK_ENOMEM;
-        else {
-            f->first = n;
-            f->cap = cap;
-        }
-    }
+    uint64_t *grown = sidik_trygrow(f->first, &f->cap, f->nsegments, sizeof *grown, 16);
+    if (grown == NULL)
+        rc = SIDIK_ENOMEM;
+    else
+        f->first = grown;
     if (rc == 0)
         f->first[f->nsegments++] = first;
     pthread_mutex_unlock(&f->mu);

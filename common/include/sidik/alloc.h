@@ -33,6 +33,13 @@ void *sidik_trycalloc(size_t count, size_t size); /* NULL also when count*size o
 void *sidik_tryrealloc(void *p, size_t n);        /* on NULL, p is untouched and still owned */
 char *sidik_trystrdup(const char *s);
 
+/** Room for one more element in an array p of n elements of size bytes
+ *  with capacity *cap: p itself while n < *cap, else p reallocated to twice
+ *  *cap elements (first when *cap is 0), *cap raised. Doubling keeps
+ *  appends amortised constant. On NULL (no memory, or a size that would
+ *  overflow) p is untouched and still owned, and *cap unchanged. */
+void *sidik_trygrow(void *p, size_t *cap, size_t n, size_t size, size_t first);
+
 /** Frees a block from any function above. NULL is a no-op. */
 void sidik_free(void *p);
 

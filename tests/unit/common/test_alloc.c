@@ -68,6 +68,44 @@ static void test_alloc_failed_realloc_keeps_block(void **state)
     sidik_free(p);
 }
 
+/* Doubling from the first capacity, the same block while there is room,
+ * and on failure (no memory, or an overflowing size) the block and the
+ * capacity as they were. */
+static void test_alloc_trygrow(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    uint32_t *v = sidik_trygrow(NULL, &cap, 0, sizeof *v, 4);
+    assert_non_null(v);
+    assert_int_equal(cap, 4);
+    for (uint32_t i = 0; i < 4; i++)
+        v[i] = i;
+    assert_ptr_equal(sidik_trygrow(v, &cap, 3, sizeof *v, 4), v);
+    assert_int_equal(cap, 4);
+    v = sidik_trygrow(v, &cap, 4, sizeof *v, 4);
+    assert_non_null(v);
+    assert_int_equal(cap, 8);
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(v[i], i);
+
+    sidik_alloc_fail_nth(1);
+    assert_null(sidik_trygrow(v, &cap, 8, sizeof *v, 4));
+    assert_int_equal(cap, 8);
+    assert_int_equal(v[3], 3);
+
+    size_t huge = SIZE_MAX / 2 + 1, blocks = sidik_alloc_blocks();
+    assert_null(sidik_trygrow(v, &huge, huge, sizeof *v, 4)); /* twice would wrap */
+    assert_int_equal(huge, SIZE_MAX / 2 + 1);
+    size_t big = SIZE_MAX / 8;
+    assert_null(sidik_trygrow(v, &big, big, sizeof *v, 4)); /* bytes would overflow */
+    assert_int_equal(big, SIZE_MAX / 8);
+    size_t none = 0;
+    assert_null(sidik_trygrow(NULL, &none, 0, sizeof *v, 0)); /* no first capacity */
+    assert_null(sidik_trygrow(NULL, &none, 0, 0, 4));         /* no element size */
+    assert_int_equal(sidik_alloc_blocks(), blocks);
+    sidik_free(v);
+}
+
 static void test_alloc_calloc_overflow_refused(void **state)
 {
     (void)state;
@@ -104,6 +142,7 @@ int main(void)
         SIDIK_TEST(test_alloc_fail_hook_spares_x_family),
         SIDIK_TEST(test_alloc_failed_realloc_keeps_block),
         SIDIK_TEST(test_alloc_calloc_overflow_refused),
+        SIDIK_TEST(test_alloc_trygrow),
         SIDIK_TEST(test_alloc_disarm),
         SIDIK_TEST(test_alloc_backend_named),
     };
