@@ -256,7 +256,7 @@ for r in refused[:5]:
 print(f"print-ready         {count(m, 'PRINT_READY')}  (unique persons, queued for their regency)")
 print(f"duplicates caught   {dup_caught} of {planted} planted; {false_dup} new persons with no "
       f"PRINT_READY")
-print(f"reviews             {count(m, 'ADJUDICATE')}  (gray zone, or a NIK already enrolled)")
+print(f"reviews             {count(m, 'ADJUDICATE')}  (gray zone, a NIK already enrolled or in review, or fingers matching one in review)")
 for kind, (n, right) in sorted(by_kind.items()):
     print(f"  {kind:28s} {n:5d} persons, {right:5d} answered as planted ({WANT[kind]})")
 print(f"throughput          {len(states) / elapsed:.1f} enrollments/s received and decided over "

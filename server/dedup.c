@@ -33,6 +33,8 @@ typedef struct item {
     char region[SIDIK_REGION_MAX + 1];
     char nik[SIDIK_NIK_LEN + 1];  /* as the office gave it ("" if not 16 digits) */
     uint64_t nik_record;          /* a person already holding the NIK (0: none) */
+    uint64_t nik_review;          /* else an enrollment awaiting review claiming it (0: none) */
+    sidik_enroll_id nik_review_id; /* that enrollment's id */
     uint64_t review_match;        /* an enrollment awaiting review it matches (0: none) */
     sidik_enroll_id review_id;    /* that enrollment's id */
     sidik_fmr *rec;             /* the ten-print, one view per position */
@@ -138,8 +140,8 @@ static int item_load(sidik_dedup *d, item *it, uint64_t seq, const void *p, size
 {
     it->seq = seq;
     it->id[0] = it->region[0] = it->nik[0] = 0;
-    it->nik_record = it->review_match = 0;
-    it->review_id[0] = 0;
+    it->nik_record = it->nik_review = it->review_match = 0;
+    it->review_id[0] = it->nik_review_id[0] = 0;
     it->iso_len = 0;
     memset(&it->found, 0, sizeof it->found);
     sidik_ingest_record r;
@@ -263,8 +265,9 @@ static void merge(sidik_search_result *into, const sidik_search_result *more)
     }
 }
 
-/* The decision: the search's, except that a NIK some person already holds
- * is never made UNIQUE whatever the fingers say (a person decides). */
+/* The decision: the search's, except that a NIK some person already holds,
+ * or an enrollment awaiting review claims, is never made UNIQUE whatever
+ * the fingers say (a person decides). */
 static sidik_status outcome(const item *it)
 {
     if (it->probe == NULL)
@@ -275,8 +278,9 @@ static sidik_status outcome(const item *it)
     case SIDIK_DECISION_REVIEW:
         return SIDIK_STATUS_ADJUDICATE;
     default:
-        return it->nik_record != 0 || it->review_match != 0 ? SIDIK_STATUS_ADJUDICATE
-                                                             : SIDIK_STATUS_PRINT_READY;
+        return it->nik_record != 0 || it->nik_review != 0 || it->review_match != 0
+                   ? SIDIK_STATUS_ADJUDICATE
+                   : SIDIK_STATUS_PRINT_READY;
     }
 }
 
@@ -329,22 +333,68 @@ static void settle(const sidik_dedup *d, item *it)
     memcpy(&f->candidate[kept], waiting, nwaiting * sizeof *waiting);
 }
 
-/* Notes who already holds probe k's NIK: an earlier UNIQUE of this batch,
- * else a person of the gallery (t). */
-static int nik_check(sidik_dedup *d, sidik_control_txn *t, const uint32_t *at, uint32_t k)
+typedef struct nik_claim {
+    const item *it;
+    sidik_control_txn *t;
+    sidik_enrollment e; /* scratch */
+} nik_claim;
+
+/* Stops at a decided enrollment of the NIK that is in review now. */
+static int claim_in_review(void *ctx, const sidik_decision_ref *r)
 {
-    item *it = &d->items[at[k]];
+    nik_claim *c = ctx;
+    if (strcmp(r->id, c->it->id) == 0)
+        return 0;
+    int rc = sidik_control_enroll_get(c->t, r->id, &c->e);
+    if (rc != 0)
+        return rc == SIDIK_ENOTFOUND ? 0 : rc;
+    return c->e.status == SIDIK_STATUS_ADJUDICATE;
+}
+
+static void claimed_in_review(item *it, uint64_t seq, const char *id)
+{
+    it->nik_review = seq;
+    snprintf(it->nik_review_id, sizeof it->nik_review_id, "%s", id);
+}
+
+/* Notes who already claims item k's NIK: a person holding it (an earlier
+ * UNIQUE of this batch, else one of the gallery, t), else an enrollment
+ * awaiting review (an earlier ADJUDICATE of this batch, else one the
+ * control store's NIK index of decisions finds in review). An enrollment in
+ * review is nobody's yet: a second claim of its NIK, printed meanwhile,
+ * would leave the adjudicator two claimants and one of them holding a card.
+ * A NIK's decisions are few, so the walk is a short range read. */
+static int nik_check(sidik_dedup *d, sidik_control_txn *t, uint32_t k)
+{
+    item *it = &d->items[k];
     if (it->nik[0] == 0)
         return 0;
+    const item *waiting = NULL;
     for (uint32_t j = 0; j < k; j++) {
-        const item *o = &d->items[at[j]];
-        if (outcome(o) == SIDIK_STATUS_PRINT_READY && strcmp(o->nik, it->nik) == 0) {
+        const item *o = &d->items[j];
+        if (strcmp(o->nik, it->nik) != 0)
+            continue;
+        sidik_status st = outcome(o);
+        if (st == SIDIK_STATUS_PRINT_READY) {
             it->nik_record = o->seq;
             return 0;
         }
+        if (st == SIDIK_STATUS_ADJUDICATE && waiting == NULL)
+            waiting = o;
     }
     int rc = sidik_control_person_by_nik(t, it->nik, &it->nik_record);
-    return rc == SIDIK_ENOTFOUND ? 0 : rc;
+    if (rc != SIDIK_ENOTFOUND)
+        return rc;
+    if (waiting != NULL) {
+        claimed_in_review(it, waiting->seq, waiting->id);
+        return 0;
+    }
+    nik_claim c = {.it = it, .t = t};
+    rc = sidik_control_decision_walk(t, SIDIK_DECISIONS_OF_NIK, it->nik, 0, 0, NULL,
+                                     claim_in_review, &c);
+    if (rc == 1)
+        claimed_in_review(it, c.e.journal_seq, c.e.id);
+    return rc == 1 ? 0 : rc;
 }
 
 /* Searches the gallery for the whole batch, then each probe against the
@@ -395,7 +445,7 @@ static int search_batch(sidik_dedup *d)
             }
         }
         if (rc == 0)
-            rc = nik_check(d, t, at, k);
+            rc = nik_check(d, t, at[k]);
         /* The later ones meet this one as they will meet it in the gallery:
          * enrolled, or awaiting review. */
         if (rc == 0 && outcome(it) != SIDIK_STATUS_DUPLICATE)
@@ -469,8 +519,9 @@ static void audit_detail(const item *it, sidik_status st, char *out, size_t cap)
 }
 
 /* Who the decision is about besides the enrollment itself: the reason a
- * person reads first (96 bytes) and the audit detail. A NIK already held
- * makes a biometric UNIQUE ADJUDICATE; a DUPLICATE names the matched
+ * person reads first (96 bytes) and the audit detail. A NIK already held,
+ * or claimed by an enrollment in review, makes a biometric UNIQUE
+ * ADJUDICATE; a DUPLICATE names the matched
  * record's enrollment and says whether it is the same NIK (a re-enrollment)
  * or another (the fraud case: one person, two identities). */
 static int explain(sidik_control_txn *t, const item *it, sidik_status st, char *reason,
@@ -486,13 +537,18 @@ static int explain(sidik_control_txn *t, const item *it, sidik_status st, char *
             snprintf(reason, rcap, "same fingers as %s (in review)", it->review_id);
             append(detail, dcap, &n, "; same fingers as enrollment %s (record %llu), which awaits review",
                    it->review_id, (unsigned long long)it->review_match);
-        } else {
+        } else if (it->nik_record != 0) {
             snprintf(reason, rcap, "NIK already enrolled as record %llu; the fingers do not match it",
                      (unsigned long long)it->nik_record);
+        } else {
+            snprintf(reason, rcap, "NIK also claimed by %s (in review)", it->nik_review_id);
         }
         if (it->nik_record != 0)
             append(detail, dcap, &n, "; NIK %s already enrolled as record %llu", it->nik,
                    (unsigned long long)it->nik_record);
+        if (it->nik_review != 0)
+            append(detail, dcap, &n, "; NIK %s also claimed by enrollment %s (journal %llu), which awaits review",
+                   it->nik, it->nik_review_id, (unsigned long long)it->nik_review);
         return 0;
     }
     if (st != SIDIK_STATUS_DUPLICATE || it->found.ncandidates == 0)

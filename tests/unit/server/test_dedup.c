@@ -834,6 +834,74 @@ static void test_server_dedup_review_is_searched(void **state)
     rig_close(&r, false);
 }
 
+/* A NIK claimed by an enrollment awaiting review is printed for nobody
+ * else meanwhile: found through the control store's NIK index (the claims
+ * here have no usable finger, so no gallery holds them), within one batch
+ * too; once the claims are settled the NIK is free again. */
+static void test_server_dedup_review_holds_nik(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 0);
+    const char *nik_b = "3171016505900010", *nik_c = "3171016505900011";
+    char id[8][37], want[200];
+    uint64_t seq[8];
+    for (unsigned i = 0; i < 8; i++)
+        id_of(id[i], 900 + i);
+    seq[0] = receive_as(&r, 90, 0, id[0], nik_b, 3); /* no usable finger: review */
+    assert_int_equal(decide_all(&r), 1);
+    assert_int_equal(get(&r, id[0]).status, SIDIK_STATUS_ADJUDICATE);
+
+    /* Another person claims NIK b while the first claim waits. */
+    seq[1] = receive_as(&r, 91, 0, id[1], nik_b, 0);
+    assert_int_equal(decide_all(&r), 1);
+    sidik_decision_record d = decision(&r, id[1]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
+    snprintf(want, sizeof want, "NIK also claimed by %s (in review)", id[0]);
+    assert_string_equal(d.reason, want);
+    snprintf(want, sizeof want,
+             "; NIK %s also claimed by enrollment %s (journal %llu), which awaits review", nik_b,
+             id[0], (unsigned long long)seq[0]);
+    assert_non_null(strstr(audit_of(&r, id[1]).detail, want));
+
+    /* In one batch: a claim of NIK c sent to review, then another claimant. */
+    seq[2] = receive_as(&r, 92, 0, id[2], nik_c, 3);
+    seq[3] = receive_as(&r, 93, 0, id[3], nik_c, 0);
+    assert_int_equal(decide_all(&r), 2);
+    d = decision(&r, id[3]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
+    snprintf(want, sizeof want, "NIK also claimed by %s (in review)", id[2]);
+    assert_string_equal(d.reason, want);
+
+    /* The first claim of b judged UNIQUE: b is that person's now. */
+    adjudicate_unique(&r, id[0]);
+    assert_int_equal(decide_all(&r), 1);
+    seq[4] = receive_as(&r, 94, 0, id[4], nik_b, 0);
+    assert_int_equal(decide_all(&r), 1);
+    d = decision(&r, id[4]);
+    assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
+    snprintf(want, sizeof want, "NIK already enrolled as record %llu; the fingers do not match it",
+             (unsigned long long)seq[0]);
+    assert_string_equal(d.reason, want);
+
+    /* Both claims of c judged duplicates of someone else: c is free. */
+    seq[5] = receive_as(&r, 95, 0, id[5], NULL, 0);
+    assert_int_equal(decide_all(&r), 1);
+    assert_int_equal(get(&r, id[5]).status, SIDIK_STATUS_PRINT_READY);
+    adjudicate(&r, id[2], SIDIK__V1__DECISION__DUPLICATE_OF, seq[5]);
+    seq[6] = receive_as(&r, 96, 0, id[6], nik_c, 0);
+    assert_int_equal(decide_all(&r), 1);
+    snprintf(want, sizeof want, "NIK also claimed by %s (in review)", id[3]);
+    assert_string_equal(decision(&r, id[6]).reason, want);
+    adjudicate(&r, id[3], SIDIK__V1__DECISION__DUPLICATE_OF, seq[5]);
+    adjudicate(&r, id[6], SIDIK__V1__DECISION__DUPLICATE_OF, seq[5]);
+    assert_int_equal(decide_all(&r), 0);
+    seq[7] = receive_as(&r, 97, 0, id[7], nik_c, 0);
+    assert_int_equal(decide_all(&r), 1);
+    assert_int_equal(get(&r, id[7]).status, SIDIK_STATUS_PRINT_READY);
+    rig_close(&r, false);
+}
+
 /* No finger with enough minutiae to search: a person decides. */
 static void test_server_dedup_unusable_goes_to_review(void **state)
 {
@@ -1058,6 +1126,7 @@ int main(void)
         SIDIK_TEST(test_server_dedup_adjudicated_unique),
         SIDIK_TEST(test_server_dedup_adjudicated_unique_crash),
         SIDIK_TEST(test_server_dedup_review_is_searched),
+        SIDIK_TEST(test_server_dedup_review_holds_nik),
         SIDIK_TEST(test_server_dedup_verdict_waits_for_disk_at_open),
         SIDIK_TEST(test_server_dedup_thread),
         SIDIK_TEST(test_server_dedup_gallery_disk_fails),
