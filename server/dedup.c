@@ -1,14 +1,11 @@
 /* The dedup stage (sidik/dedup.h). */
-#include "dedup_review.h"
+#include "dedup_int.h"
 #include "sidik/common.h"
-#include "sidik/dedup.h"
 #include "sidik/ingest.h"
 #include "sidik/pb.h"
 #include "sidik.pb-c.h"
 
-#include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,49 +19,6 @@
 #define DEFAULT_REV_FPIR   1e-2
 #define DEFAULT_RETRY_MS   1000
 #define RETRY_MAX_MS       60000
-#define REJECT_LLR         (-2.0) /* drop a candidate this far below after two fingers */
-#define ISO_MAX            (10u * (32 + 6 * 255) + 64)
-
-/* One enrollment of the batch in hand. */
-typedef struct item {
-    uint64_t seq;
-    int64_t received_ms;
-    char id[SIDIK_ENROLL_ID_MAX + 1];
-    char region[SIDIK_REGION_MAX + 1];
-    char nik[SIDIK_NIK_LEN + 1];  /* as the office gave it ("" if not 16 digits) */
-    uint64_t nik_record;          /* a person already holding the NIK (0: none) */
-    uint64_t nik_review;          /* else an enrollment awaiting review claiming it (0: none) */
-    sidik_enroll_id nik_review_id; /* that enrollment's id */
-    uint64_t review_match;        /* an enrollment awaiting review it matches (0: none) */
-    sidik_enroll_id review_id;    /* that enrollment's id */
-    sidik_fmr *rec;             /* the ten-print, one view per position */
-    sidik_person_sig sig;       /* for the gallery, when UNIQUE */
-    sidik_probe *probe;         /* NULL: no finger usable for searching */
-    const char *unusable;       /* why, then */
-    sidik_search_result found;  /* against the gallery, then the batch merged in */
-    uint8_t iso[ISO_MAX];       /* the record stored in the shard */
-    size_t iso_len;
-} item;
-
-struct sidik_dedup {
-    sidik_dedup_options o;
-    sidik_gallery *gallery;
-    item *items;
-    uint32_t nitems;
-    sidik_fmr *scratch;       /* one decoded finger record */
-    sidik_person_sig *cohort; /* the options' cohort, copied; NULL: none */
-    sidik__review_set review; /* searchable, awaiting review (stage thread only) */
-    _Atomic uint64_t reviewing; /* review.n, for other threads */
-    uint64_t *forget;         /* adjudicated DUPLICATE_OF, to take out (under mu) */
-    size_t nforget, forget_cap;
-    _Atomic uint64_t decided;
-    _Atomic uint64_t work_decided, work_busy_ns; /* sidik_dedup_work */
-    _Atomic int status;
-    pthread_t thread;
-    bool started, stop, kicked;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-};
 
 static int64_t wall_ms(void)
 {
@@ -110,7 +64,7 @@ static void tenprint(sidik_dedup *d, const Sidik__V1__Enrollment *e, sidik_fmr *
     }
 }
 
-static void item_clear(item *it)
+static void item_clear(sidik__dedup_item *it)
 {
     sidik_probe_destroy(it->probe);
     it->probe = NULL;
@@ -136,7 +90,7 @@ static void print_region(const char *code, char out[SIDIK_REGION_MAX + 1])
 
 /* Fills it from a journal entry. Only SIDIK_ENOMEM fails: an entry that
  * cannot be searched is decided ADJUDICATE with the reason. */
-static int item_load(sidik_dedup *d, item *it, uint64_t seq, const void *p, size_t n)
+static int item_load(sidik_dedup *d, sidik__dedup_item *it, uint64_t seq, const void *p, size_t n)
 {
     it->seq = seq;
     it->id[0] = it->region[0] = it->nik[0] = 0;
@@ -190,270 +144,12 @@ static int collect(void *ctx, uint64_t seq, uint32_t kind, const void *p, size_t
         return COLLECT_DONE;
     if (kind != SIDIK_JOURNAL_KIND_ENROLLMENT)
         return 0;
-    item *it = &d->items[d->nitems];
+    sidik__dedup_item *it = &d->items[d->nitems];
     int rc = item_load(d, it, seq, p, n);
     if (rc != 0)
         return rc;
     d->nitems++;
     return 0;
-}
-
-/* ---- deciding ------------------------------------------------------------------------ */
-
-/* A search gallery with the stage's cohort, so the in-flight set's scan
- * scores are the shards' kind. */
-static int gallery_create(const sidik_dedup *d, uint32_t partitions, sidik_gallery **out)
-{
-    int rc = sidik_gallery_create(partitions, d->o.level, out);
-    if (rc == 0 && d->o.ncohort > 0 &&
-        (rc = sidik_gallery_set_cohort(*out, d->o.cohort, d->o.ncohort)) != 0) {
-        sidik_gallery_destroy(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
-static sidik_search_config search_config(const sidik_dedup *d)
-{
-    return (sidik_search_config){.fusion = d->o.fusion,
-                                 .shortlist = d->o.shortlist,
-                                 .duplicate_fpir = d->o.duplicate_fpir,
-                                 .review_fpir = d->o.review_fpir,
-                                 .reject_llr = REJECT_LLR,
-                                 .level = d->o.level};
-}
-
-/* A record of the search gallery: an enrolled person's from the shards, or
- * one awaiting review from the review set. */
-static int fetch_gallery(void *ctx, uint64_t id, sidik_fmr *out)
-{
-    const sidik_dedup *d = ctx;
-    const sidik__review_entry *e = sidik__review_find(&d->review, id);
-    if (e != NULL)
-        return sidik_fmr_decode(e->iso, e->iso_len, out, NULL);
-    return sidik_shardset_fetch(d->o.shards, id, out);
-}
-
-/* The batch's own records, for searching probes against each other. */
-static int fetch_batch(void *ctx, uint64_t id, sidik_fmr *out)
-{
-    const sidik_dedup *d = ctx;
-    for (uint32_t i = 0; i < d->nitems; i++)
-        if (d->items[i].seq == id) {
-            *out = *d->items[i].rec;
-            return 0;
-        }
-    return SIDIK_ENOTFOUND;
-}
-
-static int cand_cmp(const void *a, const void *b)
-{
-    double x = ((const sidik_candidate *)a)->llr, y = ((const sidik_candidate *)b)->llr;
-    return x > y ? -1 : x < y ? 1 : 0;
-}
-
-/* Folds the candidates probe i's search against the batch found into its
- * result (settle decides on them). */
-static void merge(sidik_search_result *into, const sidik_search_result *more)
-{
-    for (uint32_t j = 0; j < more->ncandidates; j++) {
-        if (into->ncandidates < SIDIK_SEARCH_CANDIDATES)
-            into->candidate[into->ncandidates++] = more->candidate[j];
-        else if (more->candidate[j].llr > into->candidate[SIDIK_SEARCH_CANDIDATES - 1].llr)
-            into->candidate[SIDIK_SEARCH_CANDIDATES - 1] = more->candidate[j];
-        qsort(into->candidate, into->ncandidates, sizeof into->candidate[0], cand_cmp);
-    }
-}
-
-/* The decision: the search's, except that a NIK some person already holds,
- * or an enrollment awaiting review claims, is never made UNIQUE whatever
- * the fingers say (a person decides). */
-static sidik_status outcome(const item *it)
-{
-    if (it->probe == NULL)
-        return SIDIK_STATUS_ADJUDICATE;
-    switch (it->found.decision) {
-    case SIDIK_DECISION_DUPLICATE:
-        return SIDIK_STATUS_DUPLICATE;
-    case SIDIK_DECISION_REVIEW:
-        return SIDIK_STATUS_ADJUDICATE;
-    default:
-        return it->nik_record != 0 || it->nik_review != 0 || it->review_match != 0
-                   ? SIDIK_STATUS_ADJUDICATE
-                   : SIDIK_STATUS_PRINT_READY;
-    }
-}
-
-/* The id of record `id` if it is an enrollment awaiting review: one of the
- * review set, or one of this batch already decided ADJUDICATE; else NULL. */
-static const char *awaiting_review(const sidik_dedup *d, uint64_t id)
-{
-    const sidik__review_entry *e = sidik__review_find(&d->review, id);
-    if (e != NULL)
-        return e->id;
-    for (uint32_t i = 0; i < d->nitems; i++)
-        if (d->items[i].seq == id && d->items[i].probe != NULL)
-            return outcome(&d->items[i]) == SIDIK_STATUS_ADJUDICATE ? d->items[i].id : NULL;
-    return NULL;
-}
-
-/* The decision its candidates make. A candidate that is an enrolled person
- * decides as the search said: DUPLICATE at or above its threshold, else
- * REVIEW. One awaiting review is not enrolled, and nobody yet knows whether
- * it will be: a match with it sends it to review beside it (review_match),
- * so one person decides both. Printing it would give a person two cards
- * the day the first is adjudicated UNIQUE; calling it a DUPLICATE would
- * name a record that may never exist. */
-static void settle(const sidik_dedup *d, item *it)
-{
-    sidik_search_result *f = &it->found;
-    sidik_candidate waiting[SIDIK_SEARCH_CANDIDATES];
-    uint32_t kept = 0, nwaiting = 0;
-    f->decision = SIDIK_DECISION_UNIQUE;
-    it->review_match = 0;
-    for (uint32_t j = 0; j < f->ncandidates; j++) { /* best first */
-        const sidik_candidate *c = &f->candidate[j];
-        const char *other = awaiting_review(d, c->id);
-        if (other != NULL) {
-            if (it->review_match == 0) {
-                it->review_match = c->id;
-                snprintf(it->review_id, sizeof it->review_id, "%s", other);
-            }
-            waiting[nwaiting++] = *c;
-            continue;
-        }
-        sidik_decision was = c->llr >= c->threshold ? SIDIK_DECISION_DUPLICATE
-                                                    : SIDIK_DECISION_REVIEW;
-        if (was > f->decision)
-            f->decision = was;
-        f->candidate[kept++] = *c;
-    }
-    /* Enrolled persons first: the record a DUPLICATE names (its reason,
-     * the office's answer) is always one that exists. */
-    memcpy(&f->candidate[kept], waiting, nwaiting * sizeof *waiting);
-}
-
-typedef struct nik_claim {
-    const item *it;
-    sidik_control_txn *t;
-    sidik_enrollment e; /* scratch */
-} nik_claim;
-
-/* Stops at a decided enrollment of the NIK that is in review now. */
-static int claim_in_review(void *ctx, const sidik_decision_ref *r)
-{
-    nik_claim *c = ctx;
-    if (strcmp(r->id, c->it->id) == 0)
-        return 0;
-    int rc = sidik_control_enroll_get(c->t, r->id, &c->e);
-    if (rc != 0)
-        return rc == SIDIK_ENOTFOUND ? 0 : rc;
-    return c->e.status == SIDIK_STATUS_ADJUDICATE;
-}
-
-static void claimed_in_review(item *it, uint64_t seq, const char *id)
-{
-    it->nik_review = seq;
-    snprintf(it->nik_review_id, sizeof it->nik_review_id, "%s", id);
-}
-
-/* Notes who already claims item k's NIK: a person holding it (an earlier
- * UNIQUE of this batch, else one of the gallery, t), else an enrollment
- * awaiting review (an earlier ADJUDICATE of this batch, else one the
- * control store's NIK index of decisions finds in review). An enrollment in
- * review is nobody's yet: a second claim of its NIK, printed meanwhile,
- * would leave the adjudicator two claimants and one of them holding a card.
- * A NIK's decisions are few, so the walk is a short range read. */
-static int nik_check(sidik_dedup *d, sidik_control_txn *t, uint32_t k)
-{
-    item *it = &d->items[k];
-    if (it->nik[0] == 0)
-        return 0;
-    const item *waiting = NULL;
-    for (uint32_t j = 0; j < k; j++) {
-        const item *o = &d->items[j];
-        if (strcmp(o->nik, it->nik) != 0)
-            continue;
-        sidik_status st = outcome(o);
-        if (st == SIDIK_STATUS_PRINT_READY) {
-            it->nik_record = o->seq;
-            return 0;
-        }
-        if (st == SIDIK_STATUS_ADJUDICATE && waiting == NULL)
-            waiting = o;
-    }
-    int rc = sidik_control_person_by_nik(t, it->nik, &it->nik_record);
-    if (rc != SIDIK_ENOTFOUND)
-        return rc;
-    if (waiting != NULL) {
-        claimed_in_review(it, waiting->seq, waiting->id);
-        return 0;
-    }
-    nik_claim c = {.it = it, .t = t};
-    rc = sidik_control_decision_walk(t, SIDIK_DECISIONS_OF_NIK, it->nik, 0, 0, NULL,
-                                     claim_in_review, &c);
-    if (rc == 1)
-        claimed_in_review(it, c.e.journal_seq, c.e.id);
-    return rc == 1 ? 0 : rc;
-}
-
-/* Searches the gallery for the whole batch, then each probe against the
- * earlier ones of the batch found UNIQUE (enrolled in the same moment, not
- * yet in the gallery). */
-static int search_batch(sidik_dedup *d)
-{
-    sidik_probe *probes[SIDIK_SEARCH_MAX_BATCH];
-    uint32_t at[SIDIK_SEARCH_MAX_BATCH], m = 0;
-    for (uint32_t i = 0; i < d->nitems; i++)
-        if (d->items[i].probe != NULL) {
-            at[m] = i;
-            probes[m++] = d->items[i].probe;
-        }
-    if (m == 0)
-        return 0;
-    sidik_search_result *res = sidik_trycalloc(m, sizeof *res);
-    if (res == NULL)
-        return SIDIK_ENOMEM;
-    sidik_search_config cfg = search_config(d);
-    cfg.fetch = fetch_gallery;
-    cfg.fetch_ctx = d;
-    int rc = sidik_search(d->gallery, &cfg, d->o.pool, probes, m, res);
-    for (uint32_t k = 0; rc == 0 && k < m; k++) {
-        rc = res[k].status;
-        d->items[at[k]].found = res[k];
-        settle(d, &d->items[at[k]]);
-    }
-    sidik_free(res);
-    if (rc != 0)
-        return rc;
-
-    sidik_gallery *own = NULL;
-    sidik_control_txn *t = NULL;
-    rc = gallery_create(d, 1, &own);
-    if (rc == 0)
-        rc = sidik_control_begin(d->o.control, false, &t);
-    cfg.fetch = fetch_batch;
-    cfg.fetch_ctx = d;
-    for (uint32_t k = 0; rc == 0 && k < m; k++) {
-        item *it = &d->items[at[k]];
-        if (sidik_gallery_size(own) > 0) {
-            sidik_search_result r;
-            rc = sidik_search(own, &cfg, d->o.pool, &it->probe, 1, &r);
-            if (rc == 0 && (rc = r.status) == 0) {
-                merge(&it->found, &r);
-                settle(d, it);
-            }
-        }
-        if (rc == 0)
-            rc = nik_check(d, t, at[k]);
-        /* The later ones meet this one as they will meet it in the gallery:
-         * enrolled, or awaiting review. */
-        if (rc == 0 && outcome(it) != SIDIK_STATUS_DUPLICATE)
-            rc = sidik_gallery_insert(own, it->seq, &it->sig);
-    }
-    sidik_control_abort(t);
-    sidik_gallery_destroy(own);
-    return rc;
 }
 
 /* The UNIQUE ones into the shards, under their journal sequence as record
@@ -463,8 +159,8 @@ static int store_unique(sidik_dedup *d)
     sidik_shard_record r[SIDIK_SEARCH_MAX_BATCH];
     size_t k = 0, bad;
     for (uint32_t i = 0; i < d->nitems; i++) {
-        item *it = &d->items[i];
-        if (outcome(it) != SIDIK_STATUS_PRINT_READY)
+        sidik__dedup_item *it = &d->items[i];
+        if (sidik__dedup_outcome(it) != SIDIK_STATUS_PRINT_READY)
             continue;
         int rc = sidik_fmr_encode_iso2005(it->rec, it->iso, sizeof it->iso, &it->iso_len);
         if (rc != 0)
@@ -485,156 +181,9 @@ static int store_unique(sidik_dedup *d)
     return rc;
 }
 
-/* Appends to out[0..cap), keeping it terminated; *n stays within cap. */
-static void append(char *out, size_t cap, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void append(char *out, size_t cap, size_t *n, const char *fmt, ...)
-{
-    if (*n + 1 >= cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(out + *n, cap - *n, fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        *n = *n + (size_t)k < cap ? *n + (size_t)k : cap - 1;
-}
-
-/* "PRINT_READY record 17", "DUPLICATE; candidates: record 4 llr 31.20
- * (threshold 12.40)", "ADJUDICATE: no finger usable for searching". */
-static void audit_detail(const item *it, sidik_status st, char *out, size_t cap)
-{
-    size_t n = 0;
-    out[0] = 0;
-    append(out, cap, &n, "%s", sidik_status_name(st));
-    if (st == SIDIK_STATUS_PRINT_READY)
-        append(out, cap, &n, " record %llu", (unsigned long long)it->seq);
-    else if (it->probe == NULL)
-        append(out, cap, &n, ": %s", it->unusable);
-    for (uint32_t j = 0; j < it->found.ncandidates; j++)
-        append(out, cap, &n, "%s record %llu llr %.2f (threshold %.2f)",
-               j == 0 ? "; candidates:" : ",", (unsigned long long)it->found.candidate[j].id,
-               it->found.candidate[j].llr, it->found.candidate[j].threshold);
-}
-
-/* Who the decision is about besides the enrollment itself: the reason a
- * person reads first (96 bytes) and the audit detail. A NIK already held,
- * or claimed by an enrollment in review, makes a biometric UNIQUE
- * ADJUDICATE; a DUPLICATE names the matched
- * record's enrollment and says whether it is the same NIK (a re-enrollment)
- * or another (the fraud case: one person, two identities). */
-static int explain(sidik_control_txn *t, const item *it, sidik_status st, char *reason,
-                   size_t rcap, char *detail, size_t dcap)
-{
-    size_t n = strlen(detail);
-    if (it->probe == NULL) {
-        snprintf(reason, rcap, "%s", it->unusable);
-        return 0;
-    }
-    if (st == SIDIK_STATUS_ADJUDICATE && it->found.decision == SIDIK_DECISION_UNIQUE) {
-        if (it->review_match != 0) {
-            snprintf(reason, rcap, "same fingers as %s (in review)", it->review_id);
-            append(detail, dcap, &n, "; same fingers as enrollment %s (record %llu), which awaits review",
-                   it->review_id, (unsigned long long)it->review_match);
-        } else if (it->nik_record != 0) {
-            snprintf(reason, rcap, "NIK already enrolled as record %llu; the fingers do not match it",
-                     (unsigned long long)it->nik_record);
-        } else {
-            snprintf(reason, rcap, "NIK also claimed by %s (in review)", it->nik_review_id);
-        }
-        if (it->nik_record != 0)
-            append(detail, dcap, &n, "; NIK %s already enrolled as record %llu", it->nik,
-                   (unsigned long long)it->nik_record);
-        if (it->nik_review != 0)
-            append(detail, dcap, &n, "; NIK %s also claimed by enrollment %s (journal %llu), which awaits review",
-                   it->nik, it->nik_review_id, (unsigned long long)it->nik_review);
-        return 0;
-    }
-    if (st != SIDIK_STATUS_DUPLICATE || it->found.ncandidates == 0)
-        return 0;
-    uint64_t rec = it->found.candidate[0].id;
-    sidik_enroll_id other;
-    sidik_enrollment e;
-    int rc = sidik_control_person_id(t, rec, other);
-    if (rc == 0)
-        rc = sidik_control_enroll_get(t, other, &e);
-    if (rc == SIDIK_ENOTFOUND)
-        return 0; /* a person stored before persons were indexed: the candidates say enough */
-    if (rc != 0)
-        return rc;
-    if (strcmp(e.nik, it->nik) == 0)
-        snprintf(reason, rcap, "re-enrollment of record %llu, same NIK", (unsigned long long)rec);
-    else
-        snprintf(reason, rcap, "same fingers as record %llu under another NIK",
-                 (unsigned long long)rec);
-    append(detail, dcap, &n, "; record %llu is enrollment %s NIK %s; this NIK %s",
-           (unsigned long long)rec, other, e.nik[0] ? e.nik : "-", it->nik[0] ? it->nik : "-");
-    return 0;
-}
-
-static int record_one(sidik_control_txn *t, const item *it, int64_t now, uint64_t gallery)
-{
-    sidik_status st = outcome(it);
-    uint64_t record = st == SIDIK_STATUS_PRINT_READY ? it->seq : 0;
-    int rc = sidik_control_enroll_status(t, it->id, st, now, record);
-    if (rc != 0) {
-        SIDIK_LOG_ERROR("an enrollment cannot take its decision", "id=%s seq=%llu status=%s error=%s",
-                        it->id, (unsigned long long)it->seq, sidik_status_name(st),
-                        sidik_err_name(rc));
-        return rc;
-    }
-    if (st == SIDIK_STATUS_PRINT_READY && (rc = sidik_control_person_put(t, it->seq, it->id,
-                                                                         it->nik)) != 0)
-        return rc;
-    sidik_decision_record dr = {.outcome = st, .time_ms = now, .gallery_size = gallery};
-    sidik_audit_entry a = {.kind = SIDIK_AUDIT_DECISION, .time_ms = now};
-    audit_detail(it, st, a.detail, sizeof a.detail);
-    if ((rc = explain(t, it, st, dr.reason, sizeof dr.reason, a.detail, sizeof a.detail)) != 0)
-        return rc;
-    for (uint32_t j = 0; j < it->found.ncandidates && j < SIDIK_DECISION_RECORD_CANDIDATES; j++) {
-        const sidik_candidate *c = &it->found.candidate[j];
-        sidik_decision_candidate *o = &dr.candidate[dr.ncandidates++];
-        *o = (sidik_decision_candidate){.record_id = c->id, .llr = c->llr,
-                                        .threshold = c->threshold, .signature = c->signature,
-                                        .compared = c->compared};
-        memcpy(o->score, c->score, sizeof o->score);
-        if (j == 0) {
-            dr.threshold = c->threshold;
-            dr.review_threshold = c->review_threshold;
-        }
-    }
-    rc = sidik_control_decision_add(t, it->id, &dr, NULL);
-    if (rc == 0 && st == SIDIK_STATUS_PRINT_READY)
-        rc = sidik_control_print_enqueue(t, it->id, it->region[0] ? it->region : "unknown");
-    if (rc != 0)
-        return rc;
-    snprintf(a.actor, sizeof a.actor, "sidikd");
-    snprintf(a.subject, sizeof a.subject, "%s", it->id);
-    return sidik_control_audit_append(t, &a, NULL);
-}
-
-/* The batch's decisions and the decided point, in one transaction. */
-static int record_batch(sidik_dedup *d)
-{
-    int64_t now = d->o.now_ms();
-    uint64_t gallery = sidik_dedup_gallery_size(d);
-    sidik_control_txn *t;
-    int rc = sidik_control_begin(d->o.control, true, &t);
-    for (uint32_t i = 0; rc == 0 && i < d->nitems; i++)
-        rc = record_one(t, &d->items[i], now, gallery);
-    if (rc == 0)
-        rc = sidik_control_set_decided(t, d->items[d->nitems - 1].seq);
-    if (rc != 0) {
-        sidik_control_abort(t);
-        return rc;
-    }
-    return sidik_control_commit(t);
-}
-
 /* Makes it, an enrollment in ADJUDICATE, searchable until a person decides
  * it (dedup_review.h). Only SIDIK_ENOMEM fails (nothing kept then). */
-static int review_put(sidik_dedup *d, item *it)
+static int review_put(sidik_dedup *d, sidik__dedup_item *it)
 {
     int rc = sidik_fmr_encode_iso2005(it->rec, it->iso, sizeof it->iso, &it->iso_len);
     if (rc == 0)
@@ -670,8 +219,8 @@ static void publish(sidik_dedup *d, uint64_t applied)
     };
     int64_t now = d->o.now_ms();
     for (uint32_t i = 0; i < d->nitems; i++) {
-        item *it = &d->items[i];
-        sidik_status st = outcome(it);
+        sidik__dedup_item *it = &d->items[i];
+        sidik_status st = sidik__dedup_outcome(it);
         if (st == SIDIK_STATUS_PRINT_READY) {
             int rc = sidik_gallery_insert(d->gallery, it->seq, &it->sig);
             if (rc != 0 && rc != SIDIK_EEXISTS)
@@ -725,7 +274,7 @@ static uint64_t busy_clock_ns(void)
 
 typedef struct reading_one {
     sidik_dedup *d;
-    item *it;
+    sidik__dedup_item *it;
     bool found;
 } reading_one;
 
@@ -742,7 +291,8 @@ static int read_one(void *ctx, uint64_t seq, uint32_t kind, const void *p, size_
 /* Reads enrollment id back from the journal at seq into it, for what
  * (named in the log): SIDIK_ECORRUPT when the journal holds something else
  * there. */
-static int read_back(sidik_dedup *d, item *it, uint64_t seq, const char *id, const char *what)
+static int read_back(sidik_dedup *d, sidik__dedup_item *it, uint64_t seq, const char *id,
+                     const char *what)
 {
     reading_one r = {.d = d, .it = it};
     int rc = sidik_journal_scan(d->o.journal, seq, read_one, &r);
@@ -754,51 +304,6 @@ static int read_back(sidik_dedup *d, item *it, uint64_t seq, const char *id, con
         rc = SIDIK_ECORRUPT;
     }
     return rc;
-}
-
-/* The verdict's adjudicator, for the audit detail (latest decision). */
-static void verdict_by(sidik_control_txn *t, const char *id, char *out, size_t cap)
-{
-    sidik_decision_record dr;
-    if (sidik_control_decision_get(t, id, UINT32_MAX, &dr) == 0 && dr.adjudicator[0] != 0)
-        snprintf(out, cap, "%s", dr.adjudicator);
-    else
-        snprintf(out, cap, "an adjudicator");
-}
-
-static int record_verdicts(sidik_dedup *d, const sidik_enroll_id *ids)
-{
-    int64_t now = d->o.now_ms();
-    sidik_control_txn *t;
-    int rc = sidik_control_begin(d->o.control, true, &t);
-    for (uint32_t i = 0; rc == 0 && i < d->nitems; i++) {
-        const item *it = &d->items[i];
-        const char *id = ids[i];
-        if ((rc = sidik_control_enroll_status(t, id, SIDIK_STATUS_PRINT_READY, now, it->seq)) != 0 ||
-            (rc = sidik_control_person_put(t, it->seq, id, it->nik)) != 0 ||
-            (rc = sidik_control_print_enqueue(t, id, it->region[0] ? it->region : "unknown")) != 0 ||
-            (rc = sidik_control_pending_del(t, id)) != 0) {
-            SIDIK_LOG_ERROR("a UNIQUE verdict cannot be carried out", "id=%s seq=%llu error=%s",
-                            id, (unsigned long long)it->seq, sidik_err_name(rc));
-            break;
-        }
-        sidik_audit_entry a = {.kind = SIDIK_AUDIT_DECISION, .time_ms = now};
-        char by[SIDIK_ADJUDICATOR_MAX + 1];
-        verdict_by(t, id, by, sizeof by);
-        snprintf(a.actor, sizeof a.actor, "sidikd");
-        snprintf(a.subject, sizeof a.subject, "%s", id);
-        size_t n = 0;
-        append(a.detail, sizeof a.detail, &n, "PRINT_READY record %llu, adjudicated UNIQUE by %s",
-               (unsigned long long)it->seq, by);
-        if (it->probe == NULL)
-            append(a.detail, sizeof a.detail, &n, "; not in the search gallery: %s", it->unusable);
-        rc = sidik_control_audit_append(t, &a, NULL);
-    }
-    if (rc != 0) {
-        sidik_control_abort(t);
-        return rc;
-    }
-    return sidik_control_commit(t);
 }
 
 /* Carries out up to one batch of waiting UNIQUE verdicts; *taken gets how
@@ -819,7 +324,7 @@ static int take_verdicts(sidik_dedup *d, uint32_t *taken)
         return rc;
     d->nitems = 0;
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
-        item *it = &d->items[d->nitems];
+        sidik__dedup_item *it = &d->items[d->nitems];
         rc = read_back(d, it, seqs[i], ids[i], "a UNIQUE verdict");
         if (rc == 0)
             d->nitems++;
@@ -831,7 +336,7 @@ static int take_verdicts(sidik_dedup *d, uint32_t *taken)
      * person, is printed but cannot be stored for searching; the audit
      * entry says so. */
     for (uint32_t i = 0; rc == 0 && i < d->nitems; i++) {
-        item *it = &d->items[i];
+        sidik__dedup_item *it = &d->items[i];
         if (it->probe == NULL) {
             SIDIK_LOG_WARN("an adjudicated UNIQUE person is not searchable", "id=%s why=\"%s\"",
                            it->id, it->unusable);
@@ -847,9 +352,9 @@ static int take_verdicts(sidik_dedup *d, uint32_t *taken)
             rc = 0;
     }
     if (rc == 0)
-        rc = record_verdicts(d, ids);
+        rc = sidik__dedup_record_verdicts(d, ids);
     for (uint32_t i = 0; rc == 0 && i < d->nitems; i++) {
-        item *it = &d->items[i];
+        sidik__dedup_item *it = &d->items[i];
         /* One searched while in review is in the gallery already (EEXISTS):
          * from now on as an enrolled person. */
         int one = it->probe != NULL ? sidik_gallery_insert(d->gallery, it->seq, &it->sig) : 0;
@@ -952,11 +457,11 @@ int sidik_dedup_step(sidik_dedup *d, uint32_t *decided)
     if (rc == COLLECT_DONE)
         rc = 0;
     if (rc == 0 && d->nitems > 0)
-        rc = search_batch(d);
+        rc = sidik__dedup_search_batch(d);
     if (rc == 0 && d->nitems > 0)
         rc = store_unique(d);
     if (rc == 0 && d->nitems > 0)
-        rc = record_batch(d);
+        rc = sidik__dedup_record_batch(d);
     if (rc == 0 && d->nitems > 0) {
         publish(d, applied);
         *decided = d->nitems;
@@ -1121,7 +626,7 @@ static int load_review(sidik_dedup *d)
         rc = sidik_control_review_walk(t, 0, 0, NULL, collect_review, &l);
         sidik_control_abort(t);
     }
-    item *it = &d->items[0];
+    sidik__dedup_item *it = &d->items[0];
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         rc = read_back(d, it, l.r[i].journal_seq, l.r[i].id, "the review queue");
         if (rc == 0 && it->probe != NULL)
@@ -1202,7 +707,7 @@ int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char
         d->o.cohort = d->cohort;
     }
     if (rc == 0)
-        rc = gallery_create(d, d->o.partitions, &d->gallery);
+        rc = sidik__dedup_gallery_create(d, d->o.partitions, &d->gallery);
     uint64_t decided = 0;
     if (rc == 0) {
         sidik_control_txn *t;
