@@ -31,18 +31,12 @@ _Static_assert(sizeof(spool_format) == 16, "spool format record is on disk");
 
 MDB_val sidik__spool_key(uint64_t seq, uint8_t buf[8])
 {
-    for (int i = 7; i >= 0; i--, seq >>= 8)
-        buf[i] = (uint8_t)seq;
-    return (MDB_val){8, buf};
+    return sidik_lmdb_be64_key(seq, buf);
 }
 
 uint64_t sidik__spool_key_seq(const MDB_val *k)
 {
-    uint64_t s = 0;
-    const uint8_t *p = k->mv_data;
-    for (size_t i = 0; i < 8 && k->mv_size == 8; i++)
-        s = s << 8 | p[i];
-    return s;
+    return k->mv_size == 8 ? sidik_lmdb_get_be64(k->mv_data) : 0;
 }
 
 int sidik__spool_rec_get(sidik_spool *sp, MDB_txn *txn, uint64_t seq, spool_rec *r)

@@ -345,13 +345,6 @@ int sidik_control_settings_get(sidik_control_txn *t, char **text, size_t *n)
 
 /* ---- the directory ---------------------------------------------------------- */
 
-static MDB_val be64_key(uint64_t x, uint8_t buf[8])
-{
-    for (int i = 7; i >= 0; i--, x >>= 8)
-        buf[i] = (uint8_t)x;
-    return (MDB_val){8, buf};
-}
-
 int sidik_control_dir_put(sidik_control_txn *t, uint64_t record_id, uint32_t shard)
 {
     if (t == NULL || record_id == 0)
@@ -359,7 +352,7 @@ int sidik_control_dir_put(sidik_control_txn *t, uint64_t record_id, uint32_t sha
     if (!t->write)
         return SIDIK_ESTATE;
     uint8_t kb[8];
-    MDB_val k = be64_key(record_id, kb), v = {sizeof shard, &shard};
+    MDB_val k = sidik_lmdb_be64_key(record_id, kb), v = {sizeof shard, &shard};
     return sidik_lmdb_err(mdb_put(t->txn, t->c->dir, &k, &v, 0));
 }
 
@@ -368,7 +361,7 @@ int sidik_control_dir_get(sidik_control_txn *t, uint64_t record_id, uint32_t *sh
     if (t == NULL || shard == NULL || record_id == 0)
         return SIDIK_EINVAL;
     uint8_t kb[8];
-    MDB_val k = be64_key(record_id, kb), v;
+    MDB_val k = sidik_lmdb_be64_key(record_id, kb), v;
     int rc = sidik_lmdb_err(mdb_get(t->txn, t->c->dir, &k, &v));
     if (rc == 0 && v.mv_size != sizeof *shard)
         rc = SIDIK_ECORRUPT;
@@ -384,7 +377,7 @@ int sidik_control_dir_del(sidik_control_txn *t, uint64_t record_id)
     if (!t->write)
         return SIDIK_ESTATE;
     uint8_t kb[8];
-    MDB_val k = be64_key(record_id, kb);
+    MDB_val k = sidik_lmdb_be64_key(record_id, kb);
     return sidik_lmdb_err(mdb_del(t->txn, t->c->dir, &k, NULL));
 }
 

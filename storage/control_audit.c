@@ -43,13 +43,6 @@ _Static_assert(sizeof(head_record) == 40, "audit_head meta record is 40 bytes");
 
 #define VALUE_MAX (sizeof(audit_head) + 2 * SIDIK_AUDIT_TEXT_MAX + SIDIK_AUDIT_DETAIL_MAX + 64)
 
-static MDB_val seq_key(uint64_t seq, uint8_t buf[8])
-{
-    for (int i = 7; i >= 0; i--, seq >>= 8)
-        buf[i] = (uint8_t)seq;
-    return (MDB_val){8, buf};
-}
-
 static bool text_ok(const char *s, size_t max, size_t *len)
 {
     *len = strnlen(s, max + 1);
@@ -109,10 +102,7 @@ static int chain_open(sidik_control_txn *t, chain *ch)
 /* A key's sequence number; 0 for a key of the wrong size (never valid). */
 static uint64_t key_seq(const MDB_val *k)
 {
-    uint64_t seq = 0;
-    for (size_t i = 0; k->mv_size == 8 && i < 8; i++)
-        seq = seq << 8 | ((const uint8_t *)k->mv_data)[i];
-    return seq;
+    return k->mv_size == 8 ? sidik_lmdb_get_be64(k->mv_data) : 0;
 }
 
 /* Decodes value v of entry seq into *e (prev and hash as stored). */
@@ -200,7 +190,7 @@ int sidik_control_audit_append(sidik_control_txn *t, const sidik_audit_entry *e,
     memcpy(buf + n, head.hash, 32);
     memcpy(buf + n + 32, hash, 32);
     uint8_t kb[8];
-    MDB_val k = seq_key(seq, kb), v = {n + 64, buf};
+    MDB_val k = sidik_lmdb_be64_key(seq, kb), v = {n + 64, buf};
     rc = sidik_lmdb_err(mdb_put(txn, audit, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
     head_record nh = {.seq = seq};
     memcpy(nh.hash, hash, 32);
@@ -221,7 +211,7 @@ int sidik_control_audit_get(sidik_control_txn *t, uint64_t seq, sidik_audit_entr
     if (rc != 0)
         return rc;
     uint8_t kb[8];
-    MDB_val k = seq_key(seq, kb), v;
+    MDB_val k = sidik_lmdb_be64_key(seq, kb), v;
     rc = sidik_lmdb_err(mdb_get(ch.txn, ch.audit, &k, &v));
     return rc != 0 ? rc : decode(seq, &v, out);
 }

@@ -163,8 +163,7 @@ static MDB_val office_key(const char *office, uint8_t status, uint64_t seq,
     memcpy(buf, office, n);
     buf[n] = 0;
     buf[n + 1] = status;
-    for (int i = 7; i >= 0; i--, seq >>= 8)
-        buf[n + 2 + i] = (uint8_t)seq;
+    sidik_lmdb_put_be64(seq, buf + n + 2);
     return (MDB_val){n + 10, buf};
 }
 

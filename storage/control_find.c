@@ -24,28 +24,14 @@
 #define RSUFFIX      16 /* time, seq */
 #define FIND_KEY_MAX (1 + SIDIK_OFFICE_MAX + 1 + SUFFIX)
 
-static void put_be64(uint64_t x, uint8_t *out)
-{
-    for (int i = 7; i >= 0; i--, x >>= 8)
-        out[i] = (uint8_t)x;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = x << 8 | p[i];
-    return x;
-}
-
 static void put_time(int64_t t, uint8_t *out)
 {
-    put_be64((uint64_t)t ^ (1ull << 63), out);
+    sidik_lmdb_put_be64((uint64_t)t ^ (1ull << 63), out);
 }
 
 static int64_t get_time(const uint8_t *p)
 {
-    return (int64_t)(get_be64(p) ^ (1ull << 63));
+    return (int64_t)(sidik_lmdb_get_be64(p) ^ (1ull << 63));
 }
 
 /* The prefix of a decision-order range into buf; its length, 0 when key
@@ -78,7 +64,7 @@ static size_t find_prefix(sidik_decisions_by by, const char *key, uint8_t buf[FI
 static void put_suffix(int64_t time_ms, uint64_t seq, uint32_t index, uint8_t *out)
 {
     put_time(time_ms, out);
-    put_be64(seq, out + 8);
+    sidik_lmdb_put_be64(seq, out + 8);
     out[16] = (uint8_t)index;
 }
 
@@ -161,7 +147,7 @@ int sidik_control_decision_walk(sidik_control_txn *t, sidik_decisions_by by, con
         if (first && skip_first && memcmp(s, resume, SUFFIX) == 0)
             continue; /* the last one the caller saw */
         sidik_decision_ref ref = {
-            .time_ms = get_time(s), .journal_seq = get_be64(s + 8), .index = s[16]};
+            .time_ms = get_time(s), .journal_seq = sidik_lmdb_get_be64(s + 8), .index = s[16]};
         if (to_ms != 0 && ref.time_ms >= to_ms)
             break;
         if ((rc = value_id(&v, ref.id)) != 0)
@@ -181,7 +167,7 @@ int sidik_control_decision_walk(sidik_control_txn *t, sidik_decisions_by by, con
 static MDB_val review_key(int64_t time_ms, uint64_t seq, uint8_t buf[RSUFFIX])
 {
     put_time(time_ms, buf);
-    put_be64(seq, buf + 8);
+    sidik_lmdb_put_be64(seq, buf + 8);
     return (MDB_val){RSUFFIX, buf};
 }
 
@@ -236,7 +222,7 @@ int sidik_control_review_walk(sidik_control_txn *t, int64_t from_ms, int64_t to_
         if (first && skip_first && memcmp(k.mv_data, start, RSUFFIX) == 0)
             continue;
         const uint8_t *s = k.mv_data;
-        sidik_review_ref ref = {.time_ms = get_time(s), .journal_seq = get_be64(s + 8)};
+        sidik_review_ref ref = {.time_ms = get_time(s), .journal_seq = sidik_lmdb_get_be64(s + 8)};
         if (to_ms != 0 && ref.time_ms >= to_ms)
             break;
         if ((rc = value_id(&v, ref.id)) != 0)
@@ -317,7 +303,7 @@ static int pending_key(sidik_control_txn *t, const char *id, sidik_enrollment *e
     int rc = sidik_control_enroll_get(t, id, e);
     if (rc != 0)
         return rc;
-    put_be64(e->journal_seq, kb);
+    sidik_lmdb_put_be64(e->journal_seq, kb);
     *k = (MDB_val){8, kb};
     return 0;
 }
@@ -373,7 +359,7 @@ int sidik_control_pending_list(sidik_control_txn *t, uint64_t after_seq, uint32_
         return 0;
     dbs d = get_dbs(t);
     uint8_t kb[8];
-    put_be64(after_seq + 1, kb);
+    sidik_lmdb_put_be64(after_seq + 1, kb);
     MDB_val k = {8, kb}, v;
     sidik__range r;
     int rc = sidik__range_open(&r, d.txn, d.pending, &k, 8);
@@ -383,7 +369,7 @@ int sidik_control_pending_list(sidik_control_txn *t, uint64_t after_seq, uint32_
          first = false) {
         if ((rc = value_id(&v, ids[*n])) != 0)
             break;
-        seqs[(*n)++] = get_be64(k.mv_data);
+        seqs[(*n)++] = sidik_lmdb_get_be64(k.mv_data);
     }
     mdb_cursor_close(r.cur);
     return rc == 1 || rc == 0 ? 0 : rc;

@@ -13,21 +13,6 @@
 
 #include <string.h>
 
-static MDB_val be64(uint64_t x, uint8_t buf[8])
-{
-    for (int i = 7; i >= 0; i--, x >>= 8)
-        buf[i] = (uint8_t)x;
-    return (MDB_val){8, buf};
-}
-
-static uint64_t from_be64(const uint8_t *p)
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = x << 8 | p[i];
-    return x;
-}
-
 int sidik_control_person_put(sidik_control_txn *t, uint64_t record_id, const char *id,
                              const char *nik)
 {
@@ -41,7 +26,7 @@ int sidik_control_person_put(sidik_control_txn *t, uint64_t record_id, const cha
     MDB_dbi person, nikdb;
     sidik__control_person_dbis(t, &person, &nikdb);
     uint8_t kb[8];
-    MDB_val k = be64(record_id, kb), v = {strlen(id), (void *)id};
+    MDB_val k = sidik_lmdb_be64_key(record_id, kb), v = {strlen(id), (void *)id};
     int rc = mdb_put(txn, person, &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) { /* the same again is no change; another enrollment is */
         if (v.mv_size != strlen(id) || memcmp(v.mv_data, id, v.mv_size) != 0)
@@ -64,7 +49,7 @@ int sidik_control_person_id(sidik_control_txn *t, uint64_t record_id, sidik_enro
     MDB_dbi person, nikdb;
     sidik__control_person_dbis(t, &person, &nikdb);
     uint8_t kb[8];
-    MDB_val k = be64(record_id, kb), v;
+    MDB_val k = sidik_lmdb_be64_key(record_id, kb), v;
     int rc = mdb_get(txn, person, &k, &v);
     if (rc != 0)
         return sidik_lmdb_err(rc);
@@ -90,6 +75,6 @@ int sidik_control_person_by_nik(sidik_control_txn *t, const char *nik, uint64_t 
         return sidik_lmdb_err(rc);
     if (v.mv_size != 8)
         return SIDIK_ECORRUPT;
-    *record_id = from_be64(v.mv_data);
+    *record_id = sidik_lmdb_get_be64(v.mv_data);
     return *record_id != 0 ? 0 : SIDIK_ECORRUPT;
 }

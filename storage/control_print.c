@@ -45,24 +45,18 @@ bool sidik_control_valid_region(const char *s)
     return s != NULL && valid_code(s, SIDIK_REGION_MAX);
 }
 
-static void be64(uint64_t x, uint8_t *out)
-{
-    for (int i = 7; i >= 0; i--, x >>= 8)
-        out[i] = (uint8_t)x;
-}
-
 static MDB_val queue_key(const char *region, uint64_t seq, uint8_t buf[QKEY_MAX])
 {
     size_t n = strlen(region);
     memcpy(buf, region, n);
     buf[n] = 0;
-    be64(seq, buf + n + 1);
+    sidik_lmdb_put_be64(seq, buf + n + 1);
     return (MDB_val){n + 9, buf};
 }
 
 static MDB_val exp_key(int64_t until_ms, const char *id, uint8_t buf[EKEY_MAX])
 {
-    be64((uint64_t)until_ms ^ (1ull << 63), buf); /* signed order as unsigned */
+    sidik_lmdb_put_be64((uint64_t)until_ms ^ (1ull << 63), buf); /* signed order as unsigned */
     size_t n = strlen(id);
     memcpy(buf + 8, id, n);
     return (MDB_val){8 + n, buf};
@@ -117,7 +111,7 @@ int sidik_control_print_expire(sidik_control_txn *t, int64_t now_ms, uint32_t *r
     if (rc != 0)
         return rc;
     uint8_t limit[8];
-    be64((uint64_t)now_ms ^ (1ull << 63), limit);
+    sidik_lmdb_put_be64((uint64_t)now_ms ^ (1ull << 63), limit);
     MDB_val k, v;
     int mrc;
     while (rc == 0 && (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
@@ -175,9 +169,8 @@ int sidik_control_print_lease(sidik_control_txn *t, const char *region, const ch
             rc = SIDIK_ECORRUPT;
             break;
         }
-        lease_record l = {.until_ms = now_ms + lease_ms};
-        for (int i = 0; i < 8; i++)
-            l.seq = l.seq << 8 | ((const uint8_t *)k.mv_data)[prefix + i];
+        lease_record l = {.until_ms = now_ms + lease_ms,
+                          .seq = sidik_lmdb_get_be64((const uint8_t *)k.mv_data + prefix)};
         strcpy(l.region, region);
         strcpy(l.station, station);
         char *id = ids[*n];

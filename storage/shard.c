@@ -33,19 +33,9 @@ _Static_assert(sizeof(person_head) == 8, "shard person head is 8 bytes on disk")
 #define FINGER_BYTES (sizeof(float) + sizeof(sidik_finger_sig))
 #define VALUE_MAX    (sizeof(person_head) + SIDIK_SIG_FINGERS * FINGER_BYTES + SIDIK_SHARD_TEMPLATE_MAX)
 
-static MDB_val id_key(uint64_t id, uint8_t buf[8])
-{
-    for (int i = 7; i >= 0; i--, id >>= 8)
-        buf[i] = (uint8_t)id;
-    return (MDB_val){8, buf};
-}
-
 static uint64_t key_id(const MDB_val *k)
 {
-    uint64_t id = 0;
-    for (size_t i = 0; i < 8; i++)
-        id = id << 8 | ((const uint8_t *)k->mv_data)[i];
-    return id;
+    return sidik_lmdb_get_be64(k->mv_data);
 }
 
 static size_t encode(const sidik_shard_record *r, uint8_t *out)
@@ -219,7 +209,7 @@ int sidik_shard_put(sidik_shard *s, const sidik_shard_record *r, size_t n, size_
         for (size_t i = 0; rc == 0 && i < n; i++) {
             *bad = i;
             uint8_t kb[8];
-            MDB_val k = id_key(r[i].id, kb), v = {encode(&r[i], buf), buf};
+            MDB_val k = sidik_lmdb_be64_key(r[i].id, kb), v = {encode(&r[i], buf), buf};
             rc = sidik_lmdb_err(mdb_put(txn, s->persons, &k, &v, MDB_NOOVERWRITE));
         }
         if (rc == 0)
@@ -240,7 +230,7 @@ int sidik_shard_get(sidik_shard *s, uint64_t id, sidik_fmr *out)
     if (rc != 0)
         return rc;
     uint8_t kb[8];
-    MDB_val k = id_key(id, kb), v;
+    MDB_val k = sidik_lmdb_be64_key(id, kb), v;
     person_head h;
     const uint8_t *tmpl;
     rc = sidik_lmdb_err(mdb_get(txn, s->persons, &k, &v));
@@ -266,7 +256,7 @@ int sidik_shard_del(sidik_shard *s, const uint64_t *ids, size_t n)
         return rc;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         uint8_t kb[8];
-        MDB_val k = id_key(ids[i], kb);
+        MDB_val k = sidik_lmdb_be64_key(ids[i], kb);
         rc = sidik_lmdb_err(mdb_del(txn, s->persons, &k, NULL));
     }
     if (rc == 0)
@@ -286,7 +276,7 @@ int sidik_shard_copy(sidik_shard *src, sidik_shard *dst, const uint64_t *ids, si
     rc = sidik_lmdb_err(mdb_txn_begin(dst->env, NULL, 0, &wtxn));
     for (size_t i = 0; rc == 0 && i < n; i++) {
         uint8_t kb[8];
-        MDB_val k = id_key(ids[i], kb), v;
+        MDB_val k = sidik_lmdb_be64_key(ids[i], kb), v;
         person_head h;
         const uint8_t *tmpl;
         rc = ids[i] == 0 ? SIDIK_EINVAL : sidik_lmdb_err(mdb_get(rtxn, src->persons, &k, &v));
@@ -322,7 +312,7 @@ int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, s
         return rc;
     }
     uint8_t kb[8];
-    MDB_val k = id_key(after + 1, kb), v;
+    MDB_val k = sidik_lmdb_be64_key(after + 1, kb), v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (mrc == 0 && *n < cap) {
         if (k.mv_size != 8) {

@@ -35,4 +35,26 @@ int sidik_lmdb_open(const char *dir, uint64_t map_bytes, unsigned flags, const s
  * failed, and returns the outcome. */
 int sidik_lmdb_open_finish(MDB_env **env, MDB_txn **txn, int rc);
 
+/* Numbers in keys are big-endian, so LMDB's byte order is their order. */
+static inline void sidik_lmdb_put_be64(uint64_t x, uint8_t out[8])
+{
+    for (int i = 7; i >= 0; i--, x >>= 8)
+        out[i] = (uint8_t)x;
+}
+
+static inline uint64_t sidik_lmdb_get_be64(const uint8_t p[8])
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = x << 8 | p[i];
+    return x;
+}
+
+/* An 8-byte key of x in buf. */
+static inline MDB_val sidik_lmdb_be64_key(uint64_t x, uint8_t buf[8])
+{
+    sidik_lmdb_put_be64(x, buf);
+    return (MDB_val){8, buf};
+}
+
 #endif
