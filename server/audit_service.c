@@ -72,10 +72,13 @@ int sidik__audit_rec_fill(const sidik_audit_service *as, sidik_control_txn *t, a
         sidik__v1__candidate__init(c);
         c->record_id = dc->record_id;
         c->fused_score = dc->llr;
-        /* The candidate's enrollment and its NIK: persons migrated from
-         * the old system have none, and name no enrollment. */
+        /* The candidate's enrollment and its NIK: an enrolled person's, or
+         * one awaiting review (named by its journal sequence until then);
+         * persons migrated from the old system have none. */
         rec->cand_id[j][0] = 0;
         int rc = sidik_control_person_id(t, dc->record_id, rec->cand_id[j]);
+        if (rc == SIDIK_ENOTFOUND && dc->record_id < SIDIK_RECORD_MIGRATED_FIRST)
+            rc = sidik_control_enroll_at(t, dc->record_id, rec->cand_id[j]);
         sidik_enrollment other;
         if (rc == 0 && (rc = sidik_control_enroll_get(t, rec->cand_id[j], &other)) == 0)
             c->nik_match = e->nik[0] != 0 && strcmp(other.nik, e->nik) == 0;

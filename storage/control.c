@@ -8,9 +8,10 @@
 
 #include <string.h>
 
-/* 2: the decision-order and review-queue indexes and the waiting verdicts
- * (storage/README.md). A format-1 store is upgraded when opened. */
-#define FORMAT_VERSION    2u
+/* 2: the decision-order and review-queue indexes and the waiting verdicts;
+ * 3: the enrollments by journal sequence (storage/README.md). Stores of
+ * formats 1 and 2 are upgraded when opened. */
+#define FORMAT_VERSION    3u
 #define DEFAULT_MAP_BYTES (64ull << 30)
 
 struct sidik_control {
@@ -18,7 +19,7 @@ struct sidik_control {
     int (*fault)(void *ctx); /* sidik_control_options' I/O seam */
     void *fault_ctx;
     MDB_dbi meta, enroll, office, dir, decision, audit, printq, lease, lease_exp, person, nik;
-    MDB_dbi dfind, review, pending;
+    MDB_dbi dfind, review, pending, enroll_seq;
 };
 
 struct sidik_control_txn {
@@ -41,25 +42,35 @@ const char *sidik_status_name(sidik_status s)
 
 /* ---- open / close --------------------------------------------------------- */
 
-/* Format 1 lacks the indexes of format 2. Their databases were just
- * created empty; the decision-order index stays so for the decisions made
- * before (reading every decision of a large store in the opening
- * transaction would hold up the start; GetDecision reads them still), but
- * the review queue must name every enrollment waiting for a person, and
- * the office index finds those in a few seeks per office. */
-static int upgrade_from_1(sidik_control *c, MDB_txn *txn, const char **why)
+/* The databases a store of an older format lacks were just created empty.
+ * Reading every decision or enrollment of a large store in the opening
+ * transaction would hold up the start, so each index is filled only as far
+ * as it must be:
+ *  - from format 1, the decision-order index stays empty for the decisions
+ *    made before (GetDecision reads them still), but the review queue must
+ *    name every enrollment waiting for a person, and the office index finds
+ *    those in a few seeks per office;
+ *  - from formats 1 and 2, the sequence index gets the enrollments in the
+ *    review queue: what it is read for is naming a candidate awaiting
+ *    review (enrolled persons have the person index). A candidate that
+ *    left review before the upgrade shows no enrollment id. */
+static int upgrade(sidik_control *c, MDB_txn *txn, uint32_t from, const char **why)
 {
     struct sidik_control_txn t = {.c = c, .txn = txn, .write = true};
-    int rc = sidik__control_review_rebuild(&t);
-    if (rc != 0) {
+    int rc = 0;
+    if (from < 2 && (rc = sidik__control_review_rebuild(&t)) != 0) {
         *why = "upgrading the control store from format 1: the review queue";
+        return rc;
+    }
+    if ((rc = sidik__control_seq_rebuild(&t)) != 0) {
+        *why = "upgrading the control store: the sequence index of the review queue";
         return rc;
     }
     uint32_t f = FORMAT_VERSION;
     MDB_val k = {6, "format"}, v = {sizeof f, &f};
     rc = sidik_lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
     if (rc == 0)
-        SIDIK_LOG_INFO("control store upgraded", "from=1 to=%u", FORMAT_VERSION);
+        SIDIK_LOG_INFO("control store upgraded", "from=%u to=%u", from, FORMAT_VERSION);
     return rc;
 }
 
@@ -87,8 +98,8 @@ static int check_format(sidik_control *c, MDB_txn *txn, const char **why)
         return SIDIK_ECORRUPT;
     }
     memcpy(&f, v.mv_data, sizeof f);
-    if (f == 1)
-        return upgrade_from_1(c, txn, why);
+    if (f == 1 || f == 2)
+        return upgrade(c, txn, f, why);
     if (f != FORMAT_VERSION) {
         *why = "control store written by another format version";
         return SIDIK_EVERSION;
@@ -117,6 +128,7 @@ int sidik_control_open(const char *dir, const sidik_control_options *o, sidik_co
         {"printq", &c->printq},     {"lease", &c->lease},   {"lease_exp", &c->lease_exp},
         {"person", &c->person},     {"nik", &c->nik},
         {"dfind", &c->dfind},       {"review", &c->review}, {"pending", &c->pending},
+        {"enroll_seq", &c->enroll_seq},
     };
     MDB_txn *txn;
     int rc = sidik_lmdb_open(dir, map, 0, dbs, SIDIK_ARRAY_SIZE(dbs), &c->env, &txn, why);
@@ -393,6 +405,11 @@ void sidik__control_dbis(sidik_control_txn *t, MDB_dbi *enroll, MDB_dbi *office)
 {
     *enroll = t->c->enroll;
     *office = t->c->office;
+}
+
+MDB_dbi sidik__control_seq_dbi(sidik_control_txn *t)
+{
+    return t->c->enroll_seq;
 }
 
 MDB_dbi sidik__control_decision_dbi(sidik_control_txn *t)

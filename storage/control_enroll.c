@@ -175,6 +175,45 @@ static int office_put(MDB_txn *txn, MDB_dbi dbi, const sidik_enrollment *e, uint
     return sidik_lmdb_err(mdb_put(txn, dbi, &k, &v, 0));
 }
 
+/* ---- the sequence index: journal sequence big-endian -> enrollment id ----- */
+
+static int seq_put(sidik_control_txn *t, MDB_txn *txn, uint64_t seq, const char *id)
+{
+    uint8_t kb[8];
+    MDB_val k = sidik_lmdb_be64_key(seq, kb), v = {strlen(id), (void *)id};
+    return sidik_lmdb_err(mdb_put(txn, sidik__control_seq_dbi(t), &k, &v, 0));
+}
+
+static int seq_put_ref(void *ctx, const sidik_review_ref *r)
+{
+    sidik_control_txn *t = ctx;
+    bool write;
+    return seq_put(t, sidik__control_txn(t, &write), r->journal_seq, r->id);
+}
+
+int sidik__control_seq_rebuild(sidik_control_txn *t)
+{
+    return sidik_control_review_walk(t, 0, 0, NULL, seq_put_ref, t);
+}
+
+int sidik_control_enroll_at(sidik_control_txn *t, uint64_t journal_seq, sidik_enroll_id id)
+{
+    if (t == NULL || journal_seq == 0 || id == NULL)
+        return SIDIK_EINVAL;
+    bool write;
+    MDB_txn *txn = sidik__control_txn(t, &write);
+    uint8_t kb[8];
+    MDB_val k = sidik_lmdb_be64_key(journal_seq, kb), v;
+    int rc = sidik_lmdb_err(mdb_get(txn, sidik__control_seq_dbi(t), &k, &v));
+    if (rc != 0)
+        return rc;
+    if (v.mv_size == 0 || v.mv_size > SIDIK_ENROLL_ID_MAX)
+        return SIDIK_ECORRUPT;
+    memcpy(id, v.mv_data, v.mv_size);
+    id[v.mv_size] = 0;
+    return 0;
+}
+
 /* ---- the operations ----------------------------------------------------------- */
 
 int sidik_control_enroll_put(sidik_control_txn *t, const sidik_enrollment *e)
@@ -196,6 +235,8 @@ int sidik_control_enroll_put(sidik_control_txn *t, const sidik_enrollment *e)
         rc = office_put(txn, office, e, 0);
     if (rc == 0)
         rc = office_put(txn, office, e, (uint8_t)e->status);
+    if (rc == 0)
+        rc = seq_put(t, txn, e->journal_seq, e->id);
     return rc;
 }
 

@@ -12,6 +12,8 @@
 MDB_txn *sidik__control_txn(sidik_control_txn *t, bool *write);
 void sidik__control_dbis(sidik_control_txn *t, MDB_dbi *enroll, MDB_dbi *office);
 MDB_dbi sidik__control_decision_dbi(sidik_control_txn *t);
+/* Format 3: journal sequence -> enrollment id (control_enroll.c). */
+MDB_dbi sidik__control_seq_dbi(sidik_control_txn *t);
 void sidik__control_print_dbis(sidik_control_txn *t, MDB_dbi *printq, MDB_dbi *lease,
                                MDB_dbi *lease_exp);
 void sidik__control_audit_dbis(sidik_control_txn *t, MDB_dbi *audit, MDB_dbi *meta);
@@ -31,6 +33,9 @@ int sidik__control_decision_index(sidik_control_txn *t, const sidik_enrollment *
 /* Upgrading a format-1 store: every ADJUDICATE enrollment into the review
  * queue, found through the office index (control_find.c). */
 int sidik__control_review_rebuild(sidik_control_txn *t);
+/* Upgrading to format 3: the enrollments of the review queue into the
+ * sequence index (control_enroll.c). */
+int sidik__control_seq_rebuild(sidik_control_txn *t);
 
 /* A walk over one range of keys: those that begin like the start key (all
  * but its last `tail` bytes) and are exactly as long (office + status +

@@ -127,6 +127,15 @@ int sidik_control_enroll_list(sidik_control_txn *t, const char *office, sidik_st
 
 typedef char sidik_enroll_id[SIDIK_ENROLL_ID_MAX + 1];
 
+/** The enrollment received as journal sequence journal_seq into id: what a
+ *  decision's candidate awaiting review is named by (its record id is its
+ *  sequence until it is enrolled; enrolled persons are found with
+ *  sidik_control_person_id). Every enrollment put is indexed; of those put
+ *  before format 3, only the ones in the review queue at the upgrade.
+ *  Errors: SIDIK_EINVAL (NULL, sequence 0), SIDIK_ENOTFOUND,
+ *  SIDIK_ECORRUPT. */
+int sidik_control_enroll_at(sidik_control_txn *t, uint64_t journal_seq, sidik_enroll_id id);
+
 /* ---- decisions: what the search found and what was decided ----------- */
 
 #define SIDIK_DECISION_RECORD_CANDIDATES 8  /* candidates kept per decision */

@@ -417,6 +417,22 @@ static void test_server_audit_get_decision(void **state)
     assert_int_equal(r->candidates[1]->n_fingers, 0);
     free_dec(r);
 
+    /* A candidate awaiting review (r-6, record id its journal sequence):
+     * named by the sequence index, its NIK compared like a person's. */
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(s->c, true, &t), 0);
+    put_in(t, "h-9", "JKT-01", NIK_D, 9);
+    sidik_decision_candidate held = {.record_id = 6, .llr = 20, .threshold = 12.5, .compared = 1};
+    decide_in(t, "h-9", SIDIK_STATUS_ADJUDICATE, T0 + 9000, &held, 1,
+              "same fingers as r-6 (in review)");
+    assert_int_equal(sidik_control_commit(t), 0);
+    assert_int_equal(get_dec(s, "h-9", &r, why), 0);
+    assert_int_equal(r->n_candidates, 1);
+    assert_int_equal(r->candidates[0]->record_id, 6);
+    assert_string_equal(r->candidates[0]->enrollment_id, "r-6");
+    assert_true(r->candidates[0]->nik_match);
+    free_dec(r);
+
     /* Unknown, and not decided yet. */
     assert_int_equal(get_dec(s, "nobody", &r, why), SIDIK_ENOTFOUND);
     assert_null(r);

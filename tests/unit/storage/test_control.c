@@ -429,6 +429,48 @@ static void test_storage_control_persons(void **state)
     scratch_remove(dir);
 }
 
+/* Every enrollment put is found by its journal sequence, whatever its
+ * status; a refused put indexes nothing; damage reads as ECORRUPT. */
+static void test_storage_control_enroll_at(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir, 0);
+    sidik_enrollment a = make("a-7", "JKT-01", 7), b = make("b-9", "BDG-02", 9);
+    assert_int_equal(put(c, &a), 0);
+    assert_int_equal(put(c, &b), 0);
+    sidik_enrollment clash = make("a-7", "JKT-01", 8); /* the same id at another sequence */
+    assert_int_equal(put(c, &clash), SIDIK_EEXISTS);
+    assert_int_equal(set_status(c, "b-9", SIDIK_STATUS_ADJUDICATE, 0), 0);
+    sidik_control_txn *t;
+    sidik_enroll_id id;
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_enroll_at(t, 7, id), 0);
+    assert_string_equal(id, "a-7");
+    assert_int_equal(sidik_control_enroll_at(t, 9, id), 0);
+    assert_string_equal(id, "b-9");
+    assert_int_equal(sidik_control_enroll_at(t, 8, id), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_enroll_at(t, UINT64_MAX, id), SIDIK_ENOTFOUND);
+    assert_int_equal(sidik_control_enroll_at(t, 0, id), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_enroll_at(t, 7, NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_control_enroll_at(NULL, 7, id), SIDIK_EINVAL);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+
+    uint8_t k7[8] = {0, 0, 0, 0, 0, 0, 0, 7}, k9[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+    char long_id[SIDIK_ENROLL_ID_MAX + 1];
+    memset(long_id, 'x', sizeof long_id);
+    raw_lmdb_put(dir, "enroll_seq", k7, 8, "", 0);
+    raw_lmdb_put(dir, "enroll_seq", k9, 8, long_id, sizeof long_id);
+    c = open_ok(dir, 0);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    assert_int_equal(sidik_control_enroll_at(t, 7, id), SIDIK_ECORRUPT);
+    assert_int_equal(sidik_control_enroll_at(t, 9, id), SIDIK_ECORRUPT);
+    sidik_control_abort(t);
+    sidik_control_close(c);
+    scratch_remove(dir);
+}
+
 static void test_storage_control_format_and_damage(void **state)
 {
     (void)state;
@@ -444,9 +486,9 @@ static void test_storage_control_format_and_damage(void **state)
     assert_int_equal(get(c, "victim", &got), SIDIK_ECORRUPT);
     sidik_control_close(c);
 
-    /* Another format version (a later one: 1 is upgraded, 2 is this one). */
-    uint32_t v3 = 3;
-    raw_lmdb_put(dir, "meta", "format", 6, &v3, sizeof v3);
+    /* Another format version (a later one: 1 and 2 are upgraded, 3 is this one). */
+    uint32_t v4 = 4;
+    raw_lmdb_put(dir, "meta", "format", 6, &v4, sizeof v4);
     const char *why = NULL;
     assert_int_equal(sidik_control_open(dir, NULL, &c, &why), SIDIK_EVERSION);
     assert_string_equal(why, "control store written by another format version");
@@ -896,6 +938,7 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_control_replay_points_and_directory),
     SIDIK_TEST(test_storage_control_fusion_scores),
     SIDIK_TEST(test_storage_control_persons),
+    SIDIK_TEST(test_storage_control_enroll_at),
     SIDIK_TEST(test_storage_control_format_and_damage),
     SIDIK_TEST(test_storage_control_full),
     SIDIK_TEST(test_storage_control_alloc_failures),

@@ -307,9 +307,38 @@ static void test_storage_control_decision_adjudicator(void **state)
     scratch_remove(dir);
 }
 
+/* What a store of an older format lacks: the sequence index of
+ * enrollments 1..n (format 2 added none of it). */
+static void drop_seq_index(const char *dir, uint64_t n)
+{
+    for (uint64_t seq = 1; seq <= n; seq++) {
+        uint8_t k[8];
+        for (int i = 0; i < 8; i++)
+            k[i] = (uint8_t)(seq >> (56 - 8 * i));
+        raw_lmdb_put(dir, "enroll_seq", k, 8, NULL, 0);
+    }
+}
+
+/* The sequence index after an upgrade: the enrollments in the review queue
+ * (every third of 1..40 here) and no other. */
+static void check_seq_index_upgraded(sidik_control_txn *t)
+{
+    for (uint64_t seq = 1; seq <= 40; seq++) {
+        sidik_enroll_id id;
+        char want[16];
+        snprintf(want, sizeof want, "e-%02llu", (unsigned long long)seq);
+        if (seq % 3 == 0) {
+            assert_int_equal(sidik_control_enroll_at(t, seq, id), 0);
+            assert_string_equal(id, want);
+        } else {
+            assert_int_equal(sidik_control_enroll_at(t, seq, id), SIDIK_ENOTFOUND);
+        }
+    }
+}
+
 /* A format-1 store (written before these indexes): opening upgrades it,
- * the review queue rebuilt from the office index, and its version-1
- * decisions read as before. */
+ * the review queue rebuilt from the office index, the sequence index from
+ * the review queue, and its version-1 decisions read as before. */
 static void test_storage_control_upgrade_from_1(void **state)
 {
     (void)state;
@@ -344,11 +373,12 @@ static void test_storage_control_upgrade_from_1(void **state)
     int64_t tm = T0 + 970;
     memcpy(v1 + 8, &tm, 8);
     raw_lmdb_put(dir, "decision", dk, sizeof dk, v1, sizeof v1);
+    drop_seq_index(dir, 40);
     uint32_t f1 = 1;
     raw_lmdb_put(dir, "meta", "format", 6, &f1, sizeof f1);
     c = open_ok(dir);
     sidik_control_close(c);
-    c = open_ok(dir); /* once upgraded, opens as format 2 */
+    c = open_ok(dir); /* once upgraded, opens as format 3 */
     assert_int_equal(sidik_control_begin(c, false, &t), 0);
     seen s = {0};
     assert_int_equal(sidik_control_review_walk(t, 0, 0, NULL, on_rev, &s), 0);
@@ -359,12 +389,53 @@ static void test_storage_control_upgrade_from_1(void **state)
     assert_int_equal(d.outcome, SIDIK_STATUS_ADJUDICATE);
     assert_int_equal(d.time_ms, T0 + 970);
     assert_string_equal(d.adjudicator, "");
+    check_seq_index_upgraded(t);
     sidik_control_abort(t);
     sidik_control_close(c);
-    uint32_t f3 = 3;
-    raw_lmdb_put(dir, "meta", "format", 6, &f3, sizeof f3);
+    uint32_t f4 = 4;
+    raw_lmdb_put(dir, "meta", "format", 6, &f4, sizeof f4);
     const char *why;
     assert_int_equal(sidik_control_open(dir, NULL, &c, &why), SIDIK_EVERSION);
+    scratch_remove(dir);
+}
+
+/* A format-2 store (before the sequence index): opening indexes the
+ * enrollments in the review queue; one received after the upgrade is
+ * indexed as it is put. */
+static void test_storage_control_upgrade_from_2(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_control *c = open_ok(dir);
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    for (uint64_t seq = 1; seq <= 40; seq++) {
+        char id[16];
+        snprintf(id, sizeof id, "e-%02llu", (unsigned long long)seq);
+        put_in(t, id, seq % 2 ? "JKT-01" : "BDG-02", "", seq);
+        decide_in(t, id, seq % 3 == 0 ? SIDIK_STATUS_ADJUDICATE : SIDIK_STATUS_DUPLICATE,
+                  (int64_t)seq * 10);
+    }
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+    drop_seq_index(dir, 40);
+    uint32_t f2 = 2;
+    raw_lmdb_put(dir, "meta", "format", 6, &f2, sizeof f2);
+
+    c = open_ok(dir);
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    check_seq_index_upgraded(t);
+    put_in(t, "late-41", "JKT-01", "", 41);
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+    c = open_ok(dir);
+    assert_int_equal(sidik_control_begin(c, false, &t), 0);
+    check_seq_index_upgraded(t);
+    sidik_enroll_id id;
+    assert_int_equal(sidik_control_enroll_at(t, 41, id), 0);
+    assert_string_equal(id, "late-41");
+    sidik_control_abort(t);
+    sidik_control_close(c);
     scratch_remove(dir);
 }
 
@@ -376,6 +447,7 @@ int main(void)
         SIDIK_TEST(test_storage_control_pending),
         SIDIK_TEST(test_storage_control_decision_adjudicator),
         SIDIK_TEST(test_storage_control_upgrade_from_1),
+        SIDIK_TEST(test_storage_control_upgrade_from_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
