@@ -1,6 +1,6 @@
 /*
  * The enrollments awaiting review that the dedup stage keeps searchable
- * (dedup.c). A person sent to review is not yet enrolled, but a second
+ * (dedup_int.h). A person sent to review is not yet enrolled, but a second
  * capture of them must not slip through meanwhile: the stage puts each
  * ADJUDICATE enrollment with a usable probe into its search gallery under
  * its journal sequence (the record id it gets if adjudicated UNIQUE) and
