@@ -38,6 +38,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,10 +282,40 @@ static double search_all(const sidik_gallery *g, const sidik_search_config *cfg,
 #define DAILY_ENROLLMENTS 3000000.0
 #define WORKING_HOURS 10.0 /* offices capture in the day; the queue may not lag into the night */
 
+/* The gallery is searched as it grows, at 1/4, 2/4, 3/4 and all of its
+ * size, and the cost line fitted to the four: from two sizes, the same code
+ * gave a fixed part of 43 core-ms one day and below zero another. */
+#define FIT_SIZES 4
+
 typedef struct cost_model {
     double per_probe;  /* core-seconds per probe, fixed part (probe prep excluded) */
     double per_person; /* core-seconds per probe per enrolled person */
+    bool clamped;      /* the fit's fixed part came out below 0 and is taken as 0 */
+    uint64_t at[FIT_SIZES];
+    double core_s[FIT_SIZES]; /* measured core-seconds per probe at each size */
 } cost_model;
+
+/* Least squares over the sizes. A slope below 0 would be noise at sizes
+ * too small to show the scan; a fixed part below 0, the line's noise where
+ * the scan dominates: either is taken as 0, and the doc says so. */
+static void fit_cost(cost_model *cm)
+{
+    double mn = 0, mc = 0, snn = 0, snc = 0;
+    for (int s = 0; s < FIT_SIZES; s++) {
+        mn += (double)cm->at[s] / FIT_SIZES;
+        mc += cm->core_s[s] / FIT_SIZES;
+    }
+    for (int s = 0; s < FIT_SIZES; s++) {
+        double dn = (double)cm->at[s] - mn;
+        snn += dn * dn;
+        snc += dn * (cm->core_s[s] - mc);
+    }
+    cm->per_person = snn > 0 && snc > 0 ? snc / snn : 0;
+    cm->per_probe = mc - cm->per_person * mn;
+    cm->clamped = cm->per_probe < 0;
+    if (cm->clamped)
+        cm->per_probe = 0;
+}
 
 static void cpu_name(char *out, size_t n)
 {
@@ -322,18 +353,20 @@ static int write_capacity(const char *path, const char *cmdline, uint64_t person
                "Measured on %u threads of an %s with a synthetic population (docs/synthetic.md).\n\n",
             cmdline, threads, cpu);
     fprintf(f, "| measured | value |\n|---|---|\n");
-    fprintf(f, "| gallery size | %llu persons (and half of it, for the slope) |\n",
-            (unsigned long long)persons);
+    fprintf(f, "| gallery size | %llu persons |\n", (unsigned long long)persons);
     fprintf(f, "| probes per second at that size | %.1f on %u threads |\n", probes_per_s, threads);
-    fprintf(f, "| search cost per probe, fixed part (shortlist full matches) | %.2f core-ms |\n",
-            cm->per_probe * 1e3);
-    fprintf(f, "| search cost per probe per enrolled person (the scan) | %.3f core-us |\n",
+    for (int s = 0; s < FIT_SIZES; s++)
+        fprintf(f, "| search cost per probe at %llu persons | %.1f core-ms |\n",
+                (unsigned long long)cm->at[s], cm->core_s[s] * 1e3);
+    fprintf(f, "| fitted: fixed part per probe (shortlist full matches) | %.2f core-ms%s |\n",
+            cm->per_probe * 1e3, cm->clamped ? " (the fit gave less than 0: noise, taken as 0)" : "");
+    fprintf(f, "| fitted: cost per probe per enrolled person (the scan) | %.3f core-us |\n",
             cm->per_person * 1e6);
     fprintf(f, "| probe preparation (decoding, signature and finger preparation) | %.2f core-ms |\n",
             prep_core_s * 1e3);
     fprintf(f, "| resident bytes per person, searchable form | %.0f |\n\n", bytes_per_person);
-    fprintf(f, "The cost is linear in the gallery size (fixed part + slope x persons); both parts "
-               "are measured above.\n\n");
+    fprintf(f, "The cost is taken as linear in the gallery size (fixed part + slope x persons), "
+               "fitted by least squares to the %d sizes above.\n\n", FIT_SIZES);
     fprintf(f, "| extrapolated to %.0f persons | value |\n|---|---|\n", NATION_PERSONS);
     fprintf(f, "| core-seconds per probe | %.0f |\n", core_s);
     fprintf(f, "| cores, %.0f a day spread over 24 h (%.1f probes/s) | %.0f |\n", DAILY_ENROLLMENTS,
@@ -454,29 +487,32 @@ int main(int argc, char **argv)
                                .duplicate_fpir = 1e-3, .review_fpir = 1e-2, .reject_llr = -6.0,
                                .level = level, .shortlist_ids = sl};
 
-    /* The gallery in two halves: the first half is searched by a subset of
-     * the probes (timing only; its re-enrollments of second-half persons
-     * have no mate yet), which with the full run gives the cost slope. */
+    /* The gallery built in quarters: each smaller size is searched by a
+     * subset of the probes (timing only; their re-enrollments of persons not
+     * yet in have no mate), which with the full run gives the cost line. */
     sidik_gallery *g;
     if (sidik_gallery_create(threads * 4, level, &g) != 0)
         return 1;
     if (ncohort > 0 && set_cohort(g, ncohort) != 0)
         return 1;
-    uint64_t half = persons / 2;
-    t0 = bench_now();
-    build_job bj = {g, &st, 0, half};
-    pool_run(&pl, (uint32_t)((half + 999) / 1000), build_task, &bj);
-    double tb = bench_now() - t0;
-    uint32_t nhalf = nprobes / 5 > batch ? nprobes / 5 : (batch < nprobes ? batch : nprobes);
-    tally th = {0};
-    double ts_half = search_all(g, &cfg, &sp, probes, spec, nhalf, batch, res, &th, 0);
-    printf("search at %llu persons: %.1f probes/s (%u probes)\n", (unsigned long long)half,
-           nhalf / ts_half, nhalf);
-
-    t0 = bench_now();
-    bj = (build_job){g, &st, half, persons};
-    pool_run(&pl, (uint32_t)((persons - half + 999) / 1000), build_task, &bj);
-    tb += bench_now() - t0;
+    cost_model cm = {0};
+    uint32_t nsub = nprobes / 5 > batch ? nprobes / 5 : (batch < nprobes ? batch : nprobes);
+    double tb = 0;
+    for (int s = 0; s < FIT_SIZES; s++) {
+        uint64_t from = s ? cm.at[s - 1] : 0, to = persons * (uint64_t)(s + 1) / FIT_SIZES;
+        cm.at[s] = to;
+        t0 = bench_now();
+        build_job bj = {g, &st, from, to};
+        pool_run(&pl, (uint32_t)((to - from + 999) / 1000), build_task, &bj);
+        tb += bench_now() - t0;
+        if (s == FIT_SIZES - 1)
+            break;
+        tally th = {0};
+        double tsub = search_all(g, &cfg, &sp, probes, spec, nsub, batch, res, &th, 0);
+        cm.core_s[s] = tsub * threads / nsub;
+        printf("search at %llu persons: %.1f probes/s (%u probes)\n", (unsigned long long)to,
+               nsub / tsub, nsub);
+    }
     double bytes_pp = (double)sidik_gallery_bytes(g) / (double)persons;
     printf("gallery: %llu persons in %.1f s (%.0f persons/s), %.0f resident bytes per person\n",
            (unsigned long long)sidik_gallery_size(g), tb, (double)persons / tb, bytes_pp);
@@ -499,17 +535,12 @@ int main(int argc, char **argv)
         printf(" %u: %u%s", 1u << k, t.outside[k], (2u << k) <= shortlist ? "," : "");
     printf("\n");
 
-    /* Core-seconds per probe at both sizes give the line c(N) = a + b N. */
-    double c_half = ts_half * threads / nhalf, c_full = ts * threads / nprobes;
-    cost_model cm = {.per_person = (c_full - c_half) / (double)(persons - half)};
-    if (cm.per_person < 0)
-        cm.per_person = 0; /* noise at small sizes; the fixed part then carries it all */
-    cm.per_probe = c_full - cm.per_person * (double)persons;
-    if (cm.per_probe < 0)
-        cm.per_probe = 0;
-    printf("cost: %.2f core-ms per probe + %.3f core-us per probe per person; "
+    cm.core_s[FIT_SIZES - 1] = ts * threads / nprobes;
+    fit_cost(&cm);
+    printf("cost: %.2f core-ms per probe%s + %.3f core-us per probe per person; "
            "%.0f core-s per probe at %.0f persons\n",
-           cm.per_probe * 1e3, cm.per_person * 1e6,
+           cm.per_probe * 1e3, cm.clamped ? " (the fit gave less than 0, taken as 0)" : "",
+           cm.per_person * 1e6,
            cm.per_probe + cm.per_person * NATION_PERSONS + tp * threads / nprobes, NATION_PERSONS);
     int rc = 0;
     if (capacity != NULL) {
