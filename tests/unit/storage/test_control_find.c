@@ -307,6 +307,26 @@ static void test_storage_control_decision_adjudicator(void **state)
     scratch_remove(dir);
 }
 
+/* The upgrade tests' store in dir: enrollments e-01..e-40 over four
+ * offices, every third decided ADJUDICATE (e-03 at 970, e-39 at 610), the
+ * rest PRINT_READY. */
+static void forty_decided(const char *dir)
+{
+    sidik_control *c = open_ok(dir);
+    sidik_control_txn *t;
+    assert_int_equal(sidik_control_begin(c, true, &t), 0);
+    const char *offices[] = {"JKT", "JKT-01", "BDG-02", "SBY-03"};
+    for (uint64_t seq = 1; seq <= 40; seq++) {
+        char id[16];
+        snprintf(id, sizeof id, "e-%02llu", (unsigned long long)seq);
+        put_in(t, id, offices[seq % 4], "", seq);
+        decide_in(t, id, seq % 3 == 0 ? SIDIK_STATUS_ADJUDICATE : SIDIK_STATUS_PRINT_READY,
+                  (int64_t)(100 - seq) * 10);
+    }
+    assert_int_equal(sidik_control_commit(t), 0);
+    sidik_control_close(c);
+}
+
 /* What a store of an older format lacks: the sequence index of
  * enrollments 1..n (format 2 added none of it). */
 static void drop_seq_index(const char *dir, uint64_t n)
@@ -343,19 +363,7 @@ static void test_storage_control_upgrade_from_1(void **state)
 {
     (void)state;
     char *dir = scratch_create();
-    sidik_control *c = open_ok(dir);
-    sidik_control_txn *t;
-    assert_int_equal(sidik_control_begin(c, true, &t), 0);
-    const char *offices[] = {"JKT", "JKT-01", "BDG-02", "SBY-03"};
-    for (uint64_t seq = 1; seq <= 40; seq++) {
-        char id[16];
-        snprintf(id, sizeof id, "e-%02llu", (unsigned long long)seq);
-        put_in(t, id, offices[seq % 4], "", seq);
-        decide_in(t, id, seq % 3 == 0 ? SIDIK_STATUS_ADJUDICATE : SIDIK_STATUS_PRINT_READY,
-                  (int64_t)(100 - seq) * 10);
-    }
-    assert_int_equal(sidik_control_commit(t), 0);
-    sidik_control_close(c);
+    forty_decided(dir);
 
     /* Back to what format 1 had: no review keys, decisions of version 1,
      * format 1. */
@@ -376,9 +384,10 @@ static void test_storage_control_upgrade_from_1(void **state)
     drop_seq_index(dir, 40);
     uint32_t f1 = 1;
     raw_lmdb_put(dir, "meta", "format", 6, &f1, sizeof f1);
-    c = open_ok(dir);
+    sidik_control *c = open_ok(dir);
     sidik_control_close(c);
     c = open_ok(dir); /* once upgraded, opens as format 3 */
+    sidik_control_txn *t;
     assert_int_equal(sidik_control_begin(c, false, &t), 0);
     seen s = {0};
     assert_int_equal(sidik_control_review_walk(t, 0, 0, NULL, on_rev, &s), 0);
@@ -406,23 +415,13 @@ static void test_storage_control_upgrade_from_2(void **state)
 {
     (void)state;
     char *dir = scratch_create();
-    sidik_control *c = open_ok(dir);
-    sidik_control_txn *t;
-    assert_int_equal(sidik_control_begin(c, true, &t), 0);
-    for (uint64_t seq = 1; seq <= 40; seq++) {
-        char id[16];
-        snprintf(id, sizeof id, "e-%02llu", (unsigned long long)seq);
-        put_in(t, id, seq % 2 ? "JKT-01" : "BDG-02", "", seq);
-        decide_in(t, id, seq % 3 == 0 ? SIDIK_STATUS_ADJUDICATE : SIDIK_STATUS_DUPLICATE,
-                  (int64_t)seq * 10);
-    }
-    assert_int_equal(sidik_control_commit(t), 0);
-    sidik_control_close(c);
+    forty_decided(dir);
     drop_seq_index(dir, 40);
     uint32_t f2 = 2;
     raw_lmdb_put(dir, "meta", "format", 6, &f2, sizeof f2);
 
-    c = open_ok(dir);
+    sidik_control *c = open_ok(dir);
+    sidik_control_txn *t;
     assert_int_equal(sidik_control_begin(c, true, &t), 0);
     check_seq_index_upgraded(t);
     put_in(t, "late-41", "JKT-01", "", 41);
