@@ -94,6 +94,14 @@ _Static_assert((int64_t)(1 << (19 - SIDIK__SIG_ROT_SHIFT)) * 2 * SIDIK__SIG_ROT_
 
 const sidik__sig_tables *sidik__sig_tables_get(void);
 
+/* sidik_sig_finger's computation per build (sig_build_impl.h), for a
+ * template of at least SIDIK_SIG_MIN_MINUTIAE minutiae and out zeroed;
+ * exposed so the tests can compare the builds. Call a build only where the
+ * CPU has its instruction set. */
+int sidik__sig_finger_base(const sidik_template *t, sidik_finger_sig *out, float *scale);
+int sidik__sig_finger_avx2(const sidik_template *t, sidik_finger_sig *out, float *scale);
+int sidik__sig_finger_avx512(const sidik_template *t, sidik_finger_sig *out, float *scale);
+
 /* 16 lanes as one value: GCC's generic vectors, lowered to whatever each
  * build's ISA has (one AVX-512 register, two AVX2, four SSE, or scalar
  * code), always element-wise with the same IEEE operations per lane. */

@@ -1,40 +1,34 @@
 /*
  * The search signature (sidik/signature.h): the complex spectral minutiae
  * representation, sampled on a polar grid and kept as angular harmonics.
- *
- * Computed once per finger at enrollment and per probe, so it favours
- * clarity: double precision, libm. About 135 us for a 40-minutia finger
- * (measured on the synthetic population; the sines and cosines per minutia
- * and ray dominate).
+ * The computation itself is sig_build_impl.h, built here for baseline
+ * x86-64 and in sig_build_avx2.c and sig_build_avx512.c, the build chosen
+ * once for the CPU.
  */
-#include "sig_int.h"
+#define SIG_BUILD(name) sidik__##name##_base
+#include "sig_build_impl.h"
 #include "sidik/common.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
 
-/* The band: below 0.03 rad/px (wavelengths above 200 px, the size of the
- * whole print) the spectrum is dominated by how much of the finger was
- * captured; above 0.20 it follows minutia positions too finely to survive
- * skin distortion and missing minutiae. 48 angles resolve the 16 harmonics
- * kept. docs/search.md has the sweep. */
-#define LAMBDA_LO 0.03
-#define LAMBDA_HI 0.20
-#define ANGLES    48
-
 static sidik__sig_tables tables;
-static double dft_c[SIDIK_SIG_HARMONICS][ANGLES], dft_s[SIDIK_SIG_HARMONICS][ANGLES];
+static sig_consts consts;
+static int (*build)(const sidik_template *t, sidik_finger_sig *out, float *scale);
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void tables_build(void)
 {
     const double pi = 3.14159265358979323846;
-    for (int k = 0; k < SIDIK_SIG_HARMONICS; k++)
-        for (int n = 0; n < ANGLES; n++) {
-            dft_c[k][n] = cos(2 * pi * k * n / ANGLES);
-            dft_s[k][n] = sin(2 * pi * k * n / ANGLES);
+    for (int n = 0; n < SIG_ANGLES; n++) {
+        consts.ray_c[n] = (float)cos(2 * pi * n / SIG_ANGLES);
+        consts.ray_s[n] = (float)sin(2 * pi * n / SIG_ANGLES);
+        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
+            consts.dft_c[n][k] = (float)cos(2 * pi * k * n / SIG_ANGLES);
+            consts.dft_s[n][k] = (float)-sin(2 * pi * k * n / SIG_ANGLES);
         }
+    }
     for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
         /* Harmonic k > 0 stands for itself and its mirror -k (the spectrum
          * is real), hence the weight 2. */
@@ -46,6 +40,12 @@ static void tables_build(void)
             tables.sin[r][k] = (int16_t)lrint(w * sin(k * alpha) * SIDIK__SIG_ROT_ONE);
         }
     }
+    sidik_cpu_features f;
+    sidik_cpu_detect(&f);
+    sidik_simd_level level = sidik_cpu_best_level(&f);
+    build = level >= SIDIK_SIMD_AVX512   ? sidik__sig_finger_avx512
+            : level >= SIDIK_SIMD_AVX2 ? sidik__sig_finger_avx2
+                                       : sidik__sig_finger_base;
 }
 
 const sidik__sig_tables *sidik__sig_tables_get(void)
@@ -54,79 +54,22 @@ const sidik__sig_tables *sidik__sig_tables_get(void)
     return &tables;
 }
 
+const sig_consts *sidik__sig_consts(void)
+{
+    pthread_once(&tables_once, tables_build);
+    return &consts;
+}
+
 int sidik_sig_finger(const sidik_template *t, sidik_finger_sig *out, float *scale)
 {
     if (t == NULL || out == NULL || scale == NULL)
         return SIDIK_EINVAL;
     memset(out, 0, sizeof *out);
     *scale = 0;
-    sidik__sig_tables_get();
+    pthread_once(&tables_once, tables_build);
     if (t->count < SIDIK_SIG_MIN_MINUTIAE)
         return 0;
-
-    const double pi = 3.14159265358979323846;
-    const double dl = (LAMBDA_HI - LAMBDA_LO) / (SIDIK_SIG_RINGS - 1);
-    double sp[SIDIK_SIG_RINGS][ANGLES];
-    double mean = 0;
-    for (int n = 0; n < ANGLES; n++) {
-        double c = cos(2 * pi * n / ANGLES), s = sin(2 * pi * n / ANGLES);
-        double re[SIDIK_SIG_RINGS] = {0}, im[SIDIK_SIG_RINGS] = {0};
-        for (int i = 0; i < t->count; i++) {
-            /* Along a ray the phase -lambda u + theta grows linearly with the
-             * ring, so each ring's phasor is the previous one turned by a
-             * fixed step: two sincos per minutia and ray instead of 16. */
-            double u = t->m[i].x * c + t->m[i].y * s;
-            double ph = -LAMBDA_LO * u + t->m[i].angle * (2 * pi / 256);
-            double pr = cos(ph), pim = sin(ph), sr = cos(dl * u), si = -sin(dl * u);
-            for (int m = 0; m < SIDIK_SIG_RINGS; m++) {
-                re[m] += pr;
-                im[m] += pim;
-                double nr = pr * sr - pim * si;
-                pim = pr * si + pim * sr;
-                pr = nr;
-            }
-        }
-        for (int m = 0; m < SIDIK_SIG_RINGS; m++) {
-            sp[m][n] = sqrt(re[m] * re[m] + im[m] * im[m]);
-            mean += sp[m][n];
-        }
-    }
-    mean /= SIDIK_SIG_RINGS * ANGLES;
-
-    /* Angular harmonics of each ring, the whole grid's mean removed so the
-     * correlation below is a centred (Pearson-like) one. */
-    double fr[SIDIK_SIG_RINGS][SIDIK_SIG_HARMONICS], fi[SIDIK_SIG_RINGS][SIDIK_SIG_HARMONICS];
-    double energy = 0;
-    for (int m = 0; m < SIDIK_SIG_RINGS; m++)
-        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-            double ar = 0, ai = 0;
-            for (int n = 0; n < ANGLES; n++) {
-                double v = sp[m][n] - mean;
-                ar += v * dft_c[k][n];
-                ai -= v * dft_s[k][n];
-            }
-            fr[m][k] = ar;
-            fi[m][k] = ai;
-            energy += (k ? 2.0 : 1.0) * (ar * ar + ai * ai);
-        }
-    if (!(energy > 0))
-        return 0;
-
-    double norm = 1 / sqrt(energy), peak = 0;
-    for (int m = 0; m < SIDIK_SIG_RINGS; m++)
-        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-            fr[m][k] *= norm;
-            fi[m][k] *= norm;
-            peak = fmax(peak, fmax(fabs(fr[m][k]), fabs(fi[m][k])));
-        }
-    double q = 127 / peak;
-    for (int m = 0; m < SIDIK_SIG_RINGS; m++)
-        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-            out->c[m][k][0] = (int8_t)lrint(fr[m][k] * q);
-            out->c[m][k][1] = (int8_t)lrint(fi[m][k] * q);
-        }
-    *scale = (float)(peak / 127);
-    return 0;
+    return build(t, out, scale);
 }
 
 int sidik_sig_person(const sidik_fmr *rec, sidik_person_sig *out, const char **why)

@@ -5,7 +5,7 @@
  *
  * The signature is stored as computed (only the fingers present), so a
  * cold start copies it into the engine instead of recomputing it (about
- * 1.4 ms of CPU per person); the templates are the ISO/IEC 19794-2 record
+ * 45 us of CPU per person with AVX-512, 180 us without); the templates are the ISO/IEC 19794-2 record
  * as received, decoded again only for the few persons a search shortlists.
  *
  * Threads: every function may be called from any thread; writes are
