@@ -99,6 +99,20 @@ int sidik__fmr_view_fields(uint8_t position, uint8_t impression, uint8_t quality
     return 0;
 }
 
+bool sidik__fmr_view_valid(const sidik_template *t)
+{
+    if (t->width == 0 || t->height == 0 || t->position > 10 || t->impression > 15 ||
+        t->quality > 100 || t->count > SIDIK_TMPL_MAX_MINUTIAE)
+        return false;
+    for (unsigned j = 0; j < t->count; j++) {
+        const sidik_minutia *m = &t->m[j];
+        if (m->type > SIDIK_MINUTIA_BIFURCATION || m->x >= t->width || m->y >= t->height ||
+            m->x > SIDIK__FMR_COORD_MAX || m->y > SIDIK__FMR_COORD_MAX || m->quality > 100)
+            return false;
+    }
+    return true;
+}
+
 int sidik__fmr_view_count(uint32_t nviews, const char **why)
 {
     if (nviews == 0)

@@ -115,6 +115,11 @@ int sidik__fmr_view_fields(uint8_t position, uint8_t impression, uint8_t quality
 /* Checks a view count from a header against 1..SIDIK_FMR_MAX_VIEWS. */
 int sidik__fmr_view_count(uint32_t nviews, const char **why);
 
+/* Whether a decoded view is one sidik_fmr_decode could have produced: image
+ * size, position, impression, quality, count and every minutia in their
+ * domains (the encoders and the packed form refuse anything else). */
+bool sidik__fmr_view_valid(const sidik_template *t);
+
 /* Views of one finger position may number at most 16 (4-bit view numbers);
  * the encoder relies on it to number them. Checked after all views decode. */
 int sidik__fmr_views_per_finger(const sidik_fmr *f, const char **why);

@@ -136,22 +136,12 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* Everything the decoder would refuse is refused here too, so a template
- * that encodes always decodes back to itself. */
+/* Everything the decoder would refuse is refused here too
+ * (sidik__fmr_view_valid), so a template that encodes always decodes back to
+ * itself; ISO 2005 adds one image size for all views. */
 static bool view_encodable(const sidik_template *t, const sidik_template *first)
 {
-    if (t->width != first->width || t->height != first->height || t->width == 0 || t->height == 0)
-        return false;
-    if (t->position > 10 || t->impression > 15 || t->quality > 100 ||
-        t->count > SIDIK_TMPL_MAX_MINUTIAE)
-        return false;
-    for (unsigned j = 0; j < t->count; j++) {
-        const sidik_minutia *m = &t->m[j];
-        if (m->type > SIDIK_MINUTIA_BIFURCATION || m->x >= t->width || m->y >= t->height ||
-            m->x > SIDIK__FMR_COORD_MAX || m->y > SIDIK__FMR_COORD_MAX || m->quality > 100)
-            return false;
-    }
-    return true;
+    return t->width == first->width && t->height == first->height && sidik__fmr_view_valid(t);
 }
 
 int sidik_fmr_encode_iso2005(const sidik_fmr *in, uint8_t *buf, size_t cap, size_t *len)

@@ -1,5 +1,6 @@
 /*
- * Fuzz target: sidik_fmr_decode on arbitrary bytes.
+ * Fuzz target: sidik_fmr_decode, and sidik_fmr_unpack (the packed form
+ * gallery shards store), on arbitrary bytes.
  *
  * Beyond "no crash, no sanitizer report", it checks the decoder's contract:
  *  - a refusal is one of the documented codes and always comes with a why;
@@ -8,6 +9,9 @@
  * The one documented exception: ISO 2005 has a single image size per record,
  * so a record whose views normalise to different sizes (possible in ISO 2011)
  * cannot be re-encoded, and the encoder says SIDIK_ERANGE.
+ * The same bytes as a packed record: a refusal is documented and has a why;
+ * anything accepted packs and unpacks back to itself. And every record that
+ * decodes packs and unpacks back to itself, format included.
  * Any breach aborts, which libFuzzer reports as a crash with the input saved.
  */
 #include "fuzz.h"
@@ -37,8 +41,45 @@ static int sizes_differ(const sidik_fmr *f)
     return 0;
 }
 
+/* pack(f) unpacks to f. */
+static void packs_back(const sidik_fmr *f)
+{
+    static uint8_t packed[SIDIK_FMR_PACKED_MAX];
+    static sidik_fmr back;
+    size_t len = 0;
+    int rc = sidik_fmr_pack(f, packed, sizeof packed, &len);
+    if (rc != 0)
+        breach("a valid record does not pack", rc);
+    if ((rc = sidik_fmr_unpack(packed, len, &back, NULL)) != 0)
+        breach("a packed record does not unpack", rc);
+    /* Unused minutia slots are not part of the record. */
+    for (uint32_t i = 0; i < back.nviews; i++)
+        if (memcmp(&back.views[i], &f->views[i], 8 + f->views[i].count * sizeof(sidik_minutia)) != 0)
+            breach("unpack(pack(x)) differs from x", 0);
+    if (back.format != f->format || back.nviews != f->nviews)
+        breach("unpack(pack(x)) differs from x", 0);
+}
+
+static void unpack_contract(const uint8_t *data, size_t size)
+{
+    static sidik_fmr f;
+    const char *why = NULL;
+    int rc = sidik_fmr_unpack(data, size, &f, &why);
+    if (rc != 0) {
+        if (rc != SIDIK_ETRUNCATED && rc != SIDIK_EFORMAT && rc != SIDIK_ERANGE &&
+            rc != SIDIK_ETRAILING)
+            breach("unpack returned an undocumented error", rc);
+        if (why == NULL || why[0] == '\0')
+            breach("unpack refused without a why", rc);
+        return;
+    }
+    packs_back(&f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    unpack_contract(data, size);
+
     /* ~31 KB each: static keeps them off the (sanitizer-padded) stack. The
      * fuzzer runs one input at a time on one thread. */
     static sidik_fmr first, second;
@@ -58,6 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         breach("decode succeeded but left a why", rc);
     if (first.nviews == 0 || first.nviews > SIDIK_FMR_MAX_VIEWS)
         breach("decode accepted a view count out of range", rc);
+    packs_back(&first);
 
     size_t len = 0;
     rc = sidik_fmr_encode_iso2005(&first, buf, sizeof buf, &len);

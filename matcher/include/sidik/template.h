@@ -131,4 +131,36 @@ int sidik_fmr_decode(const uint8_t *p, size_t n, sidik_fmr *out, const char **wh
  */
 int sidik_fmr_encode_iso2005(const sidik_fmr *in, uint8_t *buf, size_t cap, size_t *len);
 
+/* The packed form's largest size: every view full, every field at its widest. */
+#define SIDIK_FMR_PACKED_MAX                                                                     \
+    (2 + SIDIK_FMR_MAX_VIEWS * (12 + (SIDIK_TMPL_MAX_MINUTIAE * (14 + 14 + 8 + 2 + 7) + 7) / 8))
+
+/**
+ * Packs a decoded record into the compact form a gallery shard stores
+ * (layout in matcher/codec_pack.c): every field of in, minutiae in their
+ * order, each field in as few bits as the view needs; about 4.5 bytes a
+ * minutia with the view heads where ISO 2005 takes 6. sidik_fmr_unpack(pack(x)) == x, format
+ * included. Writes at most cap bytes to buf and the size to *len. Returns 0;
+ * SIDIK_ETOOBIG when cap is too small (*len then holds the size needed);
+ * SIDIK_ERANGE when in is not something sidik_fmr_decode could have produced
+ * (views out of range, a field outside its domain, an unknown format);
+ * SIDIK_EINVAL for NULL in or len, or NULL buf with cap > 0.
+ */
+int sidik_fmr_pack(const sidik_fmr *in, uint8_t *buf, size_t cap, size_t *len);
+
+/**
+ * Unpacks sidik_fmr_pack's form into *out, checking it as sidik_fmr_decode
+ * checks a record. Returns 0, or with *why (may be NULL) saying what:
+ *   SIDIK_ETRUNCATED  shorter than its head, views or minutiae say;
+ *   SIDIK_ETRAILING   bytes after the minutiae;
+ *   SIDIK_EFORMAT     an unknown format, a field width beyond its domain's
+ *                     (coordinates 14 bits, quality 7), padding bits not
+ *                     zero, an image size of zero;
+ *   SIDIK_ERANGE      no views or more than SIDIK_FMR_MAX_VIEWS, a value
+ *                     outside its domain (as sidik_fmr_decode's ERANGE);
+ *   SIDIK_EINVAL      out is NULL, or p is NULL with n > 0.
+ * On error *out is unspecified. Thread-safe; no allocation.
+ */
+int sidik_fmr_unpack(const uint8_t *p, size_t n, sidik_fmr *out, const char **why);
+
 #endif

@@ -14,3 +14,9 @@ target_compile_definitions(test_matcher_codec PRIVATE
 # codec target is the first of them; this line can move to
 # tests/CMakeLists.txt when a second decoder gets one.
 add_subdirectory(fuzz)
+
+# The packed form gallery shards store: round trips (synthetic persons from
+# sidik_synth, the FVC2002 records) and malformed input.
+sidik_unit_test(test_matcher_codec_pack unit/matcher/test_codec_pack.c LIBS sidik_matcher sidik_synth)
+target_compile_definitions(test_matcher_codec_pack PRIVATE
+  SIDIK_FVC2002_DIR="${CMAKE_SOURCE_DIR}/../shared/data/fvc2002")
