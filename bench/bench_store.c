@@ -1,15 +1,17 @@
 /*
  * bench_store: the gallery on disk. Loads PERSONS synthetic persons (ten
- * fingers each: the ISO record and the stored search signature) across
- * SHARDS shards in batches, then measures a cold start: opening every shard
- * and handing every stored signature to a fresh search engine, with
- * sidikd's SIMD level and cohort (each insert scans the cohort for the
- * person's offsets, as sidikd's load does).
+ * fingers each, handed to the shards as ISO records, which store them
+ * packed) across SHARDS shards in batches, then measures a cold start:
+ * opening every shard, computing every person's search signature from its
+ * templates (sidik_shard_each) and inserting it into a fresh search engine,
+ * with sidikd's SIMD level and cohort (each insert scans the cohort for the
+ * person's offsets, as sidikd's load does), the shards walked on THREADS
+ * threads as sidikd walks them on its pool. sidikd also looks each person
+ * up in the control store's directory, which this leaves out.
  *
  * Prints bytes on disk per person (LMDB pages in use, and the files'
  * allocated blocks), the load rate (the shard writes alone, and with the
- * synthetic generation and signatures that precede them), and the cold
- * start; the page cache is dropped first where the kernel allows it (root
+ * synthetic generation that precedes them), and the cold start; the page cache is dropped first where the kernel allows it (root
  * outside a container), otherwise the start is warm and says so. The
  * journal's durable rate is bench_journal's. Never passes or fails.
  *
@@ -44,7 +46,6 @@ typedef struct load {
 } load;
 
 typedef struct held {
-    sidik_person_sig sig;
     uint8_t tmpl[SIDIK_SHARD_TEMPLATE_MAX];
 } held;
 
@@ -59,9 +60,8 @@ static void load_task(void *arg, uint32_t block)
     for (uint64_t p = first; p < l->persons && p < first + BLOCK; p++, n++) {
         size_t len = 0;
         sidik_synth_impression(&params, SEED, p, 0, fmr, NULL, NULL);
-        sidik_sig_person(fmr, &h[n].sig, NULL);
         sidik_fmr_encode_iso2005(fmr, h[n].tmpl, sizeof h[n].tmpl, &len);
-        r[n] = (sidik_shard_record){p + 1, &h[n].sig, h[n].tmpl, len};
+        r[n] = (sidik_shard_record){p + 1, h[n].tmpl, len};
     }
     /* One batch per shard: the records whose id falls to it. */
     sidik_shard_record *batch = sidik_xcalloc(BLOCK, sizeof *batch);
@@ -208,7 +208,7 @@ int main(int argc, char **argv)
         blocks += file_blocks(d);
     }
     sidik_free(l.shards);
-    printf("load: %llu stored, %llu failed; %.0f persons/s with generation and signatures, "
+    printf("load: %llu stored, %llu failed; %.0f persons/s with generation, "
            "%.0f persons/s for the shard writes alone\n",
            (unsigned long long)records, (unsigned long long)atomic_load(&l.failed),
            persons / tl, persons / put_s);
@@ -253,7 +253,7 @@ int main(int argc, char **argv)
                    "shards, %s page cache at the cold start).\n\n",
                 cmdline, (unsigned long long)records, nshards, dropped ? "dropped" : "warm");
         fprintf(f, "| measured | value |\n|---|---|\n");
-        fprintf(f, "| gallery bytes on disk per person (templates, signature, LMDB pages) | %.0f |\n",
+        fprintf(f, "| gallery bytes on disk per person (packed templates, LMDB pages) | %.0f |\n",
                 pp_pages);
         fprintf(f, "| shard writes, persons per second on %u threads | %.0f |\n", threads,
                 persons / put_s);

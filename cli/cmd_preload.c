@@ -5,7 +5,8 @@
  *
  * Each record becomes a gallery person with record id 2^62 + its index in
  * the file (journal sequences, which sidikd gives its own persons, never
- * get there), stored in the emptiest shard with its search signature, and
+ * get there), stored in the emptiest shard (each record's search signature is
+ * computed first, to refuse one with no usable finger), and
  * named in the control store as enrollment "migrated-<index>" with its NIK
  * (when --niks gives one), which the dedup stage checks new NIKs against.
  * sidikd must be stopped: it loads the gallery into memory when it starts,
@@ -282,7 +283,7 @@ static int load(const uint8_t *file, size_t size, const char *records, const cha
         }
         sidik_shard_record r[BATCH];
         for (size_t i = 0; i < j.n; i++)
-            r[i] = (sidik_shard_record){.id = SIDIK_RECORD_MIGRATED_FIRST + done + i, .sig = &sig[i],
+            r[i] = (sidik_shard_record){.id = SIDIK_RECORD_MIGRATED_FIRST + done + i,
                                         .tmpl = file + off[i], .tmpl_len = len[i]};
         size_t bad = 0;
         if ((rc = sidik_shardset_put(shards, r, j.n, &bad)) != 0) {

@@ -165,7 +165,7 @@ static int store_unique(sidik_dedup *d)
         int rc = sidik_fmr_encode_iso2005(it->rec, it->iso, sizeof it->iso, &it->iso_len);
         if (rc != 0)
             return rc;
-        r[k++] = (sidik_shard_record){.id = it->seq, .sig = &it->sig, .tmpl = it->iso,
+        r[k++] = (sidik_shard_record){.id = it->seq, .tmpl = it->iso,
                                       .tmpl_len = it->iso_len};
     }
     if (k == 0)
@@ -345,7 +345,7 @@ static int take_verdicts(sidik_dedup *d, uint32_t *taken)
         size_t bad;
         if ((rc = sidik_fmr_encode_iso2005(it->rec, it->iso, sizeof it->iso, &it->iso_len)) != 0)
             break;
-        sidik_shard_record r = {.id = it->seq, .sig = &it->sig, .tmpl = it->iso,
+        sidik_shard_record r = {.id = it->seq, .tmpl = it->iso,
                                 .tmpl_len = it->iso_len};
         rc = sidik_shardset_put(d->o.shards, &r, 1, &bad);
         if (rc == SIDIK_EEXISTS)
@@ -577,7 +577,7 @@ void sidik_dedup_work(const sidik_dedup *d, uint64_t *decided, uint64_t *busy_ns
 
 typedef struct loading {
     sidik_dedup *d;
-    uint64_t skipped;
+    _Atomic uint64_t skipped; /* the shards are walked on the pool's threads */
 } loading;
 
 static int load_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
@@ -586,7 +586,7 @@ static int load_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_
     loading *l = ctx;
     if (id < SIDIK_RECORD_MIGRATED_FIRST && id > atomic_load(&l->d->decided)) {
         /* stored by a batch a crash cut short: it is decided again */
-        l->skipped++;
+        atomic_fetch_add(&l->skipped, 1);
         return 0;
     }
     return sidik_gallery_insert(l->d->gallery, id, sig);
@@ -719,7 +719,7 @@ int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char
         atomic_store(&d->decided, decided);
     }
     loading l = {.d = d};
-    if (rc == 0 && (rc = sidik_shardset_each(d->o.shards, load_one, &l)) != 0 && *why == NULL)
+    if (rc == 0 && (rc = sidik_shardset_each(d->o.shards, d->o.pool, load_one, &l)) != 0 && *why == NULL)
         *why = "loading the gallery from the shards";
     if (rc == 0 && (rc = load_review(d)) != 0)
         *why = "loading the enrollments awaiting review";
@@ -745,7 +745,7 @@ int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char
                    "gallery=%llu reviewing=%llu decided=%llu skipped=%llu status=%s",
                    (unsigned long long)sidik_dedup_gallery_size(d),
                    (unsigned long long)atomic_load(&d->reviewing),
-                   (unsigned long long)decided, (unsigned long long)l.skipped,
+                   (unsigned long long)decided, (unsigned long long)atomic_load(&l.skipped),
                    sidik_err_name(atomic_load(&d->status)));
     *out = d;
     return 0;

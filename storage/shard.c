@@ -8,8 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FORMAT_VERSION    1u
-#define RECORD_VERSION    1u
+/* Format 2 writes records of version 2 and still reads version 1's
+ * (storage/README.md); a format-1 shard is marked 2 when opened. */
+#define FORMAT_VERSION    2u
+#define RECORD_SIGNED     1u /* the signature, then the ISO/IEC 19794-2 record */
+#define RECORD_PACKED     2u /* the record as sidik_fmr_pack packs it, no signature */
 #define DEFAULT_MAP_BYTES (1ull << 40)
 
 struct sidik_shard {
@@ -20,10 +23,12 @@ struct sidik_shard {
     void *fault_ctx;
 };
 
-/* A person's value: this head, then per finger present (mask bit f, in
- * finger order) its scale and coefficients, then the template record. */
+/* A person's value: this head, then the record. Version 1 puts per finger
+ * present (mask bit f, in finger order) its signature's scale and
+ * coefficients between the two; version 2 has none (mask 0): the signature
+ * is computed from the record when the shard is walked. */
 typedef struct person_head {
-    uint8_t version; /* RECORD_VERSION */
+    uint8_t version; /* RECORD_SIGNED or RECORD_PACKED */
     uint8_t nfingers;
     uint16_t mask;
     uint32_t tmpl_len;
@@ -31,29 +36,23 @@ typedef struct person_head {
 _Static_assert(sizeof(person_head) == 8, "shard person head is 8 bytes on disk");
 
 #define FINGER_BYTES (sizeof(float) + sizeof(sidik_finger_sig))
-#define VALUE_MAX    (sizeof(person_head) + SIDIK_SIG_FINGERS * FINGER_BYTES + SIDIK_SHARD_TEMPLATE_MAX)
+#define VALUE_MAX    (sizeof(person_head) + SIDIK_FMR_PACKED_MAX)
 
 static uint64_t key_id(const MDB_val *k)
 {
     return sidik_lmdb_get_be64(k->mv_data);
 }
 
-static size_t encode(const sidik_shard_record *r, uint8_t *out)
+/* The value for a decoded record: a version-2 head and the packed form.
+ * Returns its size. */
+static size_t encode(const sidik_fmr *fmr, uint8_t *out)
 {
-    person_head h = {.version = RECORD_VERSION, .tmpl_len = (uint32_t)r->tmpl_len};
-    size_t n = sizeof h;
-    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
-        if (!(r->sig->scale[f] > 0))
-            continue;
-        h.mask |= (uint16_t)(1u << f);
-        h.nfingers++;
-        memcpy(out + n, &r->sig->scale[f], sizeof(float));
-        memcpy(out + n + sizeof(float), &r->sig->f[f], sizeof(sidik_finger_sig));
-        n += FINGER_BYTES;
-    }
+    size_t len = 0;
+    /* Cannot fail: fmr decoded, and out has VALUE_MAX bytes. */
+    sidik_fmr_pack(fmr, out + sizeof(person_head), SIDIK_FMR_PACKED_MAX, &len);
+    person_head h = {.version = RECORD_PACKED, .tmpl_len = (uint32_t)len};
     memcpy(out, &h, sizeof h);
-    memcpy(out + n, r->tmpl, r->tmpl_len);
-    return n + r->tmpl_len;
+    return sizeof h + len;
 }
 
 /* Checks a stored value's shape; *tmpl points at its template. */
@@ -62,7 +61,8 @@ static int parse(const MDB_val *v, person_head *h, const uint8_t **tmpl)
     if (v->mv_size < sizeof *h)
         return SIDIK_ECORRUPT;
     memcpy(h, v->mv_data, sizeof *h);
-    if (h->version != RECORD_VERSION || h->mask >= 1u << SIDIK_SIG_FINGERS ||
+    if ((h->version != RECORD_SIGNED && h->version != RECORD_PACKED) ||
+        (h->version == RECORD_PACKED && h->mask != 0) || h->mask >= 1u << SIDIK_SIG_FINGERS ||
         h->nfingers != __builtin_popcount(h->mask) ||
         v->mv_size != sizeof *h + h->nfingers * FINGER_BYTES + h->tmpl_len)
         return SIDIK_ECORRUPT;
@@ -81,6 +81,15 @@ static void unpack_sig(const MDB_val *v, const person_head *h, sidik_person_sig 
         memcpy(&sig->f[f], p + sizeof(float), sizeof(sidik_finger_sig));
         p += FINGER_BYTES;
     }
+}
+
+/* The record of a stored value, decoded; a record that decoded when stored
+ * and fails now was damaged. */
+static int decode(const person_head *h, const uint8_t *tmpl, sidik_fmr *out)
+{
+    int rc = h->version == RECORD_PACKED ? sidik_fmr_unpack(tmpl, h->tmpl_len, out, NULL)
+                                         : sidik_fmr_decode(tmpl, h->tmpl_len, out, NULL);
+    return rc != 0 ? SIDIK_ECORRUPT : 0;
 }
 
 /* Commits a write transaction (freed also on error), asking the I/O seam
@@ -120,13 +129,20 @@ static int check_meta(sidik_shard *s, MDB_txn *txn, const char **why)
         return SIDIK_ECORRUPT;
     }
     memcpy(meta, v.mv_data, sizeof meta);
-    if (meta[0] != FORMAT_VERSION) {
+    if (meta[0] != FORMAT_VERSION && meta[0] != 1) {
         *why = "shard written by another format version";
         return SIDIK_EVERSION;
     }
     if (meta[1] != s->number) {
         *why = "folder holds another shard";
         return SIDIK_ECORRUPT;
+    }
+    if (meta[0] == 1) {
+        /* Its records stay readable as they are; the mark keeps a build
+         * that reads only format 1 from meeting the packed ones. */
+        meta[0] = FORMAT_VERSION;
+        v = (MDB_val){sizeof meta, meta};
+        return sidik_lmdb_err(mdb_put(txn, s->meta, &k, &v, 0));
     }
     return 0;
 }
@@ -190,26 +206,28 @@ int sidik_shard_put(sidik_shard *s, const sidik_shard_record *r, size_t n, size_
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         *bad = i;
-        if (r[i].id == 0 || r[i].sig == NULL || r[i].tmpl == NULL)
+        if (r[i].id == 0 || r[i].tmpl == NULL)
             rc = SIDIK_EINVAL;
         else if (r[i].tmpl_len > SIDIK_SHARD_TEMPLATE_MAX)
             rc = SIDIK_ETOOBIG;
         else
             rc = sidik_fmr_decode(r[i].tmpl, r[i].tmpl_len, fmr, NULL);
     }
-    sidik_free(fmr);
-    if (rc != 0)
+    if (rc != 0) {
+        sidik_free(fmr);
         return rc;
+    }
     uint8_t *buf = sidik_trymalloc(VALUE_MAX);
-    if (buf == NULL)
-        return SIDIK_ENOMEM;
     MDB_txn *txn;
-    rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
+    rc = buf == NULL ? SIDIK_ENOMEM : sidik_lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
     if (rc == 0) {
         for (size_t i = 0; rc == 0 && i < n; i++) {
             *bad = i;
+            /* Decoded again rather than kept: a batch of decoded records
+             * would be 31 KB each. It decoded above, so it does now. */
+            sidik_fmr_decode(r[i].tmpl, r[i].tmpl_len, fmr, NULL);
             uint8_t kb[8];
-            MDB_val k = sidik_lmdb_be64_key(r[i].id, kb), v = {encode(&r[i], buf), buf};
+            MDB_val k = sidik_lmdb_be64_key(r[i].id, kb), v = {encode(fmr, buf), buf};
             rc = sidik_lmdb_err(mdb_put(txn, s->persons, &k, &v, MDB_NOOVERWRITE));
         }
         if (rc == 0)
@@ -218,6 +236,7 @@ int sidik_shard_put(sidik_shard *s, const sidik_shard_record *r, size_t n, size_
             mdb_txn_abort(txn);
     }
     sidik_free(buf);
+    sidik_free(fmr);
     return rc;
 }
 
@@ -236,9 +255,8 @@ int sidik_shard_get(sidik_shard *s, uint64_t id, sidik_fmr *out)
     rc = sidik_lmdb_err(mdb_get(txn, s->persons, &k, &v));
     if (rc == 0)
         rc = parse(&v, &h, &tmpl);
-    /* A template that decoded when stored and fails now was damaged. */
-    if (rc == 0 && sidik_fmr_decode(tmpl, h.tmpl_len, out, NULL) != 0)
-        rc = SIDIK_ECORRUPT;
+    if (rc == 0)
+        rc = decode(&h, tmpl, out);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -364,14 +382,15 @@ int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sid
     if (s == NULL || fn == NULL)
         return SIDIK_EINVAL;
     sidik_person_sig *sig = sidik_trymalloc(sizeof *sig);
-    if (sig == NULL)
-        return SIDIK_ENOMEM;
+    sidik_fmr *fmr = sidik_trymalloc(sizeof *fmr);
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    int rc = sig == NULL || fmr == NULL ? SIDIK_ENOMEM
+                                        : sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
     if (rc == 0 && (rc = sidik_lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0)
         mdb_txn_abort(txn);
     if (rc != 0) {
+        sidik_free(fmr);
         sidik_free(sig);
         return rc;
     }
@@ -385,10 +404,15 @@ int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sid
             rc = SIDIK_ECORRUPT;
         if (rc == 0)
             rc = parse(&v, &h, &tmpl);
-        if (rc == 0) {
+        if (rc == 0 && h.version == RECORD_SIGNED) {
             unpack_sig(&v, &h, sig);
-            rc = fn(ctx, key_id(&k), sig);
+        } else if (rc == 0 && (rc = decode(&h, tmpl, fmr)) == 0) {
+            /* A record with no usable finger has the empty signature, as
+             * version 1 stored it. */
+            sidik_sig_person(fmr, sig, NULL);
         }
+        if (rc == 0)
+            rc = fn(ctx, key_id(&k), sig);
         if (rc == 0)
             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -396,6 +420,7 @@ int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sid
         rc = sidik_lmdb_err(mrc);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
+    sidik_free(fmr);
     sidik_free(sig);
     return rc;
 }

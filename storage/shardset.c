@@ -27,7 +27,9 @@ struct sidik_shardset {
     pthread_rwlock_t move_lock; /* each: read; a move's delete: write */
     /* Puts (read) against what takes a record unnamed by the directory for
      * an orphan (write): a put's record is in its shard a moment before
-     * the directory names it. */
+     * the directory names it. Each holds it too (read): its walks read the
+     * directory from snapshots taken at different moments, so no move may
+     * rename a record between them. */
     pthread_rwlock_t put_lock;
     pthread_mutex_t rebalance_mu;
 };
@@ -312,41 +314,82 @@ int sidik_shardset_fetch(void *ctx, uint64_t id, sidik_fmr *out)
     return rc;
 }
 
-typedef struct each_ctx {
-    sidik_control_txn *snapshot;
-    uint32_t shard;
+typedef struct each_walk {
+    sidik_shardset *set;
     int (*fn)(void *, uint64_t, const sidik_person_sig *, uint32_t);
     void *ctx;
+    int *rc;            /* each shard's outcome */
+    _Atomic int failed; /* set by the first failure: the other walks stop */
+} each_walk;
+
+typedef struct each_ctx {
+    each_walk *w;
+    sidik_control_txn *snapshot;
+    uint32_t shard;
 } each_ctx;
 
 static int each_named(void *arg, uint64_t id, const sidik_person_sig *sig)
 {
     each_ctx *e = arg;
+    if (atomic_load_explicit(&e->w->failed, memory_order_relaxed))
+        return SIDIK_ECANCELLED;
     uint32_t named;
     int rc = sidik_control_dir_get(e->snapshot, id, &named);
     if (rc == SIDIK_ENOTFOUND || (rc == 0 && named != e->shard))
         return 0; /* an orphan, or a copy the snapshot does not name here */
-    return rc != 0 ? rc : e->fn(e->ctx, id, sig, e->shard);
+    return rc != 0 ? rc : e->w->fn(e->w->ctx, id, sig, e->shard);
 }
 
-int sidik_shardset_each(sidik_shardset *set,
+/* One shard's walk, with a snapshot of the directory of its own: an LMDB
+ * read transaction belongs to the thread that began it (put_lock keeps the
+ * snapshots in agreement on where each record lives). */
+static void each_shard(void *arg, uint32_t i)
+{
+    each_walk *w = arg;
+    each_ctx e = {.w = w, .shard = i};
+    sidik_shard *s = shard_at(w->set, i);
+    int rc = sidik_control_begin(w->set->control, false, &e.snapshot);
+    if (rc == 0) {
+        if (s != NULL)
+            rc = sidik_shard_each(s, each_named, &e);
+        sidik_control_abort(e.snapshot);
+    }
+    w->rc[i] = rc;
+    if (rc != 0)
+        atomic_store(&w->failed, 1);
+}
+
+static void run_in_caller(void *ctx, uint32_t n, void (*task)(void *arg, uint32_t i), void *arg)
+{
+    (void)ctx;
+    for (uint32_t i = 0; i < n; i++)
+        task(arg, i);
+}
+
+int sidik_shardset_each(sidik_shardset *set, const sidik_pool *pool,
                         int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard),
                         void *ctx)
 {
     if (set == NULL || fn == NULL)
         return SIDIK_EINVAL;
+    const sidik_pool caller = {run_in_caller, NULL};
+    if (pool == NULL)
+        pool = &caller;
+    pthread_rwlock_rdlock(&set->put_lock);
     pthread_rwlock_rdlock(&set->move_lock);
-    each_ctx e = {.fn = fn, .ctx = ctx};
-    int rc = sidik_control_begin(set->control, false, &e.snapshot);
     uint32_t count = shard_count(set);
-    for (uint32_t i = 0; rc == 0 && i < count; i++) {
-        sidik_shard *s = shard_at(set, i);
-        e.shard = i;
-        if (s != NULL)
-            rc = sidik_shard_each(s, each_named, &e);
-    }
-    sidik_control_abort(e.snapshot);
+    each_walk w = {.set = set, .fn = fn, .ctx = ctx, .rc = sidik_trycalloc(count + 1, sizeof(int))};
+    int rc = w.rc == NULL ? SIDIK_ENOMEM : 0;
+    if (rc == 0)
+        pool->run(pool->ctx, count, each_shard, &w);
+    /* The first failure in shard order that is not another's echo. */
+    for (uint32_t i = 0; rc == 0 && i < count; i++)
+        rc = w.rc[i] != SIDIK_ECANCELLED ? w.rc[i] : 0;
+    for (uint32_t i = 0; rc == 0 && i < count; i++)
+        rc = w.rc[i];
+    sidik_free(w.rc);
     pthread_rwlock_unlock(&set->move_lock);
+    pthread_rwlock_unlock(&set->put_lock);
     return rc;
 }
 

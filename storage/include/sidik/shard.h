@@ -1,12 +1,11 @@
 /*
  * A gallery shard: one LMDB environment holding, for each enrolled person
- * (record id, stable for life), the search signature the engine scans and
- * the finger templates its last stage matches.
- *
- * The signature is stored as computed (only the fingers present), so a
- * cold start copies it into the engine instead of recomputing it (about
- * 45 us of CPU per person with AVX-512, 180 us without); the templates are the ISO/IEC 19794-2 record
- * as received, decoded again only for the few persons a search shortlists.
+ * (record id, stable for life), the finger templates: the decoded record,
+ * packed (sidik_fmr_pack, about 1.8 KB for ten fingers). The search
+ * signature the engine scans is not stored: sidik_shard_each computes it
+ * from the templates (about 45 us of CPU per person with AVX-512), where
+ * storing it took 5.2 KB a person on disk. The templates are unpacked again
+ * for the few persons a search shortlists.
  *
  * Threads: every function may be called from any thread; writes are
  * serialised by LMDB, reads run alongside them on snapshots. Layout and
@@ -37,8 +36,7 @@ typedef struct sidik_shard_options {
 
 typedef struct sidik_shard_record {
     uint64_t id;                  /* nonzero */
-    const sidik_person_sig *sig;  /* borrowed for the call */
-    const uint8_t *tmpl;          /* ISO/IEC 19794-2 record, borrowed */
+    const uint8_t *tmpl;          /* a record sidik_fmr_decode reads, borrowed */
     size_t tmpl_len;
 } sidik_shard_record;
 
@@ -75,8 +73,10 @@ int sidik_shard_copy(sidik_shard *src, sidik_shard *dst, const uint64_t *ids, si
 int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, size_t *n);
 
 /** Calls fn with every record's id and signature, in id order, from one
- *  snapshot, until fn returns nonzero (returned). *sig is borrowed for the
- *  call. Errors: fn's, SIDIK_ENOMEM, SIDIK_ECORRUPT. */
+ *  snapshot, until fn returns nonzero (returned). The signature is computed
+ *  from the record (sidik_sig_person; all fingers absent when none is
+ *  usable) or, in a record stored before format 2, read as stored. *sig is
+ *  borrowed for the call. Errors: fn's, SIDIK_ENOMEM, SIDIK_ECORRUPT. */
 int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig),
                      void *ctx);
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "sidik/control.h"
+#include "sidik/search.h"
 #include "sidik/shard.h"
 
 typedef struct sidik_shardset sidik_shardset;
@@ -76,8 +77,13 @@ int sidik_shardset_put(sidik_shardset *set, const sidik_shard_record *r, size_t 
 int sidik_shardset_fetch(void *set, uint64_t id, sidik_fmr *out);
 
 /** Calls fn once per record the directory names, with its signature and
- *  shard, until fn returns nonzero (returned). */
-int sidik_shardset_each(sidik_shardset *set,
+ *  shard, until fn returns nonzero (returned: the first failure in shard
+ *  order). The shards are walked one task each on pool (NULL: one after the
+ *  other in the caller's thread), so fn may run on several threads at once;
+ *  computing the signatures is most of a walk's time (sidik_shard_each).
+ *  Each walk reads the directory from a snapshot of its own, taken under
+ *  the lock that keeps rebalancing out. */
+int sidik_shardset_each(sidik_shardset *set, const sidik_pool *pool,
                         int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard),
                         void *ctx);
 

@@ -360,18 +360,15 @@ static void test_server_dedup_crash_after_shard_writes(void **state)
     }
     /* What the cut-short batch wrote: its records, named in the directory. */
     sidik_fmr *rec = malloc(sizeof *rec);
-    sidik_person_sig *sig = malloc(sizeof *sig);
     uint8_t *iso = malloc(65536);
     for (unsigned i = 0; i < 3; i++) {
         assert_int_equal(sidik_synth_impression(&params, SEED, 30 + i, 0, rec, NULL, NULL), 0);
-        assert_int_equal(sidik_sig_person(rec, sig, NULL), 0);
         size_t len;
         assert_int_equal(sidik_fmr_encode_iso2005(rec, iso, 65536, &len), 0);
-        sidik_shard_record sr = {.id = seq[i], .sig = sig, .tmpl = iso, .tmpl_len = len};
+        sidik_shard_record sr = {.id = seq[i], .tmpl = iso, .tmpl_len = len};
         assert_int_equal(sidik_shardset_put(r.shards, &sr, 1, NULL), 0);
     }
     free(rec);
-    free(sig);
     free(iso);
     rig_close(&r, true);
 
@@ -645,16 +642,13 @@ static void test_server_dedup_adjudicated_unique_crash(void **state)
             /* What a crash after the shard write leaves: the record
              * stored and named, the control store not yet told. */
             sidik_fmr *rec = malloc(sizeof *rec);
-            sidik_person_sig *sig = malloc(sizeof *sig);
             uint8_t *iso = malloc(65536);
             assert_int_equal(sidik_synth_impression(&params, SEED, 81, 0, rec, NULL, NULL), 0);
-            assert_int_equal(sidik_sig_person(rec, sig, NULL), 0);
             size_t len;
             assert_int_equal(sidik_fmr_encode_iso2005(rec, iso, 65536, &len), 0);
-            sidik_shard_record sr = {.id = seq[1], .sig = sig, .tmpl = iso, .tmpl_len = len};
+            sidik_shard_record sr = {.id = seq[1], .tmpl = iso, .tmpl_len = len};
             assert_int_equal(sidik_shardset_put(r.shards, &sr, 1, NULL), 0);
             free(rec);
-            free(sig);
             free(iso);
         }
         rig_close(&r, true); /* stopped before a step took it */

@@ -126,4 +126,28 @@ static inline void raw_lmdb_put(const char *dir, const char *db, const void *key
     mdb_env_close(env);
 }
 
+/* Copies the value under key in database db of the LMDB environment in dir
+ * into out (at most cap bytes); returns its size, 0 when absent. */
+static inline size_t raw_lmdb_get(const char *dir, const char *db, const void *key, size_t kn,
+                                  void *out, size_t cap)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k = {kn, (void *)key}, v;
+    size_t n = 0;
+    if (mdb_get(txn, dbi, &k, &v) == 0) {
+        n = v.mv_size;
+        memcpy(out, v.mv_data, n < cap ? n : cap);
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return n;
+}
+
 #endif

@@ -31,7 +31,7 @@ static sidik_shard *open_ok(const char *dir, uint32_t number, uint64_t map)
 
 static sidik_shard_record rec(uint64_t id, const person *x)
 {
-    return (sidik_shard_record){id, &x->sig, x->tmpl, x->len};
+    return (sidik_shard_record){id, x->tmpl, x->len};
 }
 
 typedef struct walk {
@@ -54,6 +54,15 @@ static uint64_t count(sidik_shard *s)
     uint64_t records, bytes;
     assert_int_equal(sidik_shard_stats(s, &records, &bytes), 0);
     return records;
+}
+
+/* Keeps each id's signature at ctx[id] (ids 1..6). */
+static int keep_sig(void *ctx, uint64_t id, const sidik_person_sig *sig)
+{
+    if (id < 1 || id > 6)
+        return SIDIK_ERANGE;
+    memcpy(&((sidik_person_sig *)ctx)[id], sig, sizeof *sig);
+    return 0;
 }
 
 static int insert_into(void *ctx, uint64_t id, const sidik_person_sig *sig)
@@ -183,7 +192,7 @@ static void test_storage_shard_batches_all_or_nothing(void **state)
     r[3] = rec(0, &people[3]);
     assert_int_equal(sidik_shard_put(s, r, 5, &bad), SIDIK_EINVAL);
     r[3] = rec(13, &people[3]);
-    r[3].sig = NULL;
+    r[3].tmpl = NULL;
     assert_int_equal(sidik_shard_put(s, r, 5, &bad), SIDIK_EINVAL);
     /* The same id twice in a batch, then an id already stored. */
     r[3] = rec(11, &people[3]);
@@ -240,12 +249,123 @@ static void test_storage_shard_identity_and_damage(void **state)
     free(got);
     sidik_shard_close(s);
 
-    uint32_t meta[2] = {2, 7};
+    uint32_t meta[2] = {3, 7};
     raw_lmdb_put(dir, "meta", "format", 6, meta, sizeof meta);
     assert_int_equal(sidik_shard_open(dir, 7, NULL, &s, &why), SIDIK_EVERSION);
     assert_string_equal(why, "shard written by another format version");
     assert_int_equal(sidik_shard_open(NULL, 7, NULL, &s, &why), SIDIK_EINVAL);
     assert_int_equal(sidik_shard_each(NULL, count_each, &n), SIDIK_EINVAL);
+    scratch_remove(dir);
+}
+
+/* A version-1 value as format 1 wrote it: the head, each finger's scale and
+ * signature, the ISO record. */
+static size_t value_v1(const person *x, uint8_t *v)
+{
+    uint8_t nf = 0;
+    uint16_t mask = 0;
+    size_t n = 8;
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        if (!(x->sig.scale[f] > 0))
+            continue;
+        mask |= (uint16_t)(1u << f);
+        nf++;
+        memcpy(v + n, &x->sig.scale[f], 4);
+        memcpy(v + n + 4, &x->sig.f[f], sizeof x->sig.f[f]);
+        n += 4 + sizeof x->sig.f[f];
+    }
+    uint32_t len = (uint32_t)x->len;
+    v[0] = 1, v[1] = nf;
+    memcpy(v + 2, &mask, 2);
+    memcpy(v + 4, &len, 4);
+    memcpy(v + n, x->tmpl, x->len);
+    return n + x->len;
+}
+
+/* A shard of format 1 (signatures stored) opens, is marked format 2, and
+ * reads its old records beside new, packed ones; a packed value is the
+ * head and sidik_fmr_pack's bytes, nothing else; damaged packed values are
+ * refused. */
+static void test_storage_shard_reads_format_1(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_shard *s = open_ok(dir, 9, 0);
+    sidik_shard_close(s);
+    uint32_t meta[2] = {1, 9};
+    raw_lmdb_put(dir, "meta", "format", 6, meta, sizeof meta);
+    static uint8_t v[8 + SIDIK_SIG_FINGERS * 516 + SIDIK_SHARD_TEMPLATE_MAX];
+    for (uint64_t i = 0; i < 3; i++) {
+        uint8_t key[8] = {0, 0, 0, 0, 0, 0, 0, (uint8_t)(1 + i)};
+        raw_lmdb_put(dir, "persons", key, 8, v, value_v1(&people[i], v));
+    }
+    s = open_ok(dir, 9, 0);
+    sidik_shard_record r[3] = {rec(4, &people[3]), rec(5, &people[4]), rec(6, &people[5])};
+    assert_int_equal(sidik_shard_put(s, r, 3, NULL), 0);
+    sidik_shard_close(s);
+    uint32_t marked[2];
+    assert_int_equal(raw_lmdb_get(dir, "meta", "format", 6, marked, sizeof marked), 8);
+    assert_int_equal(marked[0], 2);
+
+    /* Each record as it went in: templates, and signatures stored (1..3)
+     * or computed (4..6). */
+    s = open_ok(dir, 9, 0);
+    sidik_fmr *got = malloc(sizeof *got);
+    for (uint64_t id = 1; id <= 6; id++) {
+        assert_int_equal(sidik_shard_get(s, id, got), 0);
+        const sidik_fmr *want = &people[id - 1].fmr;
+        assert_int_equal(got->nviews, want->nviews);
+        for (uint32_t k = 0; k < want->nviews; k++)
+            assert_memory_equal(&got->views[k], &want->views[k],
+                                8 + want->views[k].count * sizeof want->views[k].m[0]);
+    }
+    sidik_person_sig *sigs = calloc(7, sizeof *sigs);
+    assert_int_equal(sidik_shard_each(s, keep_sig, sigs), 0);
+    for (uint64_t id = 1; id <= 6; id++)
+        assert_memory_equal(&sigs[id], &people[id - 1].sig, sizeof sigs[id]);
+    sidik_shard_close(s);
+
+    /* A packed value: version 2, no fingers, the packed record. */
+    uint8_t key4[8] = {0, 0, 0, 0, 0, 0, 0, 4};
+    size_t n = raw_lmdb_get(dir, "persons", key4, 8, v, sizeof v);
+    static uint8_t packed[SIDIK_FMR_PACKED_MAX];
+    size_t plen;
+    assert_int_equal(sidik_fmr_pack(&people[3].fmr, packed, sizeof packed, &plen), 0);
+    assert_int_equal(n, 8 + plen);
+    assert_int_equal(v[0], 2);
+    assert_int_equal(v[1], 0);
+    assert_int_equal(v[2] | v[3], 0);
+    assert_memory_equal(v + 8, packed, plen);
+
+    /* Damage: a packed record that no longer unpacks, a version-2 head
+     * naming fingers, a version 3. */
+    uint8_t bad[8 + 64];
+    memcpy(bad, v, 8 + 64);
+    uint32_t len = 64;
+    memcpy(bad + 4, &len, 4);
+    raw_lmdb_put(dir, "persons", key4, 8, bad, sizeof bad); /* truncated packing */
+    s = open_ok(dir, 9, 0);
+    assert_int_equal(sidik_shard_get(s, 4, got), SIDIK_ECORRUPT);
+    assert_int_equal(sidik_shard_each(s, keep_sig, sigs), SIDIK_ECORRUPT);
+    sidik_shard_close(s);
+    memcpy(v + 2, "\x01\x00", 2);
+    raw_lmdb_put(dir, "persons", key4, 8, v, n);
+    s = open_ok(dir, 9, 0);
+    assert_int_equal(sidik_shard_get(s, 4, got), SIDIK_ECORRUPT);
+    sidik_shard_close(s);
+    memcpy(v + 2, "\x00\x00", 2);
+    v[0] = 3;
+    raw_lmdb_put(dir, "persons", key4, 8, v, n);
+    s = open_ok(dir, 9, 0);
+    assert_int_equal(sidik_shard_get(s, 4, got), SIDIK_ECORRUPT);
+    v[0] = 2;
+    sidik_shard_close(s);
+    raw_lmdb_put(dir, "persons", key4, 8, v, n);
+    s = open_ok(dir, 9, 0);
+    assert_int_equal(sidik_shard_get(s, 4, got), 0);
+    sidik_shard_close(s);
+    free(sigs);
+    free(got);
     scratch_remove(dir);
 }
 
@@ -326,27 +446,74 @@ typedef struct census {
     sidik_control *control;
 } census;
 
+static pthread_mutex_t census_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Called on several threads at once when the walk has a pool. */
 static int census_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
 {
     census *c = ctx;
+    (void)shard;
+    int wrong_sig = memcmp(sig, &people[id % PERSONS].sig, sizeof *sig) != 0;
+    pthread_mutex_lock(&census_lock);
     if (id == 0 || id > c->n) {
         c->wrong++;
-        return 0;
+    } else {
+        c->twice += c->seen[id]++ != 0;
+        c->wrong += wrong_sig;
+        c->count++;
     }
-    c->twice += c->seen[id]++ != 0;
-    c->wrong += memcmp(sig, &people[id % PERSONS].sig, sizeof *sig) != 0;
-    (void)shard;
-    c->count++;
+    pthread_mutex_unlock(&census_lock);
     return 0;
 }
 
+/* A pool of three threads started for each run, as sidikd's workers run
+ * the walk. */
+typedef struct pool_run {
+    void (*task)(void *arg, uint32_t i);
+    void *arg;
+    uint32_t n;
+    _Atomic uint32_t next;
+} pool_run;
+
+static void *pool_thread(void *arg)
+{
+    pool_run *r = arg;
+    for (uint32_t i; (i = atomic_fetch_add(&r->next, 1)) < r->n;)
+        r->task(r->arg, i);
+    return NULL;
+}
+
+static void threads_run(void *ctx, uint32_t n, void (*task)(void *arg, uint32_t i), void *arg)
+{
+    (void)ctx;
+    pool_run r = {.task = task, .arg = arg, .n = n};
+    pthread_t t[3];
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, pool_thread, &r), 0);
+    for (int k = 0; k < 3; k++)
+        pthread_join(t[k], NULL);
+}
+
+static const sidik_pool three_threads = {threads_run, NULL};
+
+/* The census, taken one shard after another and on three threads by
+ * turns: the two must agree with the records put, whichever runs. */
 static census take_census(node *nd, uint64_t n)
 {
+    static int turn;
     census c = {.seen = calloc(n + 1, 1), .n = n};
-    assert_int_equal(sidik_shardset_each(nd->set, census_one, &c), 0);
+    const sidik_pool *pool = turn++ % 2 ? &three_threads : NULL;
+    assert_int_equal(sidik_shardset_each(nd->set, pool, census_one, &c), 0);
     free(c.seen);
     c.seen = NULL;
     return c;
+}
+
+/* Fails at one record: the walk on three threads stops and says so. */
+static int fail_at_7(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
+{
+    (void)ctx, (void)sig, (void)shard;
+    return id == 7 ? SIDIK_ERANGE : 0;
 }
 
 /* The shards' I/O seam: while it fails, every write (put, rebalance's
@@ -430,6 +597,11 @@ static void test_storage_shardset_add_and_rebalance(void **state)
     for (uint32_t i = 0; i < 4; i++)
         assert_int_equal(info[i].records, 250);
     census c = take_census(&nd, 1000);
+    /* A failure in one walk stops them all and is returned. */
+    assert_int_equal(sidik_shardset_each(nd.set, &three_threads, fail_at_7, NULL), SIDIK_ERANGE);
+    assert_int_equal(sidik_shardset_each(nd.set, NULL, fail_at_7, NULL), SIDIK_ERANGE);
+    assert_int_equal(sidik_shardset_each(NULL, NULL, fail_at_7, NULL), SIDIK_EINVAL);
+    assert_int_equal(sidik_shardset_each(nd.set, NULL, NULL, NULL), SIDIK_EINVAL);
     assert_int_equal(c.count, 1000);
     assert_int_equal(c.twice + c.wrong, 0);
     sidik_fmr *f = malloc(sizeof *f);
@@ -491,9 +663,13 @@ static void test_storage_shardset_moves_under_load(void **state)
     assert_int_equal(pthread_create(&th, NULL, run_rebalance, &m), 0);
     sidik_fmr *f = malloc(sizeof *f);
     uint64_t rng = 11, lookups = 0, misses = 0, walks = 0, bad_walks = 0;
-    while (!atomic_load(&m.done)) {
+    /* A walk holds the moves off while it runs (it computes every
+     * record's signature), so walks come every fourth round of lookups. */
+    for (uint64_t round = 0; !atomic_load(&m.done); round++) {
         for (int i = 0; i < 200; i++, lookups++)
             misses += sidik_shardset_fetch(nd.set, 1 + sidik_test_rand(&rng) % n, f) != 0;
+        if (round % 4 != 0)
+            continue;
         census c = take_census(&nd, n);
         walks++;
         bad_walks += c.count != n || c.twice != 0 || c.wrong != 0;
@@ -752,6 +928,7 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_shard_roundtrip),
     SIDIK_TEST(test_storage_shard_batches_all_or_nothing),
     SIDIK_TEST(test_storage_shard_identity_and_damage),
+    SIDIK_TEST(test_storage_shard_reads_format_1),
     SIDIK_TEST(test_storage_shard_full),
     SIDIK_TEST(test_storage_shardset_write_faults),
     SIDIK_TEST(test_storage_shardset_add_and_rebalance),

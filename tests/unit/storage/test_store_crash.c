@@ -194,7 +194,7 @@ static void verify(store *st, uint64_t acked, int kill)
     sidik_control_abort(t);
     free(f);
     census c = {.seen = calloc(last + 2, 1), .last = last};
-    assert_int_equal(sidik_shardset_each(st->gallery, census_one, &c), 0);
+    assert_int_equal(sidik_shardset_each(st->gallery, NULL, census_one, &c), 0);
     assert_int_equal(c.count, last);
     assert_int_equal(c.twice, 0);
     assert_int_equal(c.stray, 0);
