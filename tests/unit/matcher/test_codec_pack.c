@@ -10,6 +10,7 @@
 #include "sidik/common.h"
 #include "sidik/template.h"
 #include "synth.h"
+#include "fvc2002.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,29 +69,16 @@ static void test_pack_round_trips_synthetic_persons(void **state)
     sidik_free(r);
 }
 
+static void round_trip_each(void *ctx, const sidik_fmr *r)
+{
+    (void)ctx;
+    round_trip(r);
+}
+
 static void test_pack_round_trips_fvc2002(void **state)
 {
     (void)state;
-    static const char *const dbs[] = {"DB1_B", "DB2_B", "DB3_B", "DB4_B"};
-    static sidik_fmr r;
-    int found = 0;
-    for (int d = 0; d < 4; d++)
-        for (int finger = 101; finger <= 110; finger++)
-            for (int imp = 1; imp <= 8; imp++) {
-                char path[1024];
-                snprintf(path, sizeof path, "%s/%s/%d_%d.iso", SIDIK_FVC2002_DIR, dbs[d], finger,
-                         imp);
-                FILE *f = fopen(path, "rb");
-                if (f == NULL)
-                    continue;
-                uint8_t iso[4096];
-                size_t len = fread(iso, 1, sizeof iso, f);
-                fclose(f);
-                assert_int_equal(sidik_fmr_decode(iso, len, &r, NULL), 0);
-                round_trip(&r);
-                found++;
-            }
-    if (found == 0)
+    if (sidik_test_fvc2002_each(NULL, round_trip_each, NULL) == 0)
         print_message("FVC2002 data not found at %s; real-template part skipped\n",
                       SIDIK_FVC2002_DIR);
 }

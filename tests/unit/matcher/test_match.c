@@ -20,32 +20,30 @@
 #include "sidik/common.h"
 #include "sidik/matcher.h"
 #include "sidik/template.h"
+#include "fvc2002.h"
 
 static sidik_simd_level level;
 
 /* ---- templates ------------------------------------------------------------ */
 
+typedef struct db_views {
+    sidik_template *t;
+    int n;
+} db_views;
+
+static void keep_view0(void *ctx, const sidik_fmr *r)
+{
+    db_views *v = ctx;
+    v->t[v->n++] = r->views[0];
+}
+
+/* The 80 templates of one FVC2002 DB (view 0 of each record). */
 static sidik_template *load_db(const char *db, int *n)
 {
-    static sidik_fmr fmr;
-    sidik_template *out = calloc(80, sizeof *out);
-    *n = 0;
-    for (int finger = 101; finger <= 110; finger++) {
-        for (int imp = 1; imp <= 8; imp++) {
-            char path[1024];
-            snprintf(path, sizeof path, "%s/%s/%d_%d.iso", SIDIK_FVC2002_DIR, db, finger, imp);
-            FILE *f = fopen(path, "rb");
-            if (f == NULL)
-                continue;
-            uint8_t buf[4096];
-            size_t len = fread(buf, 1, sizeof buf, f);
-            fclose(f);
-            const char *why;
-            assert_int_equal(sidik_fmr_decode(buf, len, &fmr, &why), 0);
-            out[(*n)++] = fmr.views[0];
-        }
-    }
-    return out;
+    db_views v = {calloc(80, sizeof *v.t), 0};
+    sidik_test_fvc2002_each(db, keep_view0, &v);
+    *n = v.n;
+    return v.t;
 }
 
 static void random_template(uint64_t *seed, int n, sidik_template *t)

@@ -11,6 +11,7 @@
 #include "sidik/cpu.h"
 #include "sig_int.h"
 #include "synth.h"
+#include "fvc2002.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -52,33 +53,17 @@ static void add_synthetic(tmpl_set *s)
     sidik_free(r);
 }
 
+static void add_view0(void *ctx, const sidik_fmr *r)
+{
+    *tmpl_add(ctx) = r->views[0];
+}
+
 /* Every FVC2002 template found; none when the data is absent (said so). */
 static void add_fvc(tmpl_set *s)
 {
-    static const char *const dbs[] = {"DB1_B", "DB2_B", "DB3_B", "DB4_B"};
-    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
-    size_t found = 0;
-    for (int d = 0; d < 4; d++)
-        for (int finger = 101; finger <= 110; finger++)
-            for (int imp = 1; imp <= 8; imp++) {
-                char path[1024];
-                snprintf(path, sizeof path, "%s/%s/%d_%d.iso", SIDIK_FVC2002_DIR, dbs[d], finger,
-                         imp);
-                FILE *f = fopen(path, "rb");
-                if (f == NULL)
-                    continue;
-                uint8_t buf[4096];
-                size_t len = fread(buf, 1, sizeof buf, f);
-                fclose(f);
-                const char *why;
-                assert_int_equal(sidik_fmr_decode(buf, len, r, &why), 0);
-                *tmpl_add(s) = r->views[0];
-                found++;
-            }
-    if (found == 0)
+    if (sidik_test_fvc2002_each(NULL, add_view0, s) == 0)
         print_message("FVC2002 data not found at %s; real-template part skipped\n",
                       SIDIK_FVC2002_DIR);
-    sidik_free(r);
 }
 
 /* Edges: the fewest minutiae, the most, coordinates at both ends of their
