@@ -21,6 +21,7 @@
 #include "codec_int.h"
 #include "sidik/template.h"
 
+#include <endian.h>
 #include <string.h>
 
 #define HEAD      2
@@ -83,6 +84,16 @@ typedef struct {
 
 static unsigned get_bits(bit_reader *b, int n)
 {
+    if (b->have < n && b->end - b->p >= 8) {
+        /* Eight bytes at once, keeping as many whole ones as fit below
+         * bit 63; the bits of the next byte that also land in acc are
+         * that byte's own, so reading it again ORs in the same bits. */
+        uint64_t w;
+        memcpy(&w, b->p, sizeof w);
+        b->acc |= le64toh(w) << b->have;
+        b->p += (63 - b->have) >> 3;
+        b->have |= 56;
+    }
     while (b->have < n) {
         uint64_t byte = b->p < b->end ? *b->p++ : 0;
         b->acc |= byte << b->have;

@@ -32,6 +32,7 @@
 #define SIG_LAMBDA_LO 0.03f
 #define SIG_LAMBDA_HI 0.20f
 #define SIG_ANGLES    48
+#define SIG_HALF      (SIG_ANGLES / 2) /* rays n and n + SIG_HALF are opposite */
 
 /* Constants the builds share (sidik__sig_consts, signature.c). */
 typedef struct sig_consts {
@@ -76,52 +77,141 @@ static inline void sig_sincos(float x, float *s, float *c)
 #define SIG_HV        (SIDIK_SIG_HARMONICS / SIG_VEC) /* vectors per ring */
 typedef float sig_vec __attribute__((vector_size(SIG_VEC * sizeof(float))));
 
+/* The spectrum's lanes (see sig_finger): SIG_SLOTS minutiae side by side,
+ * SIG_HALF rays each, and SIG_GROUPS minutiae per slot and pass. */
+#define SIG_SLOTS  2
+#define SIG_GROUPS 2
+#define SIG_LANES  (SIG_SLOTS * SIG_HALF)
+#define SIG_CHUNKS (SIG_LANES / SIG_VEC)
+_Static_assert(SIG_LANES % SIG_VEC == 0, "the lanes fill whole vectors");
+
 int SIG_BUILD(sig_finger)(const sidik_template *t, sidik_finger_sig *out, float *scale)
 {
     const sig_consts *k = sidik__sig_consts();
     const float two_pi = 6.28318530718f;
     const float dl = (SIG_LAMBDA_HI - SIG_LAMBDA_LO) / (SIDIK_SIG_RINGS - 1);
 
-    /* The complex spectrum on the polar grid, summed over the minutiae. */
-    float re[SIDIK_SIG_RINGS][SIG_ANGLES], im[SIDIK_SIG_RINGS][SIG_ANGLES];
-    memset(re, 0, sizeof re);
-    memset(im, 0, sizeof im);
-    for (int i = 0; i < t->count; i++) {
-        const float x = t->m[i].x, y = t->m[i].y, th = (float)t->m[i].angle * (two_pi / 256);
-        /* Along a ray the phase theta - lambda u grows linearly with the
-         * ring, so each ring's phasor is the previous one turned by a fixed
-         * step: two sincos per minutia and ray instead of 16. */
-        float pr[SIG_ANGLES], pi[SIG_ANGLES], sr[SIG_ANGLES], si[SIG_ANGLES];
-        for (int n = 0; n < SIG_ANGLES; n++) {
-            float u = x * k->ray_c[n] + y * k->ray_s[n];
-            float ms;
-            sig_sincos(th - SIG_LAMBDA_LO * u, &pi[n], &pr[n]);
-            sig_sincos(dl * u, &ms, &sr[n]);
-            si[n] = -ms;
-        }
-        for (int m = 0; m < SIDIK_SIG_RINGS; m++)
-            for (int n = 0; n < SIG_ANGLES; n++) {
-                re[m][n] += pr[n];
-                im[m][n] += pi[n];
-                float nr = pr[n] * sr[n] - pi[n] * si[n];
-                pi[n] = pr[n] * si[n] + pi[n] * sr[n];
-                pr[n] = nr;
+    /* The complex spectrum on the polar grid, summed over the minutiae:
+     * S(m, n) = sum of e^(i theta) e^(-i lambda_m u_n), u_n the minutia's
+     * position along ray n. Ray n + SIG_HALF points the other way (u is
+     * negated), so with P = e^(-i lambda_m u_n) its term is e^(i theta)
+     * conj(P): four real sums give both rays, and the phasors are computed
+     * for half of the rays only.
+     *
+     * Lanes are (slot, half ray): SIG_SLOTS minutiae side by side, each
+     * slot summing its own share of the minutiae, the slots added at the
+     * end. A pass takes SIG_GROUPS minutiae per slot, so each sum is
+     * loaded and stored once for all of them; the last pass fills its
+     * empty places with minutiae of weight zero, whose products are exact
+     * zeros. */
+    float rr[SIDIK_SIG_RINGS][SIG_LANES] __attribute__((aligned(64)));
+    float ii[SIDIK_SIG_RINGS][SIG_LANES] __attribute__((aligned(64)));
+    float ri[SIDIK_SIG_RINGS][SIG_LANES] __attribute__((aligned(64)));
+    float ir[SIDIK_SIG_RINGS][SIG_LANES] __attribute__((aligned(64)));
+    memset(rr, 0, sizeof rr);
+    memset(ii, 0, sizeof ii);
+    memset(ri, 0, sizeof ri);
+    memset(ir, 0, sizeof ir);
+    /* Each minutia's position and direction as floats, in whole passes:
+     * the places after the last minutia have weight zero. */
+    const int per_pass = SIG_SLOTS * SIG_GROUPS;
+    const int count = (t->count + per_pass - 1) / per_pass * per_pass;
+    float mx[SIDIK_TMPL_MAX_MINUTIAE + SIG_SLOTS * SIG_GROUPS];
+    float my[SIDIK_TMPL_MAX_MINUTIAE + SIG_SLOTS * SIG_GROUPS];
+    float mc[SIDIK_TMPL_MAX_MINUTIAE + SIG_SLOTS * SIG_GROUPS];
+    float ms[SIDIK_TMPL_MAX_MINUTIAE + SIG_SLOTS * SIG_GROUPS];
+    for (int i = 0; i < count; i++) {
+        const sidik_minutia *mi = &t->m[i < t->count ? i : 0];
+        mx[i] = mi->x;
+        my[i] = mi->y;
+        sig_sincos((float)mi->angle * (two_pi / 256), &ms[i], &mc[i]);
+        if (i >= t->count)
+            mc[i] = ms[i] = 0;
+    }
+    for (int i = 0; i < count; i += per_pass) {
+        float ac[SIG_GROUPS][SIG_LANES], as[SIG_GROUPS][SIG_LANES];
+        float pr[SIG_GROUPS][SIG_LANES], pi[SIG_GROUPS][SIG_LANES];
+        float sr[SIG_GROUPS][SIG_LANES], si[SIG_GROUPS][SIG_LANES];
+        float u[SIG_GROUPS][SIG_LANES];
+        for (int g = 0; g < SIG_GROUPS; g++)
+            for (int slot = 0; slot < SIG_SLOTS; slot++) {
+                const int j = i + g * SIG_SLOTS + slot;
+                for (int n = 0; n < SIG_HALF; n++) {
+                    ac[g][slot * SIG_HALF + n] = mc[j];
+                    as[g][slot * SIG_HALF + n] = ms[j];
+                    u[g][slot * SIG_HALF + n] = mx[j] * k->ray_c[n] + my[j] * k->ray_s[n];
+                }
             }
+        /* Along a ray the phase grows linearly with the ring, so each
+         * ring's phasor is the previous one turned by a fixed step: two
+         * sincos per minutia and half ray instead of 32. */
+        for (int g = 0; g < SIG_GROUPS; g++)
+            for (int l = 0; l < SIG_LANES; l++) {
+                float ps, qs;
+                sig_sincos(SIG_LAMBDA_LO * u[g][l], &ps, &pr[g][l]);
+                sig_sincos(dl * u[g][l], &qs, &sr[g][l]);
+                pi[g][l] = -ps;
+                si[g][l] = -qs;
+            }
+        for (int c = 0; c < SIG_CHUNKS; c++) {
+            sig_vec vac[SIG_GROUPS], vas[SIG_GROUPS], vpr[SIG_GROUPS], vpi[SIG_GROUPS];
+            sig_vec vsr[SIG_GROUPS], vsi[SIG_GROUPS];
+            for (int g = 0; g < SIG_GROUPS; g++) {
+                memcpy(&vac[g], &ac[g][c * SIG_VEC], sizeof vac[g]);
+                memcpy(&vas[g], &as[g][c * SIG_VEC], sizeof vas[g]);
+                memcpy(&vpr[g], &pr[g][c * SIG_VEC], sizeof vpr[g]);
+                memcpy(&vpi[g], &pi[g][c * SIG_VEC], sizeof vpi[g]);
+                memcpy(&vsr[g], &sr[g][c * SIG_VEC], sizeof vsr[g]);
+                memcpy(&vsi[g], &si[g][c * SIG_VEC], sizeof vsi[g]);
+            }
+            for (int m = 0; m < SIDIK_SIG_RINGS; m++) {
+                sig_vec a, b, e, f;
+                memcpy(&a, &rr[m][c * SIG_VEC], sizeof a);
+                memcpy(&b, &ii[m][c * SIG_VEC], sizeof b);
+                memcpy(&e, &ri[m][c * SIG_VEC], sizeof e);
+                memcpy(&f, &ir[m][c * SIG_VEC], sizeof f);
+                for (int g = 0; g < SIG_GROUPS; g++) {
+                    a += vac[g] * vpr[g];
+                    b += vas[g] * vpi[g];
+                    e += vac[g] * vpi[g];
+                    f += vas[g] * vpr[g];
+                    sig_vec nr = vpr[g] * vsr[g] - vpi[g] * vsi[g];
+                    vpi[g] = vpr[g] * vsi[g] + vpi[g] * vsr[g];
+                    vpr[g] = nr;
+                }
+                memcpy(&rr[m][c * SIG_VEC], &a, sizeof a);
+                memcpy(&ii[m][c * SIG_VEC], &b, sizeof b);
+                memcpy(&ri[m][c * SIG_VEC], &e, sizeof e);
+                memcpy(&ir[m][c * SIG_VEC], &f, sizeof f);
+            }
+        }
     }
 
     /* Its magnitude, less the grid's mean so the correlation the scan
      * computes is a centred (Pearson-like) one. The mean is summed per ray,
      * then over the rays in order. */
     float sp[SIDIK_SIG_RINGS][SIG_ANGLES], ray_sum[SIG_ANGLES] = {0};
-    for (int m = 0; m < SIDIK_SIG_RINGS; m++)
-        for (int n = 0; n < SIG_ANGLES; n++) {
-            sp[m][n] = sqrtf(re[m][n] * re[m][n] + im[m][n] * im[m][n]);
-            ray_sum[n] += sp[m][n];
+    for (int m = 0; m < SIDIK_SIG_RINGS; m++) {
+        const float *srr = rr[m], *sii = ii[m], *sri = ri[m], *sir = ir[m];
+        for (int n = 0; n < SIG_HALF; n++) {
+            _Static_assert(SIG_SLOTS == 2, "the slots' sums are added here");
+            const float r_r = srr[n] + srr[SIG_HALF + n], i_i = sii[n] + sii[SIG_HALF + n];
+            const float r_i = sri[n] + sri[SIG_HALF + n], i_r = sir[n] + sir[SIG_HALF + n];
+            const float re = r_r - i_i, im = r_i + i_r, re2 = r_r + i_i, im2 = i_r - r_i;
+            sp[m][n] = sqrtf(re * re + im * im);
+            sp[m][n + SIG_HALF] = sqrtf(re2 * re2 + im2 * im2);
         }
+    }
+    for (int m = 0; m < SIDIK_SIG_RINGS; m++)
+        for (int n = 0; n < SIG_ANGLES; n++)
+            ray_sum[n] += sp[m][n];
     float mean = 0;
     for (int n = 0; n < SIG_ANGLES; n++)
         mean += ray_sum[n];
     mean /= SIDIK_SIG_RINGS * SIG_ANGLES;
+    for (int m = 0; m < SIDIK_SIG_RINGS; m++)
+        for (int n = 0; n < SIG_ANGLES; n++)
+            sp[m][n] -= mean;
 
     /* Angular harmonics of each ring; harmonic k > 0 stands for itself and
      * its mirror -k (the spectrum is real), hence the energy weight 2. */
@@ -130,18 +220,20 @@ int SIG_BUILD(sig_finger)(const sidik_template *t, sidik_finger_sig *out, float 
     sig_vec ek[SIG_HV] = {{0}};
     for (int m0 = 0; m0 < SIDIK_SIG_RINGS; m0 += SIG_DFT_RINGS) {
         sig_vec ar[SIG_DFT_RINGS][SIG_HV] = {{{0}}}, ai[SIG_DFT_RINGS][SIG_HV] = {{{0}}};
-        for (int n = 0; n < SIG_ANGLES; n++) {
-            sig_vec c[SIG_HV], s[SIG_HV];
-            memcpy(c, k->dft_c[n], sizeof c);
-            memcpy(s, k->dft_s[n], sizeof s);
-            for (int r = 0; r < SIG_DFT_RINGS; r++) {
-                const float v = sp[m0 + r][n] - mean;
-                for (int j = 0; j < SIG_HV; j++) {
-                    ar[r][j] += v * c[j];
-                    ai[r][j] += v * s[j];
+        for (int n = 0; n < SIG_ANGLES; n++)
+            for (int j = 0; j < SIG_HV; j++) {
+                /* One vector at a time straight from the table: copied
+                 * as a whole array, GCC went through the stack in halves
+                 * and stalled each load on the store it forwards from. */
+                sig_vec c, s;
+                memcpy(&c, &k->dft_c[n][j * SIG_VEC], sizeof c);
+                memcpy(&s, &k->dft_s[n][j * SIG_VEC], sizeof s);
+                for (int r = 0; r < SIG_DFT_RINGS; r++) {
+                    const float v = sp[m0 + r][n];
+                    ar[r][j] += v * c;
+                    ai[r][j] += v * s;
                 }
             }
-        }
         for (int r = 0; r < SIG_DFT_RINGS; r++) {
             memcpy(fr[m0 + r], ar[r], sizeof ar[r]);
             memcpy(fi[m0 + r], ai[r], sizeof ai[r]);

@@ -66,6 +66,8 @@ int sidik_sig_finger(const sidik_template *t, sidik_finger_sig *out, float *scal
         return SIDIK_EINVAL;
     memset(out, 0, sizeof *out);
     *scale = 0;
+    if (t->count > SIDIK_TMPL_MAX_MINUTIAE)
+        return SIDIK_EINVAL; /* m[] holds no more: the count is a lie */
     pthread_once(&tables_once, tables_build);
     if (t->count < SIDIK_SIG_MIN_MINUTIAE)
         return 0;
@@ -148,11 +150,16 @@ void sidik__sig_block_put(sidik__sig_block *b, int lane, const sidik_person_sig 
         b->offset[f][lane] = 0;
         for (int k = 0; k < SIDIK_SIG_HARMONICS; k++)
             for (int m = 0; m < SIDIK__SIG_RING_PAIRS; m++) {
-                uint8_t *d = b->c[f][k][m][lane];
-                d[0] = (uint8_t)(s->f[f].c[2 * m][k][0] + 128);
-                d[1] = (uint8_t)(s->f[f].c[2 * m][k][1] + 128);
-                d[2] = (uint8_t)(s->f[f].c[2 * m + 1][k][0] + 128);
-                d[3] = (uint8_t)(s->f[f].c[2 * m + 1][k][1] + 128);
+                /* The four bytes re, im of ring 2m and of ring 2m + 1 as
+                 * one word, each plus 128 (the sign bit flipped): a
+                 * quarter of the stores of a byte at a time, at every
+                 * cold start's million inserts. */
+                _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "bytes in memory order");
+                uint16_t even, odd;
+                memcpy(&even, s->f[f].c[2 * m][k], sizeof even);
+                memcpy(&odd, s->f[f].c[2 * m + 1][k], sizeof odd);
+                uint32_t w = ((uint32_t)odd << 16 | even) ^ 0x80808080u;
+                memcpy(b->c[f][k][m][lane], &w, sizeof w);
             }
     }
 }
