@@ -16,7 +16,9 @@
  * journal's durable rate is bench_journal's. Never passes or fails.
  *
  * Usage: bench_store [--capacity FILE] [PERSONS [SHARDS [DIR [THREADS]]]]
- *   defaults 100000 8 ./var/bench-store 2. DIR is emptied first.
+ *   defaults 100000 8 ./var/bench-store 2. DIR is emptied first; PERSONS 0
+ *   keeps the shards already in DIR and measures the starts alone (DIR is
+ *   removed at the end unless BENCH_STORE_KEEP is set, or PERSONS is 0).
  */
 #include "bench_pool.h"
 #include "capacity_doc.h"
@@ -169,13 +171,15 @@ int main(int argc, char **argv)
     uint32_t nshards = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 8;
     const char *dir = argc > 3 ? argv[3] : "./var/bench-store";
     unsigned threads = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 2;
-    if (persons < 1 || nshards < 1 || nshards > 1024 || threads < 1) {
+    if (nshards < 1 || nshards > 1024 || threads < 1 || (persons == 0 && capacity != NULL)) {
         fprintf(stderr, "usage: bench_store [--capacity FILE] [PERSONS [SHARDS [DIR [THREADS]]]]\n");
         return 2;
     }
     sidik_synth_params_default(&params);
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    mkdir(dir, 0750);
+    if (persons > 0) {
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        mkdir(dir, 0750);
+    }
     printf("bench_store: %llu persons, %u shards in %s, %u threads\n",
            (unsigned long long)persons, nshards, dir, threads);
 
@@ -208,10 +212,11 @@ int main(int argc, char **argv)
         blocks += file_blocks(d);
     }
     sidik_free(l.shards);
-    printf("load: %llu stored, %llu failed; %.0f persons/s with generation, "
-           "%.0f persons/s for the shard writes alone\n",
-           (unsigned long long)records, (unsigned long long)atomic_load(&l.failed),
-           persons / tl, persons / put_s);
+    if (persons > 0)
+        printf("load: %llu stored, %llu failed; %.0f persons/s with generation, "
+               "%.0f persons/s for the shard writes alone\n",
+               (unsigned long long)records, (unsigned long long)atomic_load(&l.failed),
+               persons / tl, persons / put_s);
     double pp_pages = (double)pages / records, pp_blocks = (double)blocks / records;
     printf("disk: %.0f bytes per person in LMDB pages, %.0f in file blocks\n", pp_pages, pp_blocks);
 
@@ -269,6 +274,7 @@ int main(int argc, char **argv)
         if (rc == 0)
             printf("capacity: wrote %s\n", capacity);
     }
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (persons > 0 && getenv("BENCH_STORE_KEEP") == NULL)
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return rc == 0 ? 0 : 1;
 }
