@@ -82,23 +82,33 @@ typedef struct {
     int have;
 } bit_reader;
 
-static unsigned get_bits(bit_reader *b, int n)
+/* At least 56 bits in acc, or every bit left (zeros after the end). Eight
+ * bytes at once where there are eight: the whole bytes that fit below bit
+ * 63 are kept, and the bits of the next byte that also land in acc are that
+ * byte's own, so reading it again ORs in the same bits. */
+static void refill(bit_reader *b)
 {
-    if (b->have < n && b->end - b->p >= 8) {
-        /* Eight bytes at once, keeping as many whole ones as fit below
-         * bit 63; the bits of the next byte that also land in acc are
-         * that byte's own, so reading it again ORs in the same bits. */
+    if (b->end - b->p >= 8) {
         uint64_t w;
         memcpy(&w, b->p, sizeof w);
         b->acc |= le64toh(w) << b->have;
         b->p += (63 - b->have) >> 3;
         b->have |= 56;
+        return;
     }
-    while (b->have < n) {
+    while (b->have <= 56) {
         uint64_t byte = b->p < b->end ? *b->p++ : 0;
         b->acc |= byte << b->have;
         b->have += 8;
     }
+}
+
+_Static_assert(2 * COORD_BITS_MAX + 8 + 2 + QUALITY_BITS_MAX <= 56,
+               "one refill holds a whole minutia");
+
+/* The next n bits, which refill has made sure are there. */
+static unsigned take_bits(bit_reader *b, int n)
+{
     unsigned v = (unsigned)(b->acc & ((1u << n) - 1));
     b->acc >>= n;
     b->have -= n;
@@ -207,11 +217,14 @@ int sidik_fmr_unpack(const uint8_t *p, size_t n, sidik_fmr *out, const char **wh
         t->count = h[7];
         for (unsigned j = 0; j < t->count; j++) {
             sidik_minutia *m = &t->m[j];
-            m->x = (uint16_t)get_bits(&b, h[8]);
-            m->y = (uint16_t)get_bits(&b, h[9]);
-            m->angle = (uint8_t)get_bits(&b, 8);
-            m->type = (uint8_t)get_bits(&b, 2);
-            unsigned q = h[11] + get_bits(&b, h[10]);
+            /* One refill per minutia: its fields are at most 45 bits. */
+            if (b.have < (int)minutia_bits(h + 8))
+                refill(&b);
+            m->x = (uint16_t)take_bits(&b, h[8]);
+            m->y = (uint16_t)take_bits(&b, h[9]);
+            m->angle = (uint8_t)take_bits(&b, 8);
+            m->type = (uint8_t)take_bits(&b, 2);
+            unsigned q = h[11] + take_bits(&b, h[10]);
             if (m->x >= t->width || m->y >= t->height)
                 return sidik__fmr_fail(why, SIDIK_ERANGE, "packed minutia outside the image");
             if (m->type > SIDIK_MINUTIA_BIFURCATION)
