@@ -41,6 +41,7 @@ typedef struct sig_consts {
     /* dft[n][k]: cos and -sin of harmonic k at ray n, k fastest so the
      * harmonics' sums run across a vector. */
     float dft_c[SIG_ANGLES][SIDIK_SIG_HARMONICS], dft_s[SIG_ANGLES][SIDIK_SIG_HARMONICS];
+    float dft_sign[SIDIK_SIG_HARMONICS]; /* (-1)^k: harmonic k at ray n + 24 */
 } sig_consts;
 
 const sig_consts *sidik__sig_consts(void);
@@ -77,6 +78,23 @@ static inline void sig_sincos(float x, float *s, float *c)
 #define SIG_DFT_RINGS (SIG_VEC / 4 < 1 ? 1 : SIG_VEC / 4)
 #define SIG_HV        (SIDIK_SIG_HARMONICS / SIG_VEC) /* vectors per ring */
 typedef float sig_vec __attribute__((vector_size(SIG_VEC * sizeof(float))));
+
+/* *dst = max(*dst, |a|) lane by lane, in bit operations (exact): the sign
+ * bit cleared, then a select on |a| > *dst. A macro, as
+ * SIDIK__F32X16_MAX_INTO is, for GCC's ABI warning. */
+typedef int32_t sig_ivec __attribute__((vector_size(SIG_VEC * sizeof(int32_t))));
+#define SIG_VEC_ABS_MAX_INTO(dst, a)                              \
+    do {                                                          \
+        sig_ivec ai_, di_;                                        \
+        sig_vec abs_;                                             \
+        __builtin_memcpy(&ai_, &(a), sizeof ai_);                 \
+        ai_ &= 0x7fffffff;                                        \
+        __builtin_memcpy(&abs_, &ai_, sizeof abs_);               \
+        sig_ivec m_ = abs_ > *(dst);                              \
+        __builtin_memcpy(&di_, (dst), sizeof di_);                \
+        di_ = (ai_ & m_) | (di_ & ~m_);                           \
+        __builtin_memcpy((dst), &di_, sizeof di_);                \
+    } while (0)
 
 /* The spectrum's lanes (see sig_finger): SIG_SLOTS minutiae side by side,
  * SIG_HALF rays each, and SIG_GROUPS minutiae per slot and pass. */
@@ -221,16 +239,20 @@ int SIG_BUILD(sig_finger)(const sidik_template *t, sidik_finger_sig *out, float 
     sig_vec ek[SIG_HV] = {{0}};
     for (int m0 = 0; m0 < SIDIK_SIG_RINGS; m0 += SIG_DFT_RINGS) {
         sig_vec ar[SIG_DFT_RINGS][SIG_HV] = {{{0}}}, ai[SIG_DFT_RINGS][SIG_HV] = {{{0}}};
-        for (int n = 0; n < SIG_ANGLES; n++)
+        /* Ray n + 24's term of harmonic k is ray n's times (-1)^k, so the
+         * sum runs over 24 rays of v_n + (-1)^k v_(n+24), the sign a
+         * multiplication by +-1 (exact) per lane. */
+        for (int n = 0; n < SIG_HALF; n++)
             for (int j = 0; j < SIG_HV; j++) {
                 /* One vector at a time straight from the table: copied
                  * as a whole array, GCC went through the stack in halves
                  * and stalled each load on the store it forwards from. */
-                sig_vec c, s;
+                sig_vec c, s, sign;
                 memcpy(&c, &k->dft_c[n][j * SIG_VEC], sizeof c);
                 memcpy(&s, &k->dft_s[n][j * SIG_VEC], sizeof s);
+                memcpy(&sign, &k->dft_sign[j * SIG_VEC], sizeof sign);
                 for (int r = 0; r < SIG_DFT_RINGS; r++) {
-                    const float v = sp[m0 + r][n];
+                    const sig_vec v = sp[m0 + r][n] + sp[m0 + r][n + SIG_HALF] * sign;
                     ar[r][j] += v * c;
                     ai[r][j] += v * s;
                 }
@@ -251,15 +273,25 @@ int SIG_BUILD(sig_finger)(const sidik_template *t, sidik_finger_sig *out, float 
 
     /* Unit energy, then bytes scaled so the largest coefficient is 127. */
     const float norm = 1 / sqrtf(energy);
-    float peak = 0;
+    /* The peak per lane, then over the lanes: magnitudes and maxima are
+     * exact, so any order gives the same peak. */
+    sig_vec lane_peak = {0};
     for (int m = 0; m < SIDIK_SIG_RINGS; m++)
-        for (int h = 0; h < SIDIK_SIG_HARMONICS; h++) {
-            fr[m][h] *= norm;
-            fi[m][h] *= norm;
-            float a = fabsf(fr[m][h]), b = fabsf(fi[m][h]);
-            a = a > b ? a : b;
-            peak = a > peak ? a : peak;
+        for (int j = 0; j < SIG_HV; j++) {
+            sig_vec a, b;
+            memcpy(&a, &fr[m][j * SIG_VEC], sizeof a);
+            memcpy(&b, &fi[m][j * SIG_VEC], sizeof b);
+            a *= norm;
+            b *= norm;
+            memcpy(&fr[m][j * SIG_VEC], &a, sizeof a);
+            memcpy(&fi[m][j * SIG_VEC], &b, sizeof b);
+            SIG_VEC_ABS_MAX_INTO(&lane_peak, a);
+            SIG_VEC_ABS_MAX_INTO(&lane_peak, b);
         }
+    float peak_lanes[SIG_VEC], peak = 0;
+    memcpy(peak_lanes, &lane_peak, sizeof peak_lanes);
+    for (int j = 0; j < SIG_VEC; j++)
+        peak = peak_lanes[j] > peak ? peak_lanes[j] : peak;
     const float q = 127 / peak, round = 12582912.0f;
     for (int m = 0; m < SIDIK_SIG_RINGS; m++)
         for (int h = 0; h < SIDIK_SIG_HARMONICS; h++) {

@@ -29,6 +29,8 @@ static void tables_build(void)
             consts.dft_s[n][k] = (float)-sin(2 * pi * k * n / SIG_ANGLES);
         }
     }
+    for (int k = 0; k < SIDIK_SIG_HARMONICS; k++)
+        consts.dft_sign[k] = k % 2 ? -1.0f : 1.0f;
     for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
         /* Harmonic k > 0 stands for itself and its mirror -k (the spectrum
          * is real), hence the weight 2. */
