@@ -63,14 +63,16 @@ static double measure(sidik__sig_scan_fn fn, sidik__sig_probe *const *probes, in
  * of three passes over the fingers within secs. */
 static void build_times(const sidik_template *fingers, size_t n, int best, double secs)
 {
+    sidik_cpu_features f;
+    sidik_cpu_detect(&f);
     const struct {
         const char *name;
         int (*fn)(const sidik_template *t, sidik_finger_sig *out, float *scale);
         int available;
     } builds[] = {
         {"baseline", sidik__sig_finger_base, 1},
-        {"avx2", sidik__sig_finger_avx2, best >= SIDIK_SIMD_AVX2},
-        {"avx512", sidik__sig_finger_avx512, best >= SIDIK_SIMD_AVX512},
+        {"avx2", sidik__sig_finger_avx2, best >= SIDIK_SIMD_AVX2 && f.fma},
+        {"avx512", sidik__sig_finger_avx512, best >= SIDIK_SIMD_AVX512 && f.fma},
     };
     double minutiae = 0;
     for (size_t i = 0; i < n; i++)

@@ -28,6 +28,7 @@ void sidik_cpu_detect(sidik_cpu_features *out)
         return;
     out->sse42 = (c & bit_SSE4_2) != 0;
     out->popcnt = (c & bit_POPCNT) != 0;
+    out->fma = (c & bit_FMA) != 0;
     bool osxsave = (c & bit_OSXSAVE) != 0;
     if (osxsave) {
         uint64_t xcr0 = read_xcr0();

@@ -45,9 +45,11 @@ static void tables_build(void)
     sidik_cpu_features f;
     sidik_cpu_detect(&f);
     sidik_simd_level level = sidik_cpu_best_level(&f);
-    build = level >= SIDIK_SIMD_AVX512   ? sidik__sig_finger_avx512
-            : level >= SIDIK_SIMD_AVX2 ? sidik__sig_finger_avx2
-                                       : sidik__sig_finger_base;
+    /* The vector builds use fused multiply-adds (sig_build_impl.h). */
+    build = !f.fma                       ? sidik__sig_finger_base
+            : level >= SIDIK_SIMD_AVX512 ? sidik__sig_finger_avx512
+            : level >= SIDIK_SIMD_AVX2   ? sidik__sig_finger_avx2
+                                         : sidik__sig_finger_base;
 }
 
 const sidik__sig_tables *sidik__sig_tables_get(void)

@@ -34,6 +34,7 @@ typedef struct {
     bool sse42, popcnt, avx2, bmi2;
     bool avx512f, avx512bw, avx512vl, avx512vpopcntdq;
     bool avx512vnni; /* not required by any level; kernels that have a VNNI form check it */
+    bool fma;        /* FMA3; not required by any level; the signature's fused builds check it */
     bool os_ymm; /* the OS saves YMM state (XCR0 & 0x6) */
     bool os_zmm; /* the OS saves opmask and ZMM state (XCR0 & 0xe0) */
 } sidik_cpu_features;

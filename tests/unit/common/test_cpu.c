@@ -134,6 +134,7 @@ static void test_cpu_detect_agrees_with_kernel(void **state)
     assert_int_equal(c.sse42, cpuinfo_has(flags, "sse4_2"));
     assert_int_equal(c.popcnt, cpuinfo_has(flags, "popcnt"));
     assert_int_equal(c.avx2, cpuinfo_has(flags, "avx2"));
+    assert_int_equal(c.fma, cpuinfo_has(flags, "fma"));
     assert_int_equal(c.avx512f, cpuinfo_has(flags, "avx512f"));
     assert_int_equal(c.avx512bw, cpuinfo_has(flags, "avx512bw"));
     assert_int_equal(c.avx512vpopcntdq, cpuinfo_has(flags, "avx512_vpopcntdq"));

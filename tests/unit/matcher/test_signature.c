@@ -173,7 +173,7 @@ static void test_signature_builds_identical(void **state)
         compute(sidik__sig_finger_base, &s.t[i], &base, &base_scale);
         assert_true(base_scale > 0);
         for (int b = 0; b < 2; b++) {
-            if (best < needs[b])
+            if (best < needs[b] || !f.fma)
                 continue;
             compute(builds[b], &s.t[i], &other, &other_scale);
             assert_memory_equal(&base, &other, sizeof base);
@@ -186,7 +186,7 @@ static void test_signature_builds_identical(void **state)
         assert_memory_equal(&base_scale, &api_scale, sizeof base_scale);
     }
     if (compared == 0)
-        print_message("no AVX2 on this CPU: only the baseline build checked\n");
+        print_message("no AVX2 with FMA on this CPU: only the baseline build checked\n");
     free(s.t);
 }
 
