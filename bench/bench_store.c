@@ -104,9 +104,29 @@ static uint64_t file_blocks(const char *dir)
     return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
 }
 
+/* One shard's walk into the gallery, LOAD_BATCH persons a call, as sidikd
+ * loads (sidik_gallery_insert_many). */
+#define LOAD_BATCH 64
+typedef struct loader {
+    sidik_gallery *g;
+    size_t n;
+    uint64_t id[LOAD_BATCH];
+    sidik_person_sig sig[LOAD_BATCH];
+} loader;
+
+static int load_flush(loader *l)
+{
+    int rc = sidik_gallery_insert_many(l->g, l->id, l->sig, l->n, NULL);
+    l->n = 0;
+    return rc;
+}
+
 static int insert_into(void *ctx, uint64_t id, const sidik_person_sig *sig)
 {
-    return sidik_gallery_insert(ctx, id, sig);
+    loader *l = ctx;
+    l->id[l->n] = id;
+    l->sig[l->n++] = *sig;
+    return l->n == LOAD_BATCH ? load_flush(l) : 0;
 }
 
 /* A gallery as sidikd's: the best SIMD level (or $SIDIK_SIMD) and sidikd's
@@ -145,10 +165,14 @@ static void cold_task(void *arg, uint32_t s)
     char d[512];
     shard_dir(d, sizeof d, c->dir, s);
     sidik_shard *sh;
-    if (sidik_shard_open(d, s, NULL, &sh, NULL) != 0 || sidik_shard_each(sh, insert_into, c->g) != 0)
+    loader *l = sidik_xcalloc(1, sizeof *l);
+    l->g = c->g;
+    if (sidik_shard_open(d, s, NULL, &sh, NULL) != 0 || sidik_shard_each(sh, insert_into, l) != 0 ||
+        load_flush(l) != 0)
         atomic_store(&c->failed, 1);
     else
         sidik_shard_close(sh);
+    sidik_free(l);
 }
 
 static int drop_caches(void)

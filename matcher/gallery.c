@@ -2,10 +2,11 @@
  * The search gallery: persons' signatures in partitions of append-only
  * chunks, and the signature scan over one partition.
  *
- * Concurrency. Writers (insert, remove) serialise on write_lock; the scan
- * takes no lock. A slot is written completely, its live flag set, and only
- * then the partition's count is raised with a release store; a scan loads
- * the count with acquire, so every slot below it is whole. Chunks are
+ * Concurrency. Writers (insert, insert_many, remove) serialise on
+ * write_lock; the scan takes no lock. A slot is written completely, its
+ * live flag set, and only then the partition's count is raised with a
+ * release store (once for a whole batch); a scan loads the count with
+ * acquire, so every slot below it is whole. Chunks are
  * published (release) before the count that covers them and are never
  * moved or freed while the gallery lives. A removal clears the live flag
  * (release); a scan that started before it may still return the person, one
@@ -225,76 +226,172 @@ static int dir_reserve(sidik_gallery *g)
     return 0;
 }
 
-int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *sig)
+/* A person's cohort offsets (0 without a cohort): a few microseconds of
+ * scanning, done outside the lock. */
+static void person_offsets(const sidik_gallery *g, const sidik__sig_block *cohort,
+                           const sidik_person_sig *sig, float off[SIDIK_SIG_FINGERS])
 {
-    if (g == NULL || sig == NULL)
-        return SIDIK_EINVAL;
-    /* The person's cohort offsets, outside the lock (a few microseconds of
-     * scanning); the cohort cannot change once a person is in, and the
-     * check under the lock catches one set in between. */
-    float off[SIDIK_SIG_FINGERS];
-    sidik__sig_block *cohort;
-    sidik__chunk *fresh = NULL; /* a chunk this insert made, to populate */
-again:
-    cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
     if (cohort != NULL) {
         sidik__sig_probe probe;
         sidik__sig_probe_init(&probe, sig);
         sidik__cohort_offsets(g, cohort, g->cohort_n, &probe, off);
     } else {
-        memset(off, 0, sizeof off);
+        memset(off, 0, SIDIK_SIG_FINGERS * sizeof *off);
     }
+}
+
+/* The chunk holding slot of part, made if it is new (*fresh then names it,
+ * for populate after the lock). Under write_lock. NULL with *rc set:
+ * SIDIK_EFULL, SIDIK_ENOMEM. */
+static sidik__chunk *chunk_for(sidik_gallery *g, sidik__partition *part, uint64_t slot,
+                               sidik__chunk **fresh, int *rc)
+{
+    size_t c = slot / SIDIK__CHUNK_PERSONS;
+    if (c >= SIDIK__MAX_CHUNKS) {
+        *rc = SIDIK_EFULL;
+        return NULL;
+    }
+    sidik__chunk *ch = atomic_load_explicit(&part->chunk[c], memory_order_relaxed);
+    if (ch != NULL)
+        return ch;
+    ch = sidik_trymalloc(sizeof *ch);
+    if (ch == NULL) {
+        *rc = SIDIK_ENOMEM;
+        return NULL;
+    }
+    huge_pages(ch, sizeof *ch);
+    memset((void *)ch->live, 0, sizeof ch->live);
+    g->chunk_bytes += sizeof *ch;
+    atomic_store_explicit(&part->chunk[c], ch, memory_order_release);
+    *fresh = ch;
+    return ch;
+}
+
+/* Names id in the directory at (p, slot), or fails: SIDIK_EEXISTS,
+ * SIDIK_ENOMEM. Under write_lock. */
+static int dir_add(sidik_gallery *g, uint64_t id, uint32_t p, uint64_t slot)
+{
+    int rc = dir_reserve(g);
+    if (rc != 0)
+        return rc;
+    int found;
+    size_t d = dir_find(g, id, &found);
+    if (found)
+        return SIDIK_EEXISTS;
+    if (g->dir_slot[d] == DIR_EMPTY)
+        g->dir_used++;
+    g->dir_id[d] = id;
+    g->dir_slot[d] = (uint64_t)p << 40 | slot;
+    return 0;
+}
+
+int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *sig)
+{
+    if (g == NULL || sig == NULL)
+        return SIDIK_EINVAL;
+    /* The cohort cannot change once a person is in; the check under the
+     * lock catches one set in between. */
+    float off[SIDIK_SIG_FINGERS];
+    sidik__sig_block *cohort;
+    sidik__chunk *fresh = NULL; /* a chunk this insert made, to populate */
+again:
+    cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
+    person_offsets(g, cohort, sig, off);
     pthread_mutex_lock(&g->write_lock);
     if (atomic_load_explicit(&g->cohort, memory_order_relaxed) != cohort) {
         pthread_mutex_unlock(&g->write_lock);
         goto again;
     }
-    int rc = dir_reserve(g);
-    if (rc != 0)
-        goto out;
-    int found;
-    size_t d = dir_find(g, id, &found);
-    if (found) {
-        rc = SIDIK_EEXISTS;
-        goto out;
-    }
     uint32_t p = (uint32_t)(mix64(id ^ 0x5349444b) % g->npart);
     sidik__partition *part = g->part[p];
     uint64_t slot = atomic_load_explicit(&part->count, memory_order_relaxed);
-    size_t c = slot / SIDIK__CHUNK_PERSONS, i = slot % SIDIK__CHUNK_PERSONS;
-    if (c >= SIDIK__MAX_CHUNKS) {
-        rc = SIDIK_EFULL;
+    size_t i = slot % SIDIK__CHUNK_PERSONS;
+    int rc = 0;
+    sidik__chunk *ch = chunk_for(g, part, slot, &fresh, &rc);
+    if (ch == NULL || (rc = dir_add(g, id, p, slot)) != 0)
         goto out;
-    }
-    sidik__chunk *ch = atomic_load_explicit(&part->chunk[c], memory_order_relaxed);
-    if (ch == NULL) {
-        ch = sidik_trymalloc(sizeof *ch);
-        if (ch == NULL) {
-            rc = SIDIK_ENOMEM;
-            goto out;
-        }
-        huge_pages(ch, sizeof *ch);
-        memset((void *)ch->live, 0, sizeof ch->live);
-        g->chunk_bytes += sizeof *ch;
-        atomic_store_explicit(&part->chunk[c], ch, memory_order_release);
-        fresh = ch;
-    }
-    sidik__sig_block *blk = &ch->block[i / SIDIK__SIG_LANES];
-    sidik__sig_block_put(blk, (int)(i % SIDIK__SIG_LANES), sig);
-    for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
-        blk->offset[f][i % SIDIK__SIG_LANES] = off[f];
+    sidik__sig_block_put_many(&ch->block[i / SIDIK__SIG_LANES], (int)(i % SIDIK__SIG_LANES), sig, 1,
+                              &off);
     ch->id[i] = id;
     atomic_store_explicit(&ch->live[i], 1, memory_order_relaxed);
     atomic_store_explicit(&part->count, slot + 1, memory_order_release);
-    if (g->dir_slot[d] == DIR_EMPTY)
-        g->dir_used++;
-    g->dir_id[d] = id;
-    g->dir_slot[d] = (uint64_t)p << 40 | slot;
     atomic_fetch_add_explicit(&g->live, 1, memory_order_relaxed);
 out:
     pthread_mutex_unlock(&g->write_lock);
     if (fresh != NULL)
         populate(fresh, sizeof *fresh);
+    return rc;
+}
+
+int sidik_gallery_insert_many(sidik_gallery *g, const uint64_t *ids, const sidik_person_sig *sigs,
+                              size_t n, size_t *done)
+{
+    if (done != NULL)
+        *done = 0;
+    if (g == NULL || (n > 0 && (ids == NULL || sigs == NULL)))
+        return SIDIK_EINVAL;
+    if (n > SIDIK_GALLERY_INSERT_MAX)
+        return SIDIK_ERANGE;
+    if (n == 0)
+        return 0;
+    float off[SIDIK_GALLERY_INSERT_MAX][SIDIK_SIG_FINGERS];
+    sidik__sig_block *cohort;
+    /* Chunks this call made: a batch spans at most two. */
+    sidik__chunk *fresh[2] = {NULL, NULL};
+    _Static_assert(SIDIK_GALLERY_INSERT_MAX <= SIDIK__CHUNK_PERSONS, "a batch spans two chunks");
+again:
+    cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
+    for (size_t j = 0; j < n; j++)
+        person_offsets(g, cohort, &sigs[j], off[j]);
+    pthread_mutex_lock(&g->write_lock);
+    if (atomic_load_explicit(&g->cohort, memory_order_relaxed) != cohort) {
+        pthread_mutex_unlock(&g->write_lock);
+        goto again;
+    }
+    /* The partition with the fewest slots keeps them even, and one
+     * partition for the whole batch fills its blocks whole, each by one
+     * writer. */
+    uint32_t p = 0;
+    for (uint32_t q = 1; q < g->npart; q++)
+        if (atomic_load_explicit(&g->part[q]->count, memory_order_relaxed) <
+            atomic_load_explicit(&g->part[p]->count, memory_order_relaxed))
+            p = q;
+    sidik__partition *part = g->part[p];
+    const uint64_t first = atomic_load_explicit(&part->count, memory_order_relaxed);
+    /* Named and placed one by one, up to the first failure; written a
+     * block's lanes at a time; published together. */
+    int rc = 0;
+    size_t k = 0;
+    for (; k < n; k++) {
+        const uint64_t slot = first + k;
+        sidik__chunk *made = NULL;
+        sidik__chunk *ch = chunk_for(g, part, slot, &made, &rc);
+        if (made != NULL)
+            fresh[fresh[0] != NULL] = made;
+        if (ch == NULL || (rc = dir_add(g, ids[k], p, slot)) != 0)
+            break;
+        ch->id[slot % SIDIK__CHUNK_PERSONS] = ids[k];
+    }
+    for (size_t j = 0; j < k;) {
+        const uint64_t slot = first + j;
+        const size_t i = slot % SIDIK__CHUNK_PERSONS, lane = i % SIDIK__SIG_LANES;
+        const size_t run = k - j < SIDIK__SIG_LANES - lane ? k - j : SIDIK__SIG_LANES - lane;
+        sidik__chunk *ch =
+            atomic_load_explicit(&part->chunk[slot / SIDIK__CHUNK_PERSONS], memory_order_relaxed);
+        sidik__sig_block_put_many(&ch->block[i / SIDIK__SIG_LANES], (int)lane, &sigs[j], (int)run,
+                                  &off[j]);
+        for (size_t r = 0; r < run; r++)
+            atomic_store_explicit(&ch->live[i + r], 1, memory_order_relaxed);
+        j += run;
+    }
+    atomic_store_explicit(&part->count, first + k, memory_order_release);
+    atomic_fetch_add_explicit(&g->live, k, memory_order_relaxed);
+    pthread_mutex_unlock(&g->write_lock);
+    for (int c = 0; c < 2; c++)
+        if (fresh[c] != NULL)
+            populate(fresh[c], sizeof *fresh[c]);
+    if (done != NULL)
+        *done = k;
     return rc;
 }
 

@@ -63,7 +63,8 @@ static inline void sig_sincos(float x, float *s, float *c)
     r = fmaf(-k, 4.83751297e-4f, r);
     r = fmaf(-k, 7.54978995e-8f, r);
     float r2 = r * r;
-    float ps = fmaf(r * r2, fmaf(r2, fmaf(r2, -1.95152959e-4f, 8.33216087e-3f), -1.66666546e-1f), r);
+    float ps =
+        fmaf(r * r2, fmaf(r2, fmaf(r2, -1.95152959e-4f, 8.33216087e-3f), -1.66666546e-1f), r);
     float pc = fmaf(r2 * r2, fmaf(r2, fmaf(r2, 2.443315711e-5f, -1.388731625e-3f), 4.166664568e-2f),
                     fmaf(-0.5f, r2, 1.0f));
     int q = (int)k;

@@ -42,6 +42,10 @@ _Static_assert(sizeof(sidik__sig_block) % 64 == 0, "blocks stay cache-line align
 /* Lane `lane` of b: written from s (its offsets set to 0), read back into
  * s. */
 void sidik__sig_block_put(sidik__sig_block *b, int lane, const sidik_person_sig *s);
+/* Lanes lane..lane + n - 1 of b from s[0..n), with their cohort offsets
+ * (NULL: 0), a cache line at a time. */
+void sidik__sig_block_put_many(sidik__sig_block *b, int lane, const sidik_person_sig *s, int n,
+                               const float (*offset)[SIDIK_SIG_FINGERS]);
 void sidik__sig_block_get(const sidik__sig_block *b, int lane, sidik_person_sig *s);
 
 /* A probe finger in the form the products want: for each harmonic and ring

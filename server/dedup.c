@@ -580,16 +580,30 @@ typedef struct loading {
     _Atomic uint64_t skipped; /* the shards are walked on the pool's threads */
 } loading;
 
-static int load_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
+/* A shard's batch into the gallery in one sidik_gallery_insert_many per run
+ * of records, around those a crash cut short. */
+static int load_batch(void *ctx, const uint64_t *ids, const sidik_person_sig *sigs, size_t n,
+                      uint32_t shard)
 {
     (void)shard;
     loading *l = ctx;
-    if (id < SIDIK_RECORD_MIGRATED_FIRST && id > atomic_load(&l->d->decided)) {
+    size_t from = 0;
+    for (size_t i = 0; i <= n; i++) {
         /* stored by a batch a crash cut short: it is decided again */
-        atomic_fetch_add(&l->skipped, 1);
-        return 0;
+        const bool skip =
+            i < n && ids[i] < SIDIK_RECORD_MIGRATED_FIRST && ids[i] > atomic_load(&l->d->decided);
+        if (i < n && !skip)
+            continue;
+        int rc = i > from ? sidik_gallery_insert_many(l->d->gallery, &ids[from], &sigs[from],
+                                                      i - from, NULL)
+                          : 0;
+        if (rc != 0)
+            return rc;
+        if (skip)
+            atomic_fetch_add(&l->skipped, 1);
+        from = i + 1;
     }
-    return sidik_gallery_insert(l->d->gallery, id, sig);
+    return 0;
 }
 
 /* ---- opening: the enrollments awaiting review, searchable again --------------------- */
@@ -719,7 +733,8 @@ int sidik_dedup_open(const sidik_dedup_options *o, sidik_dedup **out, const char
         atomic_store(&d->decided, decided);
     }
     loading l = {.d = d};
-    if (rc == 0 && (rc = sidik_shardset_each(d->o.shards, d->o.pool, load_one, &l)) != 0 && *why == NULL)
+    if (rc == 0 && (rc = sidik_shardset_each(d->o.shards, d->o.pool, load_batch, &l)) != 0 &&
+        *why == NULL)
         *why = "loading the gallery from the shards";
     if (rc == 0 && (rc = load_review(d)) != 0)
         *why = "loading the enrollments awaiting review";

@@ -314,19 +314,33 @@ int sidik_shardset_fetch(void *ctx, uint64_t id, sidik_fmr *out)
     return rc;
 }
 
+typedef int (*each_fn)(void *ctx, const uint64_t *ids, const sidik_person_sig *sigs, size_t n,
+                       uint32_t shard);
+
 typedef struct each_walk {
     sidik_shardset *set;
-    int (*fn)(void *, uint64_t, const sidik_person_sig *, uint32_t);
+    each_fn fn;
     void *ctx;
     int *rc;            /* each shard's outcome */
     _Atomic int failed; /* set by the first failure: the other walks stop */
 } each_walk;
 
+/* One shard's walk: its snapshot and the batch it is filling. */
 typedef struct each_ctx {
     each_walk *w;
     sidik_control_txn *snapshot;
     uint32_t shard;
+    size_t n;
+    uint64_t ids[SIDIK_SHARDSET_EACH_BATCH];
+    sidik_person_sig sigs[SIDIK_SHARDSET_EACH_BATCH];
 } each_ctx;
+
+static int each_flush(each_ctx *e)
+{
+    int rc = e->n > 0 ? e->w->fn(e->w->ctx, e->ids, e->sigs, e->n, e->shard) : 0;
+    e->n = 0;
+    return rc;
+}
 
 static int each_named(void *arg, uint64_t id, const sidik_person_sig *sig)
 {
@@ -337,7 +351,11 @@ static int each_named(void *arg, uint64_t id, const sidik_person_sig *sig)
     int rc = sidik_control_dir_get(e->snapshot, id, &named);
     if (rc == SIDIK_ENOTFOUND || (rc == 0 && named != e->shard))
         return 0; /* an orphan, or a copy the snapshot does not name here */
-    return rc != 0 ? rc : e->w->fn(e->w->ctx, id, sig, e->shard);
+    if (rc != 0)
+        return rc;
+    e->ids[e->n] = id;
+    e->sigs[e->n++] = *sig;
+    return e->n == SIDIK_SHARDSET_EACH_BATCH ? each_flush(e) : 0;
 }
 
 /* One shard's walk, with a snapshot of the directory of its own: an LMDB
@@ -346,14 +364,20 @@ static int each_named(void *arg, uint64_t id, const sidik_person_sig *sig)
 static void each_shard(void *arg, uint32_t i)
 {
     each_walk *w = arg;
-    each_ctx e = {.w = w, .shard = i};
+    each_ctx *e = sidik_trymalloc(sizeof *e); /* 330 KB: not on a pool thread's stack */
     sidik_shard *s = shard_at(w->set, i);
-    int rc = sidik_control_begin(w->set->control, false, &e.snapshot);
+    int rc = e == NULL ? SIDIK_ENOMEM : sidik_control_begin(w->set->control, false, &e->snapshot);
     if (rc == 0) {
+        e->w = w;
+        e->shard = i;
+        e->n = 0;
         if (s != NULL)
-            rc = sidik_shard_each(s, each_named, &e);
-        sidik_control_abort(e.snapshot);
+            rc = sidik_shard_each(s, each_named, e);
+        if (rc == 0)
+            rc = each_flush(e);
+        sidik_control_abort(e->snapshot);
     }
+    sidik_free(e);
     w->rc[i] = rc;
     if (rc != 0)
         atomic_store(&w->failed, 1);
@@ -366,9 +390,7 @@ static void run_in_caller(void *ctx, uint32_t n, void (*task)(void *arg, uint32_
         task(arg, i);
 }
 
-int sidik_shardset_each(sidik_shardset *set, const sidik_pool *pool,
-                        int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard),
-                        void *ctx)
+int sidik_shardset_each(sidik_shardset *set, const sidik_pool *pool, each_fn fn, void *ctx)
 {
     if (set == NULL || fn == NULL)
         return SIDIK_EINVAL;

@@ -98,6 +98,25 @@ int sidik_gallery_set_cohort(sidik_gallery *g, const sidik_person_sig *cohort, u
  */
 int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *sig);
 
+/** The most persons one sidik_gallery_insert_many takes. */
+#define SIDIK_GALLERY_INSERT_MAX 256
+
+/**
+ * Adds persons ids[0..n) with signatures sigs[0..n) (copied), as many
+ * sidik_gallery_insert calls would, for bulk loads such as a cold start:
+ * the persons go to consecutive slots of the partition with the fewest,
+ * written a block of 16 at a time (one cache line per harmonic instead of
+ * one per person and harmonic), and become visible together when it
+ * returns. Stops at the first person that fails: those before it are in
+ * (*done, if not NULL, says how many), it and those after are not.
+ * Thread-safe as sidik_gallery_insert is. Returns 0, SIDIK_EINVAL (NULL
+ * with n > 0), SIDIK_ERANGE (n above SIDIK_GALLERY_INSERT_MAX, nothing
+ * added), or the failing person's error as sidik_gallery_insert gives it
+ * (SIDIK_EEXISTS also for an id twice in the batch).
+ */
+int sidik_gallery_insert_many(sidik_gallery *g, const uint64_t *ids, const sidik_person_sig *sigs,
+                              size_t n, size_t *done);
+
 /** Removes person id: searches that start afterwards never return it.
  *  Returns 0, SIDIK_EINVAL or SIDIK_ENOTFOUND. */
 int sidik_gallery_remove(sidik_gallery *g, uint64_t id);

@@ -76,15 +76,21 @@ int sidik_shardset_put(sidik_shardset *set, const sidik_shard_record *r, size_t 
  *  control store errors. */
 int sidik_shardset_fetch(void *set, uint64_t id, sidik_fmr *out);
 
-/** Calls fn once per record the directory names, with its signature and
- *  shard, until fn returns nonzero (returned: the first failure in shard
- *  order). The shards are walked one task each on pool (NULL: one after the
- *  other in the caller's thread), so fn may run on several threads at once;
- *  computing the signatures is most of a walk's time (sidik_shard_each).
- *  Each walk reads the directory from a snapshot of its own, taken under
- *  the lock that keeps rebalancing out. */
+/** The most records one call of sidik_shardset_each's fn is given. */
+#define SIDIK_SHARDSET_EACH_BATCH 64
+
+/** Calls fn with every record the directory names, ids[i] with signature
+ *  sigs[i], in batches of 1 to SIDIK_SHARDSET_EACH_BATCH records of one
+ *  shard (a search gallery takes a batch in one
+ *  sidik_gallery_insert_many), until fn returns nonzero (returned: the
+ *  first failure in shard order). The shards are walked one task each on
+ *  pool (NULL: one after the other in the caller's thread), so fn may run
+ *  on several threads at once; computing the signatures is most of a
+ *  walk's time (sidik_shard_each). Each walk reads the directory from a
+ *  snapshot of its own, taken under the lock that keeps rebalancing out. */
 int sidik_shardset_each(sidik_shardset *set, const sidik_pool *pool,
-                        int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard),
+                        int (*fn)(void *ctx, const uint64_t *ids, const sidik_person_sig *sigs,
+                                  size_t n, uint32_t shard),
                         void *ctx);
 
 /** Moves records from fuller to emptier shards until no two differ by more

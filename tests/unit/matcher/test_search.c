@@ -324,6 +324,199 @@ static void test_search_cohort_offsets_and_scores(void **state)
     sidik_free(c);
 }
 
+/* ---- batch inserts --------------------------------------------------------- */
+
+static void test_search_insert_many_rejects_bad_input(void **state)
+{
+    (void)state;
+    sidik_gallery *g;
+    enum { N = SIDIK_GALLERY_INSERT_MAX + 1 };
+    sidik_person_sig *sig = sidik_xcalloc(N, sizeof *sig);
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++)
+        ids[i] = 1000 + (uint64_t)i;
+    size_t done = 99;
+    assert_int_equal(sidik_gallery_create(3, SIDIK_SIMD_SCALAR, &g), 0);
+    assert_int_equal(sidik_gallery_insert_many(NULL, ids, sig, 1, &done), SIDIK_EINVAL);
+    assert_int_equal(done, 0);
+    assert_int_equal(sidik_gallery_insert_many(g, NULL, sig, 1, &done), SIDIK_EINVAL);
+    assert_int_equal(sidik_gallery_insert_many(g, ids, NULL, 1, &done), SIDIK_EINVAL);
+    done = 99;
+    assert_int_equal(sidik_gallery_insert_many(g, ids, sig, N, &done), SIDIK_ERANGE);
+    assert_int_equal(done, 0);
+    assert_int_equal(sidik_gallery_size(g), 0);
+    assert_int_equal(sidik_gallery_insert_many(g, NULL, NULL, 0, &done), 0);
+    assert_int_equal(sidik_gallery_insert_many(g, ids, sig, N - 1, NULL), 0);
+    assert_int_equal(sidik_gallery_size(g), N - 1);
+    /* An id twice in a batch: those before the second are in, it and the
+     * rest are not. */
+    const uint64_t twice[] = {1, 2, 3, 2, 5};
+    assert_int_equal(sidik_gallery_insert_many(g, twice, sig, 5, &done), SIDIK_EEXISTS);
+    assert_int_equal(done, 3);
+    assert_int_equal(sidik_gallery_size(g), N - 1 + 3);
+    assert_int_equal(sidik_gallery_insert(g, 3, &sig[0]), SIDIK_EEXISTS);
+    assert_int_equal(sidik_gallery_insert(g, 5, &sig[0]), 0);
+    /* An id already in the gallery stops the batch at it. */
+    const uint64_t again[] = {6, 1000, 7};
+    assert_int_equal(sidik_gallery_insert_many(g, again, sig, 3, &done), SIDIK_EEXISTS);
+    assert_int_equal(done, 1);
+    assert_int_equal(sidik_gallery_remove(g, 6), 0);
+    assert_int_equal(sidik_gallery_remove(g, 7), SIDIK_ENOTFOUND);
+    sidik_gallery_destroy(g);
+    sidik_free(sig);
+}
+
+/* Every person of g, found by a scan for probe: its block lane read back
+ * into got[id - first] with its offsets; *part_max and *part_min the
+ * partitions' largest and smallest counts. */
+static void read_back(sidik_gallery *g, uint32_t nparts, const sidik_person_sig *probe,
+                      uint64_t first, uint32_t n, sidik_person_sig *got,
+                      float (*off)[SIDIK_SIG_FINGERS], float *score, uint64_t *part_max,
+                      uint64_t *part_min)
+{
+    sidik_probe pr = {0};
+    sidik__sig_probe_init(&pr.sig, probe);
+    sidik_probe *probes[1] = {&pr};
+    const float poff[1][SIDIK_SIG_FINGERS] = {{0}};
+    sidik__hit *best = sidik_xcalloc(n, sizeof *best);
+    uint32_t seen = 0;
+    *part_max = 0;
+    *part_min = UINT64_MAX;
+    for (uint32_t part = 0; part < nparts; part++) {
+        uint32_t kept;
+        uint64_t scanned;
+        sidik__gallery_scan(g, part, probes, poff, 1, n, best, &kept, &scanned);
+        *part_max = scanned > *part_max ? scanned : *part_max;
+        *part_min = scanned < *part_min ? scanned : *part_min;
+        for (uint32_t h = 0; h < kept; h++) {
+            int lane;
+            const sidik__sig_block *b = sidik__gallery_block(g, part, best[h].slot, &lane);
+            uint64_t i = best[h].id - first;
+            assert_true(i < n);
+            sidik__sig_block_get(b, lane, &got[i]);
+            for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
+                off[i][f] = b->offset[f][lane];
+            score[i] = best[h].score;
+        }
+        seen += kept;
+    }
+    assert_int_equal(seen, n);
+    sidik_free(best);
+}
+
+/* Batches of every size from 1 up, in a gallery with a cohort: each person
+ * reads back with the bytes, offsets and scan score one insert at a time
+ * gives, and the partitions stay even. */
+static void test_search_insert_many_same_as_one_by_one(void **state)
+{
+    (void)state;
+    enum { DISTINCT = 24, N = 700, PARTS = 5, FIRST = 5000 };
+    sidik_person_sig *c = cohort_of(8);
+    sidik_person_sig *sig = sidik_xcalloc(N, sizeof *sig);
+    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        if (i < DISTINCT) {
+            person((uint64_t)i, 0, NULL, r);
+            if (i % 5 == 1)
+                r->views[i % 10].count = 3; /* an absent finger */
+            assert_int_equal(sidik_sig_person(r, &sig[i], NULL), 0);
+        } else {
+            sig[i] = sig[i % DISTINCT];
+        }
+        ids[i] = FIRST + (uint64_t)i;
+    }
+    sidik_gallery *one, *many;
+    assert_int_equal(sidik_gallery_create(PARTS, SIDIK_SIMD_SCALAR, &one), 0);
+    assert_int_equal(sidik_gallery_create(PARTS, SIDIK_SIMD_SCALAR, &many), 0);
+    assert_int_equal(sidik_gallery_set_cohort(one, c, 8), 0);
+    assert_int_equal(sidik_gallery_set_cohort(many, c, 8), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(sidik_gallery_insert(one, ids[i], &sig[i]), 0);
+    size_t at = 0, batch = 1, largest = 0;
+    while (at < N) {
+        size_t n = N - at < batch ? N - at : batch, done;
+        assert_int_equal(sidik_gallery_insert_many(many, &ids[at], &sig[at], n, &done), 0);
+        assert_int_equal(done, n);
+        largest = n > largest ? n : largest;
+        at += n;
+        batch++;
+    }
+    assert_int_equal(sidik_gallery_size(many), N);
+    sidik_person_sig *got_one = sidik_xcalloc(N, sizeof *got_one);
+    sidik_person_sig *got_many = sidik_xcalloc(N, sizeof *got_many);
+    float(*off_one)[SIDIK_SIG_FINGERS] = sidik_xcalloc(N, sizeof *off_one);
+    float(*off_many)[SIDIK_SIG_FINGERS] = sidik_xcalloc(N, sizeof *off_many);
+    float score_one[N], score_many[N];
+    uint64_t max_one, min_one, max_many, min_many;
+    read_back(one, PARTS, &sig[3], FIRST, N, got_one, off_one, score_one, &max_one, &min_one);
+    read_back(many, PARTS, &sig[3], FIRST, N, got_many, off_many, score_many, &max_many, &min_many);
+    int nonzero = 0;
+    for (int i = 0; i < N; i++) {
+        assert_memory_equal(&got_many[i], &sig[i], sizeof sig[i]);
+        assert_memory_equal(&got_one[i], &sig[i], sizeof sig[i]);
+        assert_memory_equal(off_many[i], off_one[i], sizeof off_one[i]);
+        assert_true(score_many[i] == score_one[i]);
+        nonzero += off_many[i][0] != 0;
+    }
+    assert_true(nonzero > N / 2);
+    /* Each batch goes to the emptiest partition. */
+    assert_true(max_many - min_many <= largest);
+    sidik_gallery_destroy(one);
+    sidik_gallery_destroy(many);
+    sidik_free(off_one);
+    sidik_free(off_many);
+    sidik_free(got_one);
+    sidik_free(got_many);
+    sidik_free(r);
+    sidik_free(sig);
+    sidik_free(c);
+}
+
+/* A batch that runs over the end of a chunk (4,096 persons) into a new
+ * one: every person reads back whole. */
+static void test_search_insert_many_across_chunks(void **state)
+{
+    (void)state;
+    enum { N = SIDIK__CHUNK_PERSONS + 150, BATCH = 200, FIRST = 70000 };
+    sidik_person_sig *sig = sidik_xcalloc(N, sizeof *sig);
+    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    uint64_t *ids = sidik_xcalloc(N, sizeof *ids);
+    for (int i = 0; i < N; i++) {
+        if (i < 4) {
+            person((uint64_t)i + 40, 0, NULL, r);
+            assert_int_equal(sidik_sig_person(r, &sig[i], NULL), 0);
+        } else {
+            sig[i] = sig[i % 4];
+        }
+        ids[i] = FIRST + (uint64_t)i;
+    }
+    sidik_gallery *g;
+    assert_int_equal(sidik_gallery_create(1, SIDIK_SIMD_SCALAR, &g), 0);
+    for (size_t at = 0; at < N; at += BATCH) {
+        size_t n = N - at < BATCH ? N - at : BATCH, done;
+        assert_int_equal(sidik_gallery_insert_many(g, &ids[at], &sig[at], n, &done), 0);
+        assert_int_equal(done, n);
+    }
+    /* So the batch from slot 4,000 runs to 4,199. */
+    assert_int_not_equal(SIDIK__CHUNK_PERSONS % BATCH, 0);
+    sidik_person_sig *got = sidik_xcalloc(N, sizeof *got);
+    float(*off)[SIDIK_SIG_FINGERS] = sidik_xcalloc(N, sizeof *off);
+    float *score = sidik_xcalloc(N, sizeof *score);
+    uint64_t hi, lo;
+    read_back(g, 1, &sig[0], FIRST, N, got, off, score, &hi, &lo);
+    for (int i = 0; i < N; i++)
+        assert_memory_equal(&got[i], &sig[i], sizeof sig[i]);
+    assert_int_equal(hi, N);
+    sidik_gallery_destroy(g);
+    sidik_free(score);
+    sidik_free(off);
+    sidik_free(got);
+    sidik_free(ids);
+    sidik_free(r);
+    sidik_free(sig);
+}
+
 /* ---- the cascade on a small population --------------------------------- */
 
 static void serial_run(void *ctx, uint32_t n, void (*task)(void *, uint32_t), void *arg)
@@ -500,6 +693,9 @@ int main(void)
         SIDIK_TEST(test_search_gallery_rejects_bad_input),
         SIDIK_TEST(test_search_cohort_rejects_bad_input),
         SIDIK_TEST(test_search_cohort_offsets_and_scores),
+        SIDIK_TEST(test_search_insert_many_rejects_bad_input),
+        SIDIK_TEST(test_search_insert_many_same_as_one_by_one),
+        SIDIK_TEST(test_search_insert_many_across_chunks),
         SIDIK_TEST(test_search_finds_reenrollments),
         SIDIK_TEST(test_search_finds_reenrollments_with_cohort),
     };

@@ -392,6 +392,43 @@ static void test_server_dedup_crash_after_shard_writes(void **state)
     rig_close(&r, false);
 }
 
+/* Reopening after such a crash walks decided records, cut-short ones and
+ * a migrated one in one shard batch: the gallery takes the decided and the
+ * migrated records around the cut-short ones. */
+static void test_server_dedup_reload_around_cut_short(void **state)
+{
+    (void)state;
+    rig r = {0};
+    rig_open(&r, 1);
+    char id[3][37];
+    uint64_t seq[3];
+    for (unsigned i = 0; i < 3; i++) {
+        id_of(id[i], 400 + i);
+        seq[i] = receive(&r, 40 + i, 0, id[i]);
+    }
+    uint32_t n;
+    assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
+    assert_int_equal(n, 1);
+    sidik_fmr *rec = malloc(sizeof *rec);
+    uint8_t *iso = malloc(65536);
+    const uint64_t cut[3] = {seq[1], seq[2], SIDIK_RECORD_MIGRATED_FIRST + 7};
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(sidik_synth_impression(&params, SEED, 41 + i, 0, rec, NULL, NULL), 0);
+        size_t len;
+        assert_int_equal(sidik_fmr_encode_iso2005(rec, iso, 65536, &len), 0);
+        sidik_shard_record sr = {.id = cut[i], .tmpl = iso, .tmpl_len = len};
+        assert_int_equal(sidik_shardset_put(r.shards, &sr, 1, NULL), 0);
+    }
+    free(rec);
+    free(iso);
+    rig_close(&r, true);
+
+    rig_open(&r, 1);
+    assert_int_equal(sidik_dedup_decided(r.dedup), seq[0]);
+    assert_int_equal(sidik_dedup_gallery_size(r.dedup), 2); /* seq[0] and the migrated one */
+    rig_close(&r, false);
+}
+
 /* The audit entry of the latest decision on id. */
 static sidik_audit_entry audit_of(rig *r, const char *id)
 {
@@ -1114,6 +1151,7 @@ int main(void)
         SIDIK_TEST(test_server_dedup_unique_then_duplicate),
         SIDIK_TEST(test_server_dedup_same_batch),
         SIDIK_TEST(test_server_dedup_restart),
+        SIDIK_TEST(test_server_dedup_reload_around_cut_short),
         SIDIK_TEST(test_server_dedup_crash_after_shard_writes),
         SIDIK_TEST(test_server_dedup_unusable_goes_to_review),
         SIDIK_TEST(test_server_dedup_nik),

@@ -449,18 +449,23 @@ typedef struct census {
 static pthread_mutex_t census_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Called on several threads at once when the walk has a pool. */
-static int census_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
+static int census_one(void *ctx, const uint64_t *ids, const sidik_person_sig *sigs, size_t n,
+                      uint32_t shard)
 {
     census *c = ctx;
     (void)shard;
-    int wrong_sig = memcmp(sig, &people[id % PERSONS].sig, sizeof *sig) != 0;
     pthread_mutex_lock(&census_lock);
-    if (id == 0 || id > c->n) {
-        c->wrong++;
-    } else {
-        c->twice += c->seen[id]++ != 0;
-        c->wrong += wrong_sig;
-        c->count++;
+    c->wrong += n < 1 || n > SIDIK_SHARDSET_EACH_BATCH;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = ids[i];
+        int wrong_sig = memcmp(&sigs[i], &people[id % PERSONS].sig, sizeof sigs[i]) != 0;
+        if (id == 0 || id > c->n) {
+            c->wrong++;
+        } else {
+            c->twice += c->seen[id]++ != 0;
+            c->wrong += wrong_sig;
+            c->count++;
+        }
     }
     pthread_mutex_unlock(&census_lock);
     return 0;
@@ -510,10 +515,14 @@ static census take_census(node *nd, uint64_t n)
 }
 
 /* Fails at one record: the walk on three threads stops and says so. */
-static int fail_at_7(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
+static int fail_at_7(void *ctx, const uint64_t *ids, const sidik_person_sig *sigs, size_t n,
+                     uint32_t shard)
 {
-    (void)ctx, (void)sig, (void)shard;
-    return id == 7 ? SIDIK_ERANGE : 0;
+    (void)ctx, (void)sigs, (void)shard;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == 7)
+            return SIDIK_ERANGE;
+    return 0;
 }
 
 /* The shards' I/O seam: while it fails, every write (put, rebalance's

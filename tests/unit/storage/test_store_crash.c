@@ -147,16 +147,21 @@ typedef struct census {
     uint64_t last, count, twice, stray;
 } census;
 
-static int census_one(void *ctx, uint64_t id, const sidik_person_sig *sig, uint32_t shard)
+static int census_one(void *ctx, const uint64_t *ids, const sidik_person_sig *sigs, size_t n,
+                      uint32_t shard)
 {
     census *c = ctx;
     (void)shard;
-    if (id == 0 || id > c->last || memcmp(sig, &people[id % PERSONS].sig, sizeof *sig) != 0) {
-        c->stray++;
-        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = ids[i];
+        if (id == 0 || id > c->last ||
+            memcmp(&sigs[i], &people[id % PERSONS].sig, sizeof sigs[i]) != 0) {
+            c->stray++;
+            continue;
+        }
+        c->twice += c->seen[id]++ != 0;
+        c->count++;
     }
-    c->twice += c->seen[id]++ != 0;
-    c->count++;
     return 0;
 }
 
