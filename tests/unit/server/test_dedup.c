@@ -343,6 +343,33 @@ static void test_server_dedup_restart(void **state)
     rig_close(&r, false);
 }
 
+/* Three enrollments, ids id_base.. with persons person.., received. */
+static void receive_three(rig *r, unsigned id_base, uint64_t person, char id[3][37],
+                          uint64_t seq[3])
+{
+    for (unsigned i = 0; i < 3; i++) {
+        id_of(id[i], id_base + i);
+        seq[i] = receive(r, person + i, 0, id[i]);
+    }
+}
+
+/* Stores synthetic persons first.. first + n - 1 as records ids[0..n) in
+ * the shards, named in the directory, as a dedup batch's shard writes do. */
+static void store_records(rig *r, const uint64_t *ids, uint64_t first, unsigned n)
+{
+    sidik_fmr *rec = malloc(sizeof *rec);
+    uint8_t *iso = malloc(65536);
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(sidik_synth_impression(&params, SEED, first + i, 0, rec, NULL, NULL), 0);
+        size_t len;
+        assert_int_equal(sidik_fmr_encode_iso2005(rec, iso, 65536, &len), 0);
+        sidik_shard_record sr = {.id = ids[i], .tmpl = iso, .tmpl_len = len};
+        assert_int_equal(sidik_shardset_put(r->shards, &sr, 1, NULL), 0);
+    }
+    free(rec);
+    free(iso);
+}
+
 /* A crash after a batch's shard writes and before its transaction: the
  * records sit in the shards past the decided point. Opening leaves them
  * out of the search; deciding again stores the same records once, and no
@@ -354,22 +381,9 @@ static void test_server_dedup_crash_after_shard_writes(void **state)
     rig_open(&r, 0);
     char id[3][37];
     uint64_t seq[3];
-    for (unsigned i = 0; i < 3; i++) {
-        id_of(id[i], 300 + i);
-        seq[i] = receive(&r, 30 + i, 0, id[i]);
-    }
+    receive_three(&r, 300, 30, id, seq);
     /* What the cut-short batch wrote: its records, named in the directory. */
-    sidik_fmr *rec = malloc(sizeof *rec);
-    uint8_t *iso = malloc(65536);
-    for (unsigned i = 0; i < 3; i++) {
-        assert_int_equal(sidik_synth_impression(&params, SEED, 30 + i, 0, rec, NULL, NULL), 0);
-        size_t len;
-        assert_int_equal(sidik_fmr_encode_iso2005(rec, iso, 65536, &len), 0);
-        sidik_shard_record sr = {.id = seq[i], .tmpl = iso, .tmpl_len = len};
-        assert_int_equal(sidik_shardset_put(r.shards, &sr, 1, NULL), 0);
-    }
-    free(rec);
-    free(iso);
+    store_records(&r, seq, 30, 3);
     rig_close(&r, true);
 
     rig_open(&r, 0);
@@ -402,25 +416,12 @@ static void test_server_dedup_reload_around_cut_short(void **state)
     rig_open(&r, 1);
     char id[3][37];
     uint64_t seq[3];
-    for (unsigned i = 0; i < 3; i++) {
-        id_of(id[i], 400 + i);
-        seq[i] = receive(&r, 40 + i, 0, id[i]);
-    }
+    receive_three(&r, 400, 40, id, seq);
     uint32_t n;
     assert_int_equal(sidik_dedup_step(r.dedup, &n), 0);
     assert_int_equal(n, 1);
-    sidik_fmr *rec = malloc(sizeof *rec);
-    uint8_t *iso = malloc(65536);
     const uint64_t cut[3] = {seq[1], seq[2], SIDIK_RECORD_MIGRATED_FIRST + 7};
-    for (unsigned i = 0; i < 3; i++) {
-        assert_int_equal(sidik_synth_impression(&params, SEED, 41 + i, 0, rec, NULL, NULL), 0);
-        size_t len;
-        assert_int_equal(sidik_fmr_encode_iso2005(rec, iso, 65536, &len), 0);
-        sidik_shard_record sr = {.id = cut[i], .tmpl = iso, .tmpl_len = len};
-        assert_int_equal(sidik_shardset_put(r.shards, &sr, 1, NULL), 0);
-    }
-    free(rec);
-    free(iso);
+    store_records(&r, cut, 41, 3);
     rig_close(&r, true);
 
     rig_open(&r, 1);
