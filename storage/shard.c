@@ -393,8 +393,17 @@ static void warm_file(MDB_env *env)
 int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig),
                      void *ctx)
 {
+    return sidik_shard_each_range(s, 0, UINT64_MAX, fn, ctx);
+}
+
+int sidik_shard_each_range(sidik_shard *s, uint64_t lo, uint64_t hi,
+                           int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig),
+                           void *ctx)
+{
     if (s == NULL || fn == NULL)
         return SIDIK_EINVAL;
+    if (hi < lo)
+        return 0;
     sidik_person_sig *sig = sidik_trymalloc(sizeof *sig);
     sidik_fmr *fmr = sidik_trymalloc(sizeof *fmr);
     MDB_txn *txn;
@@ -409,13 +418,16 @@ int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sid
         return rc;
     }
     warm_file(s->env);
-    MDB_val k, v;
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    uint8_t kb[8];
+    MDB_val k = sidik_lmdb_be64_key(lo, kb), v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && mrc == 0) {
         person_head h;
         const uint8_t *tmpl;
         if (k.mv_size != 8)
             rc = SIDIK_ECORRUPT;
+        if (rc == 0 && key_id(&k) > hi)
+            break;
         if (rc == 0)
             rc = parse(&v, &h, &tmpl);
         if (rc == 0 && h.version == RECORD_SIGNED) {
@@ -437,6 +449,54 @@ int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sid
     sidik_free(fmr);
     sidik_free(sig);
     return rc;
+}
+
+int sidik_shard_span(sidik_shard *s, uint64_t *first, uint64_t *last)
+{
+    if (s == NULL || first == NULL || last == NULL)
+        return SIDIK_EINVAL;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc != 0)
+        return rc;
+    if ((rc = sidik_lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (mrc == 0 && k.mv_size == 8) {
+        *first = key_id(&k);
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    }
+    if (mrc == MDB_NOTFOUND)
+        rc = SIDIK_ENOTFOUND;
+    else if (mrc != 0)
+        rc = sidik_lmdb_err(mrc);
+    else if (k.mv_size != 8)
+        rc = SIDIK_ECORRUPT;
+    else
+        *last = key_id(&k);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sidik_shard_slice(uint64_t first, uint64_t last, uint32_t part, uint32_t parts, uint64_t *lo,
+                      uint64_t *hi)
+{
+    if (parts == 0 || part >= parts || last < first)
+        return 0;
+    /* Range j starts at first + ids * j / parts; 128 bits, as the count of
+     * ids, last - first + 1, may be 2^64. */
+    const unsigned __int128 ids = (unsigned __int128)(last - first) + 1;
+    const unsigned __int128 from = ids * part / parts, to = ids * (part + 1) / parts;
+    if (to == from)
+        return 0;
+    *lo = first + (uint64_t)from;
+    *hi = first + (uint64_t)(to - 1);
+    return 1;
 }
 
 int sidik_shard_stats(sidik_shard *s, uint64_t *records, uint64_t *bytes)

@@ -80,6 +80,24 @@ int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, s
 int sidik_shard_each(sidik_shard *s, int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig),
                      void *ctx);
 
+/** As sidik_shard_each, for the records with lo <= id <= hi only (none
+ *  when hi < lo). Several ranges of one shard may be walked at once, each
+ *  on its own thread: a walk's time is the signatures' computation, so a
+ *  shard split in ranges keeps every thread of a pool busy to the end. */
+int sidik_shard_each_range(sidik_shard *s, uint64_t lo, uint64_t hi,
+                           int (*fn)(void *ctx, uint64_t id, const sidik_person_sig *sig),
+                           void *ctx);
+
+/** The lowest and highest id stored. Errors: SIDIK_EINVAL, SIDIK_ENOTFOUND
+ *  (no record), SIDIK_ECORRUPT. */
+int sidik_shard_span(sidik_shard *s, uint64_t *first, uint64_t *last);
+
+/** Range `part` of `parts` (part < parts) that split first..last into
+ *  ranges of about equal width, in order, covering every id once:
+ *  *lo..*hi. Returns 0 when the range is empty (more parts than ids). */
+int sidik_shard_slice(uint64_t first, uint64_t last, uint32_t part, uint32_t parts, uint64_t *lo,
+                      uint64_t *hi);
+
 /** Records stored, and bytes of the file in use (LMDB pages). */
 int sidik_shard_stats(sidik_shard *s, uint64_t *records, uint64_t *bytes);
 

@@ -83,11 +83,12 @@ int sidik_shardset_fetch(void *set, uint64_t id, sidik_fmr *out);
  *  sigs[i], in batches of 1 to SIDIK_SHARDSET_EACH_BATCH records of one
  *  shard (a search gallery takes a batch in one
  *  sidik_gallery_insert_many), until fn returns nonzero (returned: the
- *  first failure in shard order). The shards are walked one task each on
- *  pool (NULL: one after the other in the caller's thread), so fn may run
- *  on several threads at once; computing the signatures is most of a
- *  walk's time (sidik_shard_each). Each walk reads the directory from a
- *  snapshot of its own, taken under the lock that keeps rebalancing out. */
+ *  first failure in shard order). Each shard is walked as 8 ranges of ids
+ *  (sidik_shard_each_range), one task each on pool (NULL: one after the
+ *  other in the caller's thread), so fn may run on several threads at
+ *  once; computing the signatures is most of a walk's time. Each walk reads
+ *  the directory from a snapshot of its own, taken under the lock that
+ *  keeps rebalancing out. */
 int sidik_shardset_each(sidik_shardset *set, const sidik_pool *pool,
                         int (*fn)(void *ctx, const uint64_t *ids, const sidik_person_sig *sigs,
                                   size_t n, uint32_t shard),

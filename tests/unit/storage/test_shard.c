@@ -220,6 +220,113 @@ static int count_each(void *ctx, uint64_t id, const sidik_person_sig *sig)
     return 0;
 }
 
+/* Walks ids lo..hi of s and returns them in order; *n how many. */
+static int walk_range(sidik_shard *s, uint64_t lo, uint64_t hi, walk *w)
+{
+    memset(w, 0, sizeof *w);
+    return sidik_shard_each_range(s, lo, hi, check_sig, w);
+}
+
+static void test_storage_shard_ranges(void **state)
+{
+    (void)state;
+    char *dir = scratch_create();
+    sidik_shard *s = open_ok(dir, 2, 0);
+    uint64_t first, last;
+    assert_int_equal(sidik_shard_span(s, &first, &last), SIDIK_ENOTFOUND);
+    /* ids 1000 + {1, 3, 4, 8, 11} */
+    const int kept[] = {1, 3, 4, 8, 11};
+    sidik_shard_record r[5];
+    for (int i = 0; i < 5; i++)
+        r[i] = rec(1000 + (uint64_t)kept[i], &people[kept[i]]);
+    assert_int_equal(sidik_shard_put(s, r, 5, NULL), 0);
+    assert_int_equal(sidik_shard_span(s, &first, &last), 0);
+    assert_int_equal(first, 1001);
+    assert_int_equal(last, 1011);
+
+    walk w;
+    assert_int_equal(walk_range(s, 1003, 1008, &w), 0); /* both ends inclusive */
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.ids[0], 1003);
+    assert_int_equal(w.ids[2], 1008);
+    assert_int_equal(w.bad, 0);
+    assert_int_equal(walk_range(s, 1005, 1007, &w), 0); /* between records */
+    assert_int_equal(w.n, 0);
+    assert_int_equal(walk_range(s, 1012, UINT64_MAX, &w), 0); /* past the last */
+    assert_int_equal(w.n, 0);
+    assert_int_equal(walk_range(s, 1008, 1003, &w), 0); /* hi < lo: nothing */
+    assert_int_equal(w.n, 0);
+    assert_int_equal(walk_range(s, 0, UINT64_MAX, &w), 0);
+    assert_int_equal(w.n, 5);
+    assert_int_equal(walk_range(s, 1011, 1011, &w), 0);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.ids[0], 1011);
+    assert_int_equal(sidik_shard_each_range(NULL, 0, 1, check_sig, &w), SIDIK_EINVAL);
+    assert_int_equal(sidik_shard_each_range(s, 0, 1, NULL, &w), SIDIK_EINVAL);
+    assert_int_equal(sidik_shard_span(NULL, &first, &last), SIDIK_EINVAL);
+    assert_int_equal(sidik_shard_span(s, NULL, &last), SIDIK_EINVAL);
+    assert_int_equal(sidik_shard_span(s, &first, NULL), SIDIK_EINVAL);
+
+    /* Every split walks every record once, in order. */
+    for (uint32_t parts = 1; parts <= 13; parts++) {
+        uint64_t seen = 0, lo, hi, prev = 0;
+        for (uint32_t j = 0; j < parts; j++) {
+            if (!sidik_shard_slice(first, last, j, parts, &lo, &hi))
+                continue;
+            assert_int_equal(walk_range(s, lo, hi, &w), 0);
+            for (int i = 0; i < w.n; i++) {
+                assert_true(w.ids[i] > prev);
+                prev = w.ids[i];
+            }
+            seen += (uint64_t)w.n;
+        }
+        assert_int_equal(seen, 5);
+    }
+    sidik_shard_close(s);
+    scratch_remove(dir);
+}
+
+/* Slices of first..last: in order, adjacent, covering it exactly, about
+ * equal; empty where there are more parts than ids; none out of range. */
+static void test_storage_shard_slices(void **state)
+{
+    (void)state;
+    const uint64_t spans[][2] = {{0, 0},          {5, 5},          {0, 9},
+                                 {1001, 1011},    {0, UINT64_MAX}, {UINT64_MAX - 2, UINT64_MAX},
+                                 {1, UINT64_MAX}, {7, 1000006}};
+    const uint32_t parts_tried[] = {1, 2, 3, 7, 8, 64, 1000};
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
+        for (size_t p = 0; p < sizeof parts_tried / sizeof parts_tried[0]; p++) {
+            const uint64_t first = spans[i][0], last = spans[i][1];
+            const uint32_t parts = parts_tried[p];
+            const unsigned __int128 ids = (unsigned __int128)(last - first) + 1;
+            uint64_t next = first, lo, hi;
+            uint32_t nonempty = 0;
+            int done = 0; /* last covered: nothing may follow */
+            for (uint32_t j = 0; j < parts; j++) {
+                if (!sidik_shard_slice(first, last, j, parts, &lo, &hi))
+                    continue;
+                assert_false(done);
+                assert_int_equal(lo, next);
+                assert_true(hi >= lo && hi <= last);
+                /* widths differ by at most one id */
+                const unsigned __int128 width = (unsigned __int128)(hi - lo) + 1;
+                assert_true(width == ids / parts || width == ids / parts + 1);
+                nonempty++;
+                done = hi == last;
+                next = hi + 1;
+            }
+            assert_true(done);
+            assert_int_equal(nonempty, ids < parts ? (uint32_t)ids : parts);
+        }
+    uint64_t lo = 3, hi = 4;
+    assert_int_equal(sidik_shard_slice(0, 9, 2, 2, &lo, &hi), 0); /* part >= parts */
+    assert_int_equal(sidik_shard_slice(0, 9, 0, 0, &lo, &hi), 0); /* no parts */
+    assert_int_equal(sidik_shard_slice(9, 0, 0, 1, &lo, &hi), 0); /* last < first */
+    assert_int_equal(lo, 3);
+    assert_int_equal(hi, 4);
+}
+
 static void test_storage_shard_identity_and_damage(void **state)
 {
     (void)state;
@@ -946,6 +1053,8 @@ static const struct CMUnitTest tests[] = {
     SIDIK_TEST(test_storage_shardset_orphans),
     SIDIK_TEST(test_storage_shardset_rebalance_plan_cap_cancel),
     SIDIK_TEST(test_storage_shardset_bad_input),
+    SIDIK_TEST(test_storage_shard_ranges),
+    SIDIK_TEST(test_storage_shard_slices),
 };
 
 int main(void)
