@@ -42,16 +42,20 @@ static void huge_pages(void *p, size_t n)
  * its contents, so other writers may use it meanwhile. Called outside
  * write_lock: the first write to each page otherwise zeroed 2 MiB inside
  * the lock, about 2 ms on this project's VM, while every other inserting
- * thread waited (a million-person cold start zeroes 5.3 GB). Only a hint:
- * a kernel without MADV_POPULATE_WRITE (before 5.14) faults the pages in
- * on first write as before. */
+ * thread waited (a million-person cold start zeroes 5.3 GB). A step of
+ * 2 MiB at a time: the kernel holds the process's map lock while it
+ * populates, and a whole chunk (22 MB, 30 ms on this VM) kept every
+ * mmap, munmap and MADV_HUGEPAGE of the other threads waiting, about 5 s
+ * of a two-thread cold start (`perf sched timehist`). Only a hint: a
+ * kernel without MADV_POPULATE_WRITE (before 5.14) faults the pages in on
+ * first write as before. */
 static void populate(void *p, size_t n)
 {
 #ifdef MADV_POPULATE_WRITE
-    const uintptr_t page = 4096;
+    const uintptr_t page = 4096, step = (uintptr_t)2 << 20;
     uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + n) & ~(page - 1);
-    if (hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+    for (uintptr_t at = lo; at < hi; at += step)
+        (void)madvise((void *)at, hi - at < step ? hi - at : step, MADV_POPULATE_WRITE);
 #else
     (void)p;
     (void)n;
