@@ -6,7 +6,12 @@
  * write_lock; the scan takes no lock. A slot is written completely, its
  * live flag set, and only then the partition's count is raised with a
  * release store (once for a whole batch); a scan loads the count with
- * acquire, so every slot below it is whole. Chunks are
+ * acquire, so every slot below it is whole. A batch reserves its slots
+ * under write_lock (ids named, live flags set) and marks the partition
+ * busy, then writes the blocks without the lock: the transposition and the
+ * kernel's zeroing of new pages are most of an insert's time outside the
+ * signature, and two loading threads would otherwise take turns. No other
+ * writer uses a busy partition. Chunks are
  * published (release) before the count that covers them and are never
  * moved or freed while the gallery lives. A removal clears the live flag
  * (release); a scan that started before it may still return the person, one
@@ -38,30 +43,6 @@ static void huge_pages(void *p, size_t n)
         (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 }
 
-/* Faults a new chunk's pages in (the kernel zeroes each) without touching
- * its contents, so other writers may use it meanwhile. Called outside
- * write_lock: the first write to each page otherwise zeroed 2 MiB inside
- * the lock, about 2 ms on this project's VM, while every other inserting
- * thread waited (a million-person cold start zeroes 5.3 GB). A step of
- * 2 MiB at a time: the kernel holds the process's map lock while it
- * populates, and a whole chunk (22 MB, 30 ms on this VM) kept every
- * mmap, munmap and MADV_HUGEPAGE of the other threads waiting, about 5 s
- * of a two-thread cold start (`perf sched timehist`). Only a hint: a
- * kernel without MADV_POPULATE_WRITE (before 5.14) faults the pages in on
- * first write as before. */
-static void populate(void *p, size_t n)
-{
-#ifdef MADV_POPULATE_WRITE
-    const uintptr_t page = 4096, step = (uintptr_t)2 << 20;
-    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + n) & ~(page - 1);
-    for (uintptr_t at = lo; at < hi; at += step)
-        (void)madvise((void *)at, hi - at < step ? hi - at : step, MADV_POPULATE_WRITE);
-#else
-    (void)p;
-    (void)n;
-#endif
-}
-
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -85,6 +66,7 @@ int sidik_gallery_create(uint32_t partitions, sidik_simd_level level, sidik_gall
     g->npart = partitions;
     g->scan = scan;
     pthread_mutex_init(&g->write_lock, NULL);
+    pthread_cond_init(&g->part_free, NULL);
     for (uint32_t p = 0; p < partitions; p++) {
         g->part[p] = sidik_trycalloc(1, sizeof *g->part[p]);
         if (g->part[p] == NULL) {
@@ -110,16 +92,18 @@ void sidik_gallery_destroy(sidik_gallery *g)
     sidik_free(atomic_load_explicit(&g->cohort, memory_order_relaxed));
     sidik_free(g->dir_id);
     sidik_free(g->dir_slot);
+    pthread_cond_destroy(&g->part_free);
     pthread_mutex_destroy(&g->write_lock);
     sidik_free(g);
 }
 
 /* Never held a person (slots are never reused, so any count says one was
- * inserted). Called with write_lock held. */
+ * inserted; a busy partition is receiving some). Called with write_lock
+ * held. */
 static int never_inserted(const sidik_gallery *g)
 {
     for (uint32_t p = 0; p < g->npart; p++)
-        if (atomic_load_explicit(&g->part[p]->count, memory_order_relaxed) != 0)
+        if (atomic_load_explicit(&g->part[p]->count, memory_order_relaxed) != 0 || g->part[p]->busy)
             return 0;
     return 1;
 }
@@ -244,11 +228,9 @@ static void person_offsets(const sidik_gallery *g, const sidik__sig_block *cohor
     }
 }
 
-/* The chunk holding slot of part, made if it is new (*fresh then names it,
- * for populate after the lock). Under write_lock. NULL with *rc set:
- * SIDIK_EFULL, SIDIK_ENOMEM. */
-static sidik__chunk *chunk_for(sidik_gallery *g, sidik__partition *part, uint64_t slot,
-                               sidik__chunk **fresh, int *rc)
+/* The chunk holding slot of part, made if it is new. Under write_lock.
+ * NULL with *rc set: SIDIK_EFULL, SIDIK_ENOMEM. */
+static sidik__chunk *chunk_for(sidik_gallery *g, sidik__partition *part, uint64_t slot, int *rc)
 {
     size_t c = slot / SIDIK__CHUNK_PERSONS;
     if (c >= SIDIK__MAX_CHUNKS) {
@@ -267,7 +249,6 @@ static sidik__chunk *chunk_for(sidik_gallery *g, sidik__partition *part, uint64_
     memset((void *)ch->live, 0, sizeof ch->live);
     g->chunk_bytes += sizeof *ch;
     atomic_store_explicit(&part->chunk[c], ch, memory_order_release);
-    *fresh = ch;
     return ch;
 }
 
@@ -289,6 +270,17 @@ static int dir_add(sidik_gallery *g, uint64_t id, uint32_t p, uint64_t slot)
     return 0;
 }
 
+/* Takes write_lock, and keeps it once the gallery's cohort is the one
+ * *cohort had (loaded before the lock; 0) or returns 1 without it. */
+static int lock_with_cohort(sidik_gallery *g, const sidik__sig_block *cohort)
+{
+    pthread_mutex_lock(&g->write_lock);
+    if (atomic_load_explicit(&g->cohort, memory_order_relaxed) == cohort)
+        return 0;
+    pthread_mutex_unlock(&g->write_lock);
+    return 1;
+}
+
 int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *sig)
 {
     if (g == NULL || sig == NULL)
@@ -297,21 +289,20 @@ int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *
      * lock catches one set in between. */
     float off[SIDIK_SIG_FINGERS];
     sidik__sig_block *cohort;
-    sidik__chunk *fresh = NULL; /* a chunk this insert made, to populate */
-again:
-    cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
-    person_offsets(g, cohort, sig, off);
-    pthread_mutex_lock(&g->write_lock);
-    if (atomic_load_explicit(&g->cohort, memory_order_relaxed) != cohort) {
-        pthread_mutex_unlock(&g->write_lock);
-        goto again;
-    }
-    uint32_t p = (uint32_t)(mix64(id ^ 0x5349444b) % g->npart);
+    const uint32_t p = (uint32_t)(mix64(id ^ 0x5349444b) % g->npart);
     sidik__partition *part = g->part[p];
+    do {
+        cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
+        person_offsets(g, cohort, sig, off);
+    } while (lock_with_cohort(g, cohort));
+    /* A batch writing the partition: it will not be long. (No cohort can
+     * be set meanwhile: a busy partition counts as an insert.) */
+    while (part->busy)
+        pthread_cond_wait(&g->part_free, &g->write_lock);
     uint64_t slot = atomic_load_explicit(&part->count, memory_order_relaxed);
     size_t i = slot % SIDIK__CHUNK_PERSONS;
     int rc = 0;
-    sidik__chunk *ch = chunk_for(g, part, slot, &fresh, &rc);
+    sidik__chunk *ch = chunk_for(g, part, slot, &rc);
     if (ch == NULL || (rc = dir_add(g, id, p, slot)) != 0)
         goto out;
     sidik__sig_block_put_many(&ch->block[i / SIDIK__SIG_LANES], (int)(i % SIDIK__SIG_LANES), sig, 1,
@@ -322,9 +313,25 @@ again:
     atomic_fetch_add_explicit(&g->live, 1, memory_order_relaxed);
 out:
     pthread_mutex_unlock(&g->write_lock);
-    if (fresh != NULL)
-        populate(fresh, sizeof *fresh);
     return rc;
+}
+
+/* The partition with the fewest slots that no batch is writing (which
+ * keeps them even), waited for if all are busy. Under write_lock. */
+static uint32_t idle_partition(sidik_gallery *g)
+{
+    for (;;) {
+        uint32_t p = UINT32_MAX;
+        for (uint32_t q = 0; q < g->npart; q++)
+            if (!g->part[q]->busy &&
+                (p == UINT32_MAX ||
+                 atomic_load_explicit(&g->part[q]->count, memory_order_relaxed) <
+                     atomic_load_explicit(&g->part[p]->count, memory_order_relaxed)))
+                p = q;
+        if (p != UINT32_MAX)
+            return p;
+        pthread_cond_wait(&g->part_free, &g->write_lock);
+    }
 }
 
 int sidik_gallery_insert_many(sidik_gallery *g, const uint64_t *ids, const sidik_person_sig *sigs,
@@ -338,44 +345,37 @@ int sidik_gallery_insert_many(sidik_gallery *g, const uint64_t *ids, const sidik
         return SIDIK_ERANGE;
     if (n == 0)
         return 0;
+    _Static_assert(SIDIK_GALLERY_INSERT_MAX <= SIDIK__CHUNK_PERSONS, "a batch spans two chunks");
     float off[SIDIK_GALLERY_INSERT_MAX][SIDIK_SIG_FINGERS];
     sidik__sig_block *cohort;
-    /* Chunks this call made: a batch spans at most two. */
-    sidik__chunk *fresh[2] = {NULL, NULL};
-    _Static_assert(SIDIK_GALLERY_INSERT_MAX <= SIDIK__CHUNK_PERSONS, "a batch spans two chunks");
-again:
-    cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
-    for (size_t j = 0; j < n; j++)
-        person_offsets(g, cohort, &sigs[j], off[j]);
-    pthread_mutex_lock(&g->write_lock);
-    if (atomic_load_explicit(&g->cohort, memory_order_relaxed) != cohort) {
-        pthread_mutex_unlock(&g->write_lock);
-        goto again;
-    }
-    /* The partition with the fewest slots keeps them even, and one
-     * partition for the whole batch fills its blocks whole, each by one
-     * writer. */
-    uint32_t p = 0;
-    for (uint32_t q = 1; q < g->npart; q++)
-        if (atomic_load_explicit(&g->part[q]->count, memory_order_relaxed) <
-            atomic_load_explicit(&g->part[p]->count, memory_order_relaxed))
-            p = q;
+    do {
+        cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
+        for (size_t j = 0; j < n; j++)
+            person_offsets(g, cohort, &sigs[j], off[j]);
+    } while (lock_with_cohort(g, cohort));
+    /* One partition for the whole batch fills its blocks whole, each by
+     * one writer. (No cohort can be set while waiting for it: this
+     * gallery already has persons, or partitions busy.) */
+    const uint32_t p = idle_partition(g);
     sidik__partition *part = g->part[p];
     const uint64_t first = atomic_load_explicit(&part->count, memory_order_relaxed);
-    /* Named and placed one by one, up to the first failure; written a
-     * block's lanes at a time; published together. */
+    /* Slots reserved one by one, up to the first failure: named, live (a
+     * removal before the count covers them clears the flag for good). */
     int rc = 0;
     size_t k = 0;
     for (; k < n; k++) {
         const uint64_t slot = first + k;
-        sidik__chunk *made = NULL;
-        sidik__chunk *ch = chunk_for(g, part, slot, &made, &rc);
-        if (made != NULL)
-            fresh[fresh[0] != NULL] = made;
+        sidik__chunk *ch = chunk_for(g, part, slot, &rc);
         if (ch == NULL || (rc = dir_add(g, ids[k], p, slot)) != 0)
             break;
         ch->id[slot % SIDIK__CHUNK_PERSONS] = ids[k];
+        atomic_store_explicit(&ch->live[slot % SIDIK__CHUNK_PERSONS], 1, memory_order_relaxed);
     }
+    atomic_fetch_add_explicit(&g->live, k, memory_order_relaxed);
+    part->busy = true;
+    pthread_mutex_unlock(&g->write_lock);
+
+    /* The blocks, a block's lanes at a time; published together. */
     for (size_t j = 0; j < k;) {
         const uint64_t slot = first + j;
         const size_t i = slot % SIDIK__CHUNK_PERSONS, lane = i % SIDIK__SIG_LANES;
@@ -384,16 +384,13 @@ again:
             atomic_load_explicit(&part->chunk[slot / SIDIK__CHUNK_PERSONS], memory_order_relaxed);
         sidik__sig_block_put_many(&ch->block[i / SIDIK__SIG_LANES], (int)lane, &sigs[j], (int)run,
                                   &off[j]);
-        for (size_t r = 0; r < run; r++)
-            atomic_store_explicit(&ch->live[i + r], 1, memory_order_relaxed);
         j += run;
     }
     atomic_store_explicit(&part->count, first + k, memory_order_release);
-    atomic_fetch_add_explicit(&g->live, k, memory_order_relaxed);
+    pthread_mutex_lock(&g->write_lock);
+    part->busy = false;
+    pthread_cond_broadcast(&g->part_free);
     pthread_mutex_unlock(&g->write_lock);
-    for (int c = 0; c < 2; c++)
-        if (fresh[c] != NULL)
-            populate(fresh[c], sizeof *fresh[c]);
     if (done != NULL)
         *done = k;
     return rc;

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "sidik/matcher.h"
 #include "sidik/search.h"
@@ -28,6 +29,9 @@ typedef struct sidik__chunk {
 
 typedef struct sidik__partition {
     _Atomic uint64_t count; /* slots published; slots never come back */
+    /* A batch insert is writing slots from count on, outside write_lock:
+     * no other writer may use the partition (under write_lock). */
+    bool busy;
     _Atomic(sidik__chunk *) chunk[SIDIK__MAX_CHUNKS];
 } sidik__partition;
 
@@ -35,6 +39,7 @@ struct sidik_gallery {
     uint32_t npart;
     sidik__sig_scan_fn scan;
     pthread_mutex_t write_lock; /* writers only */
+    pthread_cond_t part_free;   /* a partition stopped being busy */
     _Atomic uint64_t live;
     size_t chunk_bytes;
     /* The cohort (sidik_gallery_set_cohort): set once, before any insert;

@@ -104,12 +104,14 @@ int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *
 /**
  * Adds persons ids[0..n) with signatures sigs[0..n) (copied), as many
  * sidik_gallery_insert calls would, for bulk loads such as a cold start:
- * the persons go to consecutive slots of the partition with the fewest,
- * written a block of 16 at a time (one cache line per harmonic instead of
- * one per person and harmonic), and become visible together when it
- * returns. Stops at the first person that fails: those before it are in
- * (*done, if not NULL, says how many), it and those after are not.
- * Thread-safe as sidik_gallery_insert is. Returns 0, SIDIK_EINVAL (NULL
+ * the persons go to consecutive slots of the partition with the fewest
+ * that no other batch is writing, written a block of 16 at a time (one
+ * cache line per harmonic instead of one per person and harmonic), and
+ * become visible together when it returns. Stops at the first person that
+ * fails: those before it are in (*done, if not NULL, says how many), it
+ * and those after are not. Thread-safe as sidik_gallery_insert is; batches
+ * on several threads write their blocks at the same time, each in its own
+ * partition (with more threads than partitions, some wait). Returns 0, SIDIK_EINVAL (NULL
  * with n > 0), SIDIK_ERANGE (n above SIDIK_GALLERY_INSERT_MAX, nothing
  * added), or the failing person's error as sidik_gallery_insert gives it
  * (SIDIK_EEXISTS also for an id twice in the batch).

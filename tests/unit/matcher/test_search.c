@@ -16,6 +16,8 @@
 #include "synth.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #define SEED    99
@@ -368,11 +370,12 @@ static void test_search_insert_many_rejects_bad_input(void **state)
 
 /* Every person of g, found by a scan for probe: its block lane read back
  * into got[id - first] with its offsets; *part_max and *part_min the
- * partitions' largest and smallest counts. */
-static void read_back(sidik_gallery *g, uint32_t nparts, const sidik_person_sig *probe,
-                      uint64_t first, uint32_t n, sidik_person_sig *got,
-                      float (*off)[SIDIK_SIG_FINGERS], float *score, uint64_t *part_max,
-                      uint64_t *part_min)
+ * partitions' largest and smallest counts. times (may be NULL): how often
+ * each person was found. Returns how many were found. */
+static uint32_t scan_back(sidik_gallery *g, uint32_t nparts, const sidik_person_sig *probe,
+                          uint64_t first, uint32_t n, sidik_person_sig *got,
+                          float (*off)[SIDIK_SIG_FINGERS], float *score, uint32_t *times,
+                          uint64_t *part_max, uint64_t *part_min)
 {
     sidik_probe pr = {0};
     sidik__sig_probe_init(&pr.sig, probe);
@@ -397,11 +400,23 @@ static void read_back(sidik_gallery *g, uint32_t nparts, const sidik_person_sig 
             for (int f = 0; f < SIDIK_SIG_FINGERS; f++)
                 off[i][f] = b->offset[f][lane];
             score[i] = best[h].score;
+            if (times != NULL)
+                times[i]++;
         }
         seen += kept;
     }
-    assert_int_equal(seen, n);
     sidik_free(best);
+    return seen;
+}
+
+/* scan_back, finding all n persons. */
+static void read_back(sidik_gallery *g, uint32_t nparts, const sidik_person_sig *probe,
+                      uint64_t first, uint32_t n, sidik_person_sig *got,
+                      float (*off)[SIDIK_SIG_FINGERS], float *score, uint64_t *part_max,
+                      uint64_t *part_min)
+{
+    assert_int_equal(
+        scan_back(g, nparts, probe, first, n, got, off, score, NULL, part_max, part_min), n);
 }
 
 /* Batches of every size from 1 up, in a gallery with a cohort: each person
@@ -513,6 +528,106 @@ static void test_search_insert_many_across_chunks(void **state)
     sidik_free(off);
     sidik_free(got);
     sidik_free(ids);
+    sidik_free(r);
+    sidik_free(sig);
+}
+
+/* Writers at once on a gallery of two partitions: four threads inserting
+ * batches (more than the partitions, so batches wait for one another to
+ * finish writing), one inserting persons one at a time, one removing
+ * persons as soon as they are in. Afterwards every person not removed
+ * reads back whole, exactly once, and no removed one is found. */
+enum { RACE_N = 3000, RACE_FIRST = 90000, RACE_BATCHERS = 4 };
+
+typedef struct race_writer {
+    sidik_gallery *g;
+    const sidik_person_sig *sig;
+    uint32_t from, to, batch; /* persons from..to-1; batch 0: one by one */
+} race_writer;
+
+static void *race_write(void *arg)
+{
+    race_writer *w = arg;
+    uint64_t ids[SIDIK_GALLERY_INSERT_MAX];
+    for (uint32_t at = w->from; at < w->to;) {
+        uint32_t n = w->batch == 0 ? 1 : w->to - at < w->batch ? w->to - at : w->batch;
+        for (uint32_t j = 0; j < n; j++)
+            ids[j] = RACE_FIRST + at + j;
+        size_t done = 0;
+        int rc = w->batch == 0 ? sidik_gallery_insert(w->g, ids[0], &w->sig[at])
+                               : sidik_gallery_insert_many(w->g, ids, &w->sig[at], n, &done);
+        if (rc != 0 || (w->batch != 0 && done != n))
+            return (void *)1;
+        at += n;
+    }
+    return NULL;
+}
+
+/* Removes every seventh person, each as soon as it is in. */
+static void *race_remove(void *arg)
+{
+    sidik_gallery *g = arg;
+    for (uint32_t i = 0; i < RACE_N; i += 7)
+        while (sidik_gallery_remove(g, RACE_FIRST + i) == SIDIK_ENOTFOUND)
+            sched_yield();
+    return NULL;
+}
+
+static void test_search_writers_race(void **state)
+{
+    (void)state;
+    sidik_person_sig *sig = sidik_xcalloc(RACE_N, sizeof *sig);
+    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    for (int i = 0; i < RACE_N; i++) {
+        if (i < 16) {
+            person((uint64_t)i + 300, 0, NULL, r);
+            assert_int_equal(sidik_sig_person(r, &sig[i], NULL), 0);
+        } else {
+            sig[i] = sig[i % 16];
+        }
+        sig[i].scale[i % 10] = 0.001f * (float)(i + 1); /* every person's bytes its own */
+    }
+    sidik_gallery *g;
+    /* No cohort: the writers meet at the lock as often as they can. */
+    assert_int_equal(sidik_gallery_create(2, SIDIK_SIMD_SCALAR, &g), 0);
+    /* Four batch writers on the first 2,400 persons, batches of 1 to 64;
+     * one writer one by one on the rest. */
+    race_writer w[RACE_BATCHERS + 1];
+    pthread_t t[RACE_BATCHERS + 2];
+    for (uint32_t k = 0; k < RACE_BATCHERS; k++) {
+        w[k] = (race_writer){g, sig, k * 600, (k + 1) * 600, 1 + 21 * k};
+        assert_int_equal(pthread_create(&t[k], NULL, race_write, &w[k]), 0);
+    }
+    w[RACE_BATCHERS] = (race_writer){g, sig, 2400, RACE_N, 0};
+    assert_int_equal(pthread_create(&t[RACE_BATCHERS], NULL, race_write, &w[RACE_BATCHERS]), 0);
+    assert_int_equal(pthread_create(&t[RACE_BATCHERS + 1], NULL, race_remove, g), 0);
+    for (int k = 0; k < RACE_BATCHERS + 2; k++) {
+        void *failed;
+        pthread_join(t[k], &failed);
+        assert_null(failed);
+    }
+    const uint32_t removed = (RACE_N + 6) / 7;
+    assert_int_equal(sidik_gallery_size(g), RACE_N - removed);
+
+    sidik_person_sig *got = sidik_xcalloc(RACE_N, sizeof *got);
+    float(*off)[SIDIK_SIG_FINGERS] = sidik_xcalloc(RACE_N, sizeof *off);
+    float *score = sidik_xcalloc(RACE_N, sizeof *score);
+    uint32_t *times = sidik_xcalloc(RACE_N, sizeof *times);
+    uint64_t hi, lo;
+    assert_int_equal(scan_back(g, 2, &sig[0], RACE_FIRST, RACE_N, got, off, score, times, &hi, &lo),
+                     RACE_N - removed);
+    for (int i = 0; i < RACE_N; i++) {
+        assert_int_equal(times[i], i % 7 == 0 ? 0 : 1);
+        if (i % 7 != 0)
+            assert_memory_equal(&got[i], &sig[i], sizeof sig[i]);
+    }
+    /* Slots are never reused: the two partitions hold every insert. */
+    assert_int_equal(atomic_load(&g->part[0]->count) + atomic_load(&g->part[1]->count), RACE_N);
+    sidik_gallery_destroy(g);
+    sidik_free(times);
+    sidik_free(score);
+    sidik_free(off);
+    sidik_free(got);
     sidik_free(r);
     sidik_free(sig);
 }
@@ -696,6 +811,7 @@ int main(void)
         SIDIK_TEST(test_search_insert_many_rejects_bad_input),
         SIDIK_TEST(test_search_insert_many_same_as_one_by_one),
         SIDIK_TEST(test_search_insert_many_across_chunks),
+        SIDIK_TEST(test_search_writers_race),
         SIDIK_TEST(test_search_finds_reenrollments),
         SIDIK_TEST(test_search_finds_reenrollments_with_cohort),
     };
