@@ -105,6 +105,10 @@ const sidik__sig_tables *sidik__sig_tables_get(void);
 int sidik__sig_finger_base(const sidik_template *t, sidik_finger_sig *out, float *scale);
 int sidik__sig_finger_avx2(const sidik_template *t, sidik_finger_sig *out, float *scale);
 int sidik__sig_finger_avx512(const sidik_template *t, sidik_finger_sig *out, float *scale);
+/* sidik__sig_probe_init per build, likewise. */
+void sidik__sig_probe_init_base(sidik__sig_probe *p, const sidik_person_sig *s);
+void sidik__sig_probe_init_avx2(sidik__sig_probe *p, const sidik_person_sig *s);
+void sidik__sig_probe_init_avx512(sidik__sig_probe *p, const sidik_person_sig *s);
 
 /* 16 lanes as one value: GCC's generic vectors, lowered to whatever each
  * build's ISA has (one AVX-512 register, two AVX2, four SSE, or scalar

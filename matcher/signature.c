@@ -16,6 +16,7 @@
 static sidik__sig_tables tables;
 static sig_consts consts;
 static int (*build)(const sidik_template *t, sidik_finger_sig *out, float *scale);
+static void (*probe_build)(sidik__sig_probe *p, const sidik_person_sig *s);
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void tables_build(void)
@@ -50,6 +51,9 @@ static void tables_build(void)
             : level >= SIDIK_SIMD_AVX512 ? sidik__sig_finger_avx512
             : level >= SIDIK_SIMD_AVX2   ? sidik__sig_finger_avx2
                                          : sidik__sig_finger_base;
+    probe_build = level >= SIDIK_SIMD_AVX512 ? sidik__sig_probe_init_avx512
+                  : level >= SIDIK_SIMD_AVX2 ? sidik__sig_probe_init_avx2
+                                             : sidik__sig_probe_init_base;
 }
 
 const sidik__sig_tables *sidik__sig_tables_get(void)
@@ -109,42 +113,8 @@ int sidik_sig_person(const sidik_fmr *rec, sidik_person_sig *out, const char **w
 
 void sidik__sig_probe_init(sidik__sig_probe *p, const sidik_person_sig *s)
 {
-    /* Every insert into a gallery with a cohort prepares the person this
-     * way, so it is on the load path. Seen as (re, im) pairs, p->re[f][k]
-     * is column k of the finger's ring x harmonic matrix: a transpose of
-     * 16-bit pairs, and p->im the same pairs turned to (-im, re). The
-     * clamp and the sums run over whole rows, which the compiler
-     * vectorises. */
-    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
-        p->scale[f] = s->scale[f];
-        /* sidik_sig_finger never writes -128; clamping keeps a negated
-         * coefficient a byte whatever the input. */
-        int8_t c[SIDIK_SIG_RINGS][SIDIK_SIG_HARMONICS][2];
-        const int8_t *src = &s->f[f].c[0][0][0];
-        for (size_t i = 0; i < sizeof c; i++)
-            (&c[0][0][0])[i] = src[i] < -127 ? -127 : src[i];
-        int32_t sum_re[SIDIK_SIG_HARMONICS] = {0}, sum_im[SIDIK_SIG_HARMONICS] = {0};
-        for (int r = 0; r < SIDIK_SIG_RINGS; r++)
-            for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-                sum_re[k] += c[r][k][0] + c[r][k][1];
-                sum_im[k] += c[r][k][0] - c[r][k][1];
-            }
-        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
-            p->bias_re[f][k] = 128 * sum_re[k];
-            p->bias_im[f][k] = 128 * sum_im[k];
-            /* Real part of g * conj(p): (br, bi), moved as one 16-bit pair. */
-            int8_t *column = &p->re[f][k][0][0]; /* 8 ring pairs x 4 bytes */
-            for (int r = 0; r < SIDIK_SIG_RINGS; r++)
-                memcpy(column + 2 * r, c[r][k], 2);
-        }
-        /* Imaginary part: (-bi, br), element-wise over the transposed bytes. */
-        const int8_t *re = &p->re[f][0][0][0];
-        int8_t *im = &p->im[f][0][0][0];
-        for (size_t i = 0; i < sizeof p->re[f]; i += 2) {
-            im[i] = (int8_t)-re[i + 1];
-            im[i + 1] = re[i];
-        }
-    }
+    pthread_once(&tables_once, tables_build);
+    probe_build(p, s);
 }
 
 void sidik__sig_block_put_many(sidik__sig_block *b, int lane, const sidik_person_sig *s, int n,

@@ -190,6 +190,72 @@ static void test_signature_builds_identical(void **state)
     free(s.t);
 }
 
+/* The probe form, written element by element from its definition
+ * (sig_int.h): column k of each finger's ring x harmonic pairs, the pairs
+ * turned to (-im, re), the byte sums times 128, -128 read as -127. */
+static void probe_reference(sidik__sig_probe *p, const sidik_person_sig *s)
+{
+    memset(p, 0, sizeof *p);
+    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
+        p->scale[f] = s->scale[f];
+        for (int k = 0; k < SIDIK_SIG_HARMONICS; k++) {
+            int32_t sum_re = 0, sum_im = 0;
+            for (int r = 0; r < SIDIK_SIG_RINGS; r++) {
+                int br = s->f[f].c[r][k][0], bi = s->f[f].c[r][k][1];
+                br = br < -127 ? -127 : br;
+                bi = bi < -127 ? -127 : bi;
+                sum_re += br + bi;
+                sum_im += br - bi;
+                p->re[f][k][r / 2][2 * (r % 2)] = (int8_t)br;
+                p->re[f][k][r / 2][2 * (r % 2) + 1] = (int8_t)bi;
+                p->im[f][k][r / 2][2 * (r % 2)] = (int8_t)-bi;
+                p->im[f][k][r / 2][2 * (r % 2) + 1] = (int8_t)br;
+            }
+            p->bias_re[f][k] = 128 * sum_re;
+            p->bias_im[f][k] = 128 * sum_im;
+        }
+    }
+}
+
+/* Every build of the probe form against the reference: random bytes with
+ * every extreme (-128, -127, 127, 0) and absent fingers. */
+static void test_signature_probe_builds_identical(void **state)
+{
+    (void)state;
+    sidik_cpu_features f;
+    sidik_cpu_detect(&f);
+    const sidik_simd_level best = sidik_cpu_best_level(&f);
+    typedef void (*probe_build)(sidik__sig_probe *, const sidik_person_sig *);
+    const probe_build builds[] = {sidik__sig_probe_init_base, sidik__sig_probe_init_avx2,
+                                  sidik__sig_probe_init_avx512, sidik__sig_probe_init};
+    const sidik_simd_level needs[] = {SIDIK_SIMD_SCALAR, SIDIK_SIMD_AVX2, SIDIK_SIMD_AVX512,
+                                      SIDIK_SIMD_SCALAR};
+    sidik_person_sig *sig = malloc(sizeof *sig);
+    sidik__sig_probe *want = malloc(sizeof *want), *got = malloc(sizeof *got);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int trial = 0; trial < 64; trial++) {
+        int8_t *bytes = &sig->f[0].c[0][0][0];
+        for (size_t i = 0; i < sizeof sig->f; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            const int8_t extreme[] = {-128, -127, 127, 0};
+            bytes[i] = trial % 4 == 0 ? extreme[(x >> 40) % 4] : (int8_t)(x >> 56);
+        }
+        for (int g = 0; g < SIDIK_SIG_FINGERS; g++)
+            sig->scale[g] = (trial + g) % 5 == 0 ? 0 : 0.01f * (float)(g + 1);
+        probe_reference(want, sig);
+        for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++) {
+            if (best < needs[b])
+                continue;
+            memset(got, 0x5a, sizeof *got);
+            builds[b](got, sig);
+            assert_memory_equal(got, want, sizeof *want);
+        }
+    }
+    free(got);
+    free(want);
+    free(sig);
+}
+
 static void test_signature_matches_double_reference(void **state)
 {
     (void)state;
@@ -248,6 +314,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         SIDIK_TEST(test_signature_builds_identical),
+        SIDIK_TEST(test_signature_probe_builds_identical),
         SIDIK_TEST(test_signature_matches_double_reference),
         SIDIK_TEST(test_signature_absent_fingers),
     };
