@@ -243,23 +243,26 @@ p.stop()
 # after some bytes (command line).
 p = Proxy(echo, "--stall-after", "1000", "--stall-s", "1")
 s = p.connect()
+# Times are taken before what starts a stall: the proxy's clock starts it
+# a little after the client's, so a stall measured from a moment the client
+# sees after it (the echo's arrival, the control's answer) can read short.
 t0 = time.monotonic()
 s.sendall(b"c" * 600)
 first = recv_exactly(s, 600)  # 1200 bytes crossed: the stall begins
 t1 = time.monotonic()
 s.sendall(b"d" * 10)
 rest = recv_exactly(s, 10)
-took = time.monotonic() - t1
+took = time.monotonic() - t0
 check(first == b"c" * 600 and t1 - t0 < 0.5 and rest == b"d" * 10 and took >= 1.0,
-      f"stall after 1000 bytes: the first at once, the next {took:.2f} s later (>= 1 s)")
+      f"stall after 1000 bytes: the first at once, the next {took:.2f} s after the first was sent (>= 1 s)")
 s.close()
 s = p.connect()
-p.ctl("stall 1.5")
 t0 = time.monotonic()
+p.ctl("stall 1.5")
 s.sendall(b"ping")
 back = recv_exactly(s, 4)
 took = time.monotonic() - t0
-check(back == b"ping" and took >= 1.5, f"stall 1.5 s: delivered after {took:.2f} s")
+check(back == b"ping" and took >= 1.5, f"stall 1.5 s: delivered {took:.2f} s after the command")
 s.close()
 p.stop()
 
