@@ -270,35 +270,26 @@ static int dir_add(sidik_gallery *g, uint64_t id, uint32_t p, uint64_t slot)
     return 0;
 }
 
-/* Takes write_lock, and keeps it once the gallery's cohort is the one
- * *cohort had (loaded before the lock; 0) or returns 1 without it. */
-static int lock_with_cohort(sidik_gallery *g, const sidik__sig_block *cohort)
-{
-    pthread_mutex_lock(&g->write_lock);
-    if (atomic_load_explicit(&g->cohort, memory_order_relaxed) == cohort)
-        return 0;
-    pthread_mutex_unlock(&g->write_lock);
-    return 1;
-}
-
 int sidik_gallery_insert(sidik_gallery *g, uint64_t id, const sidik_person_sig *sig)
 {
     if (g == NULL || sig == NULL)
         return SIDIK_EINVAL;
-    /* The cohort cannot change once a person is in; the check under the
-     * lock catches one set in between. */
     float off[SIDIK_SIG_FINGERS];
-    sidik__sig_block *cohort;
     const uint32_t p = (uint32_t)(mix64(id ^ 0x5349444b) % g->npart);
     sidik__partition *part = g->part[p];
-    do {
-        cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
+    for (;;) {
+        /* The offsets without the lock; the cohort cannot change once a
+         * person is in, and the check under the lock catches one set in
+         * between. */
+        sidik__sig_block *cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
         person_offsets(g, cohort, sig, off);
-    } while (lock_with_cohort(g, cohort));
-    /* A batch writing the partition: it will not be long. (No cohort can
-     * be set meanwhile: a busy partition counts as an insert.) */
-    while (part->busy)
-        pthread_cond_wait(&g->part_free, &g->write_lock);
+        pthread_mutex_lock(&g->write_lock);
+        while (part->busy) /* a batch is writing it: not for long */
+            pthread_cond_wait(&g->part_free, &g->write_lock);
+        if (atomic_load_explicit(&g->cohort, memory_order_relaxed) == cohort)
+            break;
+        pthread_mutex_unlock(&g->write_lock);
+    }
     uint64_t slot = atomic_load_explicit(&part->count, memory_order_relaxed);
     size_t i = slot % SIDIK__CHUNK_PERSONS;
     int rc = 0;
@@ -347,16 +338,19 @@ int sidik_gallery_insert_many(sidik_gallery *g, const uint64_t *ids, const sidik
         return 0;
     _Static_assert(SIDIK_GALLERY_INSERT_MAX <= SIDIK__CHUNK_PERSONS, "a batch spans two chunks");
     float off[SIDIK_GALLERY_INSERT_MAX][SIDIK_SIG_FINGERS];
-    sidik__sig_block *cohort;
-    do {
-        cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
+    uint32_t p;
+    for (;;) { /* as sidik_gallery_insert */
+        sidik__sig_block *cohort = atomic_load_explicit(&g->cohort, memory_order_acquire);
         for (size_t j = 0; j < n; j++)
             person_offsets(g, cohort, &sigs[j], off[j]);
-    } while (lock_with_cohort(g, cohort));
-    /* One partition for the whole batch fills its blocks whole, each by
-     * one writer. (No cohort can be set while waiting for it: this
-     * gallery already has persons, or partitions busy.) */
-    const uint32_t p = idle_partition(g);
+        pthread_mutex_lock(&g->write_lock);
+        /* One partition for the whole batch fills its blocks whole, each
+         * by one writer. */
+        p = idle_partition(g);
+        if (atomic_load_explicit(&g->cohort, memory_order_relaxed) == cohort)
+            break;
+        pthread_mutex_unlock(&g->write_lock);
+    }
     sidik__partition *part = g->part[p];
     const uint64_t first = atomic_load_explicit(&part->count, memory_order_relaxed);
     /* Slots reserved one by one, up to the first failure: named, live (a

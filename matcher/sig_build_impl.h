@@ -366,16 +366,22 @@ int SIG_BUILD(sig_finger)(const sidik_template *t, sidik_finger_sig *out, float 
 typedef int16_t sig_row __attribute__((vector_size(32))); /* 16 pairs */
 typedef int8_t sig_row8 __attribute__((vector_size(32))); /* the same 32 bytes */
 
+/* The shuffles' lanes, GCC's and clang's __builtin_shufflevector taking
+ * them as constants: of (a, b), lane i of a is i and of b 16 + i (32 + i
+ * for bytes). */
+#define SIG_LO8 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define SIG_HI8 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#define SIG_SWAP                                                                                  \
+    1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14, 17, 16, 19, 18, 21, 20, 23, 22, 25, 24, \
+        27, 26, 29, 28, 31, 30
+#define SIG_NEG_EVEN                                                                               \
+    0, 33, 2, 35, 4, 37, 6, 39, 8, 41, 10, 43, 12, 45, 14, 47, 16, 49, 18, 51, 20, 53, 22, 55, 24, \
+        57, 26, 59, 28, 61, 30, 63
+
 void SIG_BUILD(sig_probe_init)(sidik__sig_probe *p, const sidik_person_sig *s)
 {
     _Static_assert(sizeof p->re[0][0] == sizeof(sig_row), "a column is one row vector");
     _Static_assert(SIDIK_SIG_RINGS == 16 && SIDIK_SIG_HARMONICS == 16, "16 x 16 pairs");
-    const sig_row lo8 = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
-    const sig_row hi8 = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-    const sig_row8 swap = {1,  0,  3,  2,  5,  4,  7,  6,  9,  8,  11, 10, 13, 12, 15, 14,
-                           17, 16, 19, 18, 21, 20, 23, 22, 25, 24, 27, 26, 29, 28, 31, 30};
-    const sig_row8 neg_even = {0,  33, 2,  35, 4,  37, 6,  39, 8,  41, 10, 43, 12, 45, 14, 47,
-                               16, 49, 18, 51, 20, 53, 22, 55, 24, 57, 26, 59, 28, 61, 30, 63};
     for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
         p->scale[f] = s->scale[f];
         sig_row m[SIDIK_SIG_RINGS], sum_lo = {0}, sum_hi = {0};
@@ -396,8 +402,8 @@ void SIG_BUILD(sig_probe_init)(sidik__sig_probe *p, const sidik_person_sig *s)
         for (int round = 0; round < 4; round++) {
             sig_row t[SIDIK_SIG_RINGS];
             for (int i = 0; i < SIDIK_SIG_RINGS / 2; i++) {
-                t[2 * i] = __builtin_shuffle(m[i], m[i + 8], lo8);
-                t[2 * i + 1] = __builtin_shuffle(m[i], m[i + 8], hi8);
+                t[2 * i] = __builtin_shufflevector(m[i], m[i + 8], SIG_LO8);
+                t[2 * i + 1] = __builtin_shufflevector(m[i], m[i + 8], SIG_HI8);
             }
             memcpy(m, t, sizeof m);
         }
@@ -405,8 +411,8 @@ void SIG_BUILD(sig_probe_init)(sidik__sig_probe *p, const sidik_person_sig *s)
             /* Real part of g * conj(p): (br, bi); imaginary: (-bi, br). */
             sig_row8 re, turned;
             memcpy(&re, &m[k], sizeof re);
-            turned = __builtin_shuffle(re, swap);
-            turned = __builtin_shuffle(-turned, turned, neg_even);
+            turned = __builtin_shufflevector(re, re, SIG_SWAP);
+            turned = __builtin_shufflevector(-turned, turned, SIG_NEG_EVEN);
             memcpy(p->re[f][k], &re, sizeof re);
             memcpy(p->im[f][k], &turned, sizeof turned);
         }
