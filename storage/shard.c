@@ -314,6 +314,15 @@ int sidik_shard_copy(sidik_shard *src, sidik_shard *dst, const uint64_t *ids, si
     return rc;
 }
 
+/* A read-only snapshot of s and a cursor on its persons. */
+static int read_cursor(sidik_shard *s, MDB_txn **txn, MDB_cursor **cur)
+{
+    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn));
+    if (rc == 0 && (rc = sidik_lmdb_err(mdb_cursor_open(*txn, s->persons, cur))) != 0)
+        mdb_txn_abort(*txn);
+    return rc;
+}
+
 int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, size_t *n)
 {
     if (s == NULL || ids == NULL || n == NULL)
@@ -323,13 +332,9 @@ int sidik_shard_ids(sidik_shard *s, uint64_t after, uint64_t *ids, size_t cap, s
         return 0;
     MDB_txn *txn;
     MDB_cursor *cur;
-    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    int rc = read_cursor(s, &txn, &cur);
     if (rc != 0)
         return rc;
-    if ((rc = sidik_lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
     uint8_t kb[8];
     MDB_val k = sidik_lmdb_be64_key(after + 1, kb), v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -408,10 +413,7 @@ int sidik_shard_each_range(sidik_shard *s, uint64_t lo, uint64_t hi,
     sidik_fmr *fmr = sidik_trymalloc(sizeof *fmr);
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    int rc = sig == NULL || fmr == NULL ? SIDIK_ENOMEM
-                                        : sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
-    if (rc == 0 && (rc = sidik_lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0)
-        mdb_txn_abort(txn);
+    int rc = sig == NULL || fmr == NULL ? SIDIK_ENOMEM : read_cursor(s, &txn, &cur);
     if (rc != 0) {
         sidik_free(fmr);
         sidik_free(sig);
@@ -457,13 +459,9 @@ int sidik_shard_span(sidik_shard *s, uint64_t *first, uint64_t *last)
         return SIDIK_EINVAL;
     MDB_txn *txn;
     MDB_cursor *cur;
-    int rc = sidik_lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    int rc = read_cursor(s, &txn, &cur);
     if (rc != 0)
         return rc;
-    if ((rc = sidik_lmdb_err(mdb_cursor_open(txn, s->persons, &cur))) != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
     MDB_val k, v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     if (mrc == 0 && k.mv_size == 8) {
