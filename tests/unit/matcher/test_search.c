@@ -488,24 +488,34 @@ static void test_search_insert_many_same_as_one_by_one(void **state)
     sidik_free(c);
 }
 
+/* n signatures: those of synthetic persons first..first + distinct - 1,
+ * repeated in turn. The caller frees them. */
+static sidik_person_sig *repeated_persons(int n, int distinct, uint64_t first)
+{
+    sidik_person_sig *sig = sidik_xcalloc((size_t)n, sizeof *sig);
+    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    for (int i = 0; i < n; i++) {
+        if (i < distinct) {
+            person(first + (uint64_t)i, 0, NULL, r);
+            assert_int_equal(sidik_sig_person(r, &sig[i], NULL), 0);
+        } else {
+            sig[i] = sig[i % distinct];
+        }
+    }
+    sidik_free(r);
+    return sig;
+}
+
 /* A batch that runs over the end of a chunk (4,096 persons) into a new
  * one: every person reads back whole. */
 static void test_search_insert_many_across_chunks(void **state)
 {
     (void)state;
     enum { N = SIDIK__CHUNK_PERSONS + 150, BATCH = 200, FIRST = 70000 };
-    sidik_person_sig *sig = sidik_xcalloc(N, sizeof *sig);
-    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
+    sidik_person_sig *sig = repeated_persons(N, 4, 40);
     uint64_t *ids = sidik_xcalloc(N, sizeof *ids);
-    for (int i = 0; i < N; i++) {
-        if (i < 4) {
-            person((uint64_t)i + 40, 0, NULL, r);
-            assert_int_equal(sidik_sig_person(r, &sig[i], NULL), 0);
-        } else {
-            sig[i] = sig[i % 4];
-        }
+    for (int i = 0; i < N; i++)
         ids[i] = FIRST + (uint64_t)i;
-    }
     sidik_gallery *g;
     assert_int_equal(sidik_gallery_create(1, SIDIK_SIMD_SCALAR, &g), 0);
     for (size_t at = 0; at < N; at += BATCH) {
@@ -528,7 +538,6 @@ static void test_search_insert_many_across_chunks(void **state)
     sidik_free(off);
     sidik_free(got);
     sidik_free(ids);
-    sidik_free(r);
     sidik_free(sig);
 }
 
@@ -576,17 +585,9 @@ static void *race_remove(void *arg)
 static void test_search_writers_race(void **state)
 {
     (void)state;
-    sidik_person_sig *sig = sidik_xcalloc(RACE_N, sizeof *sig);
-    sidik_fmr *r = sidik_xcalloc(1, sizeof *r);
-    for (int i = 0; i < RACE_N; i++) {
-        if (i < 16) {
-            person((uint64_t)i + 300, 0, NULL, r);
-            assert_int_equal(sidik_sig_person(r, &sig[i], NULL), 0);
-        } else {
-            sig[i] = sig[i % 16];
-        }
+    sidik_person_sig *sig = repeated_persons(RACE_N, 16, 300);
+    for (int i = 0; i < RACE_N; i++)
         sig[i].scale[i % 10] = 0.001f * (float)(i + 1); /* every person's bytes its own */
-    }
     sidik_gallery *g;
     /* No cohort: the writers meet at the lock as often as they can. */
     assert_int_equal(sidik_gallery_create(2, SIDIK_SIMD_SCALAR, &g), 0);
@@ -628,7 +629,6 @@ static void test_search_writers_race(void **state)
     sidik_free(score);
     sidik_free(off);
     sidik_free(got);
-    sidik_free(r);
     sidik_free(sig);
 }
 
