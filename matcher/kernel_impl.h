@@ -240,6 +240,7 @@ int KERNEL(pair_minutiae)(const float *X, const float *Y, const uint8_t *inside,
  * one root of |da|^2 |db|^2 with the distance ramp in the squared
  * difference would save a third of that, but moved DB3's extended EER
  * from 3.91% to 4.28% (matcher/README.md). */
+#ifndef COMPAT_OWN
 void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][SIDIK__MAX_PAIRS])
 {
     const float scale = 32768.0f / (float)(cnt - 1);
@@ -261,16 +262,14 @@ void KERNEL(compat)(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][SIDIK_
             r3 = r3 > 0.0f ? r3 : 0.0f;
             r3 = r3 < 1.0f ? r3 : 1.0f;
             int d2 = ((vaang - g->aang[u]) - (vbang - g->bang[u])) & 255;
-            d2 = d2 > 128 ? 256 - d2 : d2;
-            float rad = (float)d2 * (6.28318530718f / 256.0f);
-            float r2 = 1.0f - (rad - 0.20f) * (1.0f / 0.12f);
-            r2 = r2 > 0.0f ? r2 : 0.0f;
-            r2 = r2 < 1.0f ? r2 : 1.0f;
+            float r2 = sidik__direction_ramp(d2 > 128 ? 256 - d2 : d2);
             int keep = (u < cnt) & (u != v);
             out[u] = (uint16_t)((int)(r1 * r2 * r3 * scale + 0.5f) & -keep);
         }
     }
 }
+
+#endif
 
 /* LSS-R's relaxation, in integers: lambda' = (lambda + sum_v rho lambda_v) / 2
  * with rho already divided by (n - 1) and scaled by 2^15 (see compat),

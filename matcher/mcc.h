@@ -87,6 +87,18 @@ int sidik__finger_build_avx2(const sidik_template *t, sidik_finger **out);
 #define SIDIK__MAX_PAIRS        32 /* n_R cap: the relaxation is quadratic in it */
 #define SIDIK__RELAX_ITER       5
 
+/* The relaxation's direction term for two pairs whose relative directions
+ * differ by d byte units (0..128): 1 up to 0.20 rad, 0 from 0.32 on (d >= 14),
+ * a ramp between. One definition, so a level that reads it from a table
+ * built with it agrees with the others to the bit. */
+static inline float sidik__direction_ramp(int d)
+{
+    float rad = (float)d * (6.28318530718f / 256.0f);
+    float r2 = 1.0f - (rad - 0.20f) * (1.0f / 0.12f);
+    r2 = r2 > 0.0f ? r2 : 0.0f;
+    return r2 < 1.0f ? r2 : 1.0f;
+}
+
 /* The selected correspondences' geometry under one hypothesis, as arrays
  * the relaxation kernel walks element by element. */
 typedef struct sidik__relax_geom {
