@@ -4,6 +4,7 @@
 #include "sig_int.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 void sidik__xor_popcount_avx512(const sidik_finger *a, const sidik_finger *b, uint16_t *out)
 {
@@ -107,6 +108,106 @@ void sidik__compat_avx512(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][
     }
 }
 #define COMPAT_OWN
+
+/* Rows of npad (a multiple of 8) go 16 lanes at a time, the last vector
+ * masked to 8 where npad is not a multiple of 16: GCC's vectorisation of
+ * kernel_impl.h's loops leaves that last half to a scalar loop, and at the
+ * usual 30-50 minutiae that loop took most of the time. */
+static inline __mmask16 row_mask(int npad, int j0)
+{
+    return npad - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)0x00ff;
+}
+
+/* kernel_impl.h's local_sim: the same operations in the same order. */
+void sidik__local_sim_avx512(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,
+                             uint16_t *q)
+{
+    const int npad = b->npad;
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < a->n; i++) {
+        const uint16_t *row = px + i * npad;
+        uint16_t *out = q + i * npad;
+        if (!a->valid[i]) {
+            memset(out, 0, sizeof *out * (size_t)npad);
+            continue;
+        }
+        const __m512 sa = _mm512_set1_ps(a->sqrt_pop[i]);
+        const __m512i ang = _mm512_set1_epi32(a->angle[i]);
+        for (int j0 = 0; j0 < npad; j0 += 16) {
+            const __mmask16 m = row_mask(npad, j0);
+            __m512 p =
+                _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + j0)));
+            __m512 den =
+                _mm512_add_ps(_mm512_add_ps(sa, _mm512_maskz_loadu_ps(m, b->sqrt_pop + j0)),
+                              _mm512_set1_ps(1e-30f));
+            __m512 l = _mm512_sub_ps(one, _mm512_div_ps(_mm512_sqrt_ps(p), den));
+            __m512i dt = _mm512_and_si512(
+                _mm512_sub_epi32(ang, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, b->angle + j0))),
+                _mm512_set1_epi32(255));
+            dt = _mm512_min_epi32(dt, _mm512_sub_epi32(_mm512_set1_epi32(256), dt));
+            __mmask16 ok = _mm512_cmple_epi32_mask(dt, _mm512_set1_epi32(SIDIK__LOCAL_DTHETA_MAX)) &
+                           _mm_mask_test_epi8_mask(m, _mm_maskz_loadu_epi8(m, b->valid + j0),
+                                                   _mm_set1_epi8(-1)) &
+                           _mm512_cmp_ps_mask(den, _mm512_set1_ps(1e-29f), _CMP_GT_OQ);
+            __m512i v = _mm512_cvttps_epi32(_mm512_mul_ps(l, _mm512_set1_ps(65535.0f)));
+            _mm256_mask_storeu_epi16(out + j0, m, _mm512_maskz_cvtepi32_epi16(ok, v));
+        }
+    }
+}
+#define LOCAL_SIM_OWN
+
+/* kernel_impl.h's candidates: each column's two best kept as there, the
+ * row's two best as each lane's two best reduced at the row's end (the keys
+ * are unique, so the row's second is the best of the lanes' seconds and of
+ * the other lanes' firsts). The keys come out in the same order. */
+int sidik__candidates_avx512(const uint16_t *q, int na, int npad, uint32_t *keys)
+{
+    uint32_t c1[SIDIK_TMPL_MAX_MINUTIAE] = {0}, c2[SIDIK_TMPL_MAX_MINUTIAE] = {0};
+    uint32_t row1[SIDIK_TMPL_MAX_MINUTIAE], row2[SIDIK_TMPL_MAX_MINUTIAE];
+    const __m512i lanes = _mm512_setr_epi32(255, 254, 253, 252, 251, 250, 249, 248, 247, 246, 245,
+                                            244, 243, 242, 241, 240);
+    int n = 0;
+    for (int i = 0; i < na; i++) {
+        const uint16_t *row = q + i * npad;
+        const __m512i ib = _mm512_set1_epi32((255 - i) << 8);
+        __m512i t1 = _mm512_setzero_si512(), t2 = _mm512_setzero_si512();
+        for (int j0 = 0; j0 < npad; j0 += 16) {
+            const __mmask16 m = row_mask(npad, j0);
+            __m512i qv = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + j0));
+            __m512i k = _mm512_maskz_or_epi32(
+                _mm512_test_epi32_mask(qv, qv), _mm512_slli_epi32(qv, 16),
+                _mm512_or_si512(ib, _mm512_sub_epi32(lanes, _mm512_set1_epi32(j0))));
+            t2 = _mm512_max_epu32(t2, _mm512_min_epu32(k, t1));
+            t1 = _mm512_max_epu32(k, t1);
+            __m512i v1 = _mm512_maskz_loadu_epi32(m, c1 + j0),
+                    v2 = _mm512_maskz_loadu_epi32(m, c2 + j0);
+            v2 = _mm512_max_epu32(v2, _mm512_min_epu32(k, v1));
+            v1 = _mm512_max_epu32(k, v1);
+            _mm512_mask_storeu_epi32(c1 + j0, m, v1);
+            _mm512_mask_storeu_epi32(c2 + j0, m, v2);
+        }
+        uint32_t r1 = _mm512_reduce_max_epu32(t1);
+        __m512i others =
+            _mm512_maskz_mov_epi32(_mm512_cmpneq_epu32_mask(t1, _mm512_set1_epi32((int)r1)), t1);
+        uint32_t r2 = _mm512_reduce_max_epu32(_mm512_max_epu32(t2, others));
+        keys[n] = r1;
+        n += r1 != 0;
+        keys[n] = r2;
+        n += r2 != 0;
+        row1[i] = r1;
+        row2[i] = r2;
+    }
+    for (int j = 0; j < npad; j++) {
+        for (int c = 0; c < 2; c++) {
+            uint32_t k = c == 0 ? c1[j] : c2[j];
+            int i = k != 0 ? 255 - (int)((k >> 8) & 0xff) : 0;
+            keys[n] = k;
+            n += (k != 0) & (k != row1[i]) & (k != row2[i]);
+        }
+    }
+    return n;
+}
+#define CANDIDATES_OWN
 
 #define KERNEL(name) sidik__##name##_avx512
 #include "kernel_impl.h"

@@ -22,6 +22,7 @@
 /* q[i * b->npad + j] = local similarity of cylinder i of a and j of b in Q16,
  * 0 when either is unusable or their directions differ by more than 90
  * degrees. */
+#ifndef LOCAL_SIM_OWN
 void KERNEL(local_sim)(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,
                        uint16_t *q)
 {
@@ -45,12 +46,15 @@ void KERNEL(local_sim)(const sidik_finger *a, const sidik_finger *b, const uint1
     }
 }
 
+#endif
+
 /* The candidate correspondences for the greedy selection: each row's two
  * best and each column's two best local similarities, as keys
  * q << 16 | (255 - i) << 8 | (255 - j): unique per pair, larger = earlier in
  * the greedy order (higher similarity, then lower i, then lower j). Returns
  * how many; each pair appears once.
  * Integer max/min only, so every level vectorises it and agrees exactly. */
+#ifndef CANDIDATES_OWN
 int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *keys)
 {
     uint32_t c1[SIDIK_TMPL_MAX_MINUTIAE] = {0}, c2[SIDIK_TMPL_MAX_MINUTIAE] = {0};
@@ -96,6 +100,8 @@ int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *keys)
     }
     return n;
 }
+
+#endif
 
 /* Maps points through an alignment, p' = o + R (p - anchor) with
  * R = [[c, s], [-s, c]] (pass -s for the inverse turn), into X and Y, and
