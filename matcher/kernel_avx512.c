@@ -23,11 +23,17 @@ void sidik__xor_popcount_avx512(const sidik_finger *a, const sidik_finger *b, ui
     }
 }
 
-/* The consolidation's window test (kernel_impl.h's pair_window, which the
- * compilers leave half scalar): the same comparisons on one vector of 16
- * candidates, the nearest by VPMINUD over the squared distances' bits. */
-static inline uint32_t pair_window_avx512(const sidik__stretched *sb, int j0, int nb,
-                                          const uint8_t *used, float x, float y, int theta, int *at)
+/* The consolidation's pairing (kernel_impl.h's pair_minutiae, the same
+ * choices). One window of 16 B candidates is one vector: the eligible ones'
+ * squared distances' bits, UINT32_MAX for the rest. The used flags are left
+ * out of it, so every A minutia's window is computed first, independently;
+ * the greedy walk then only masks off B minutiae already taken (a bitmap)
+ * and takes the nearest left. Before, each window test waited on the
+ * previous minutia's pick: its 16-byte load of the used flags could not be
+ * forwarded from the byte just stored. (Skipping the reduction where one
+ * candidate is left saved nothing: the branches mispredict.) */
+static inline __m512i pair_window_keys(const sidik__stretched *sb, int j0, int nb, float x, float y,
+                                       int theta)
 {
     const __m512 bx = _mm512_loadu_ps(sb->x + j0), by = _mm512_loadu_ps(sb->y + j0);
     const __m512 dx = _mm512_sub_ps(bx, _mm512_set1_ps(x)),
@@ -39,18 +45,92 @@ static inline uint32_t pair_window_avx512(const sidik__stretched *sb, int j0, in
                          _mm512_set1_epi32(255));
     const int left = nb - j0;
     __mmask16 ok = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-    ok &= _mm_cmpeq_epi8_mask(_mm_loadu_si128((const __m128i *)(used + j0)), _mm_setzero_si128());
     ok &= _mm512_cmp_ps_mask(by, _mm512_set1_ps(y - SIDIK__PAIR_DIST), _CMP_GE_OQ);
     ok &= _mm512_cmp_ps_mask(by, _mm512_set1_ps(y + SIDIK__PAIR_DIST), _CMP_LE_OQ);
     ok &= _mm512_cmp_ps_mask(d2, _mm512_set1_ps(SIDIK__PAIR_DIST * SIDIK__PAIR_DIST), _CMP_LT_OQ);
     ok &= _mm512_cmple_epu32_mask(dt, _mm512_set1_epi32(2 * SIDIK__PAIR_DTHETA));
-    const __m512i key = _mm512_mask_mov_epi32(_mm512_set1_epi32(-1), ok, _mm512_castps_si512(d2));
+    return _mm512_mask_mov_epi32(_mm512_set1_epi32(-1), ok, _mm512_castps_si512(d2));
+}
+
+/* The 16 used flags from position j0 on. */
+static inline __mmask16 used_at(const uint64_t *used, int j0)
+{
+    const int w = j0 >> 6, s = j0 & 63;
+    uint64_t v = used[w] >> s;
+    if (s > 48)
+        v |= used[w + 1] << (64 - s);
+    return (__mmask16)v;
+}
+
+/* The nearest free candidate of a window, ties to the lower position: its
+ * key (UINT32_MAX: none) and position in *at. */
+static inline uint32_t pair_window_best(__m512i key, __mmask16 used, int j0, int *at)
+{
+    key = _mm512_mask_mov_epi32(key, used, _mm512_set1_epi32(-1));
     const uint32_t kmin = (uint32_t)_mm512_reduce_min_epu32(key);
-    const __mmask16 at_min = _mm512_cmpeq_epu32_mask(key, _mm512_set1_epi32((int)kmin));
-    *at = j0 + (int)__builtin_ctz((unsigned)at_min | 0x10000u);
+    *at = j0 + __builtin_ctz(_mm512_cmpeq_epu32_mask(key, _mm512_set1_epi32((int)kmin)) | 0x10000u);
     return kmin;
 }
-#define PAIR_WINDOW_BEST pair_window_avx512
+
+int sidik__pair_minutiae_avx512(const float *X, const float *Y, const uint8_t *inside,
+                                const uint8_t *angle_a, int na, uint8_t rot,
+                                const sidik__stretched *sb, const sidik_finger *b)
+{
+    /* Per A minutia inside, in A's order: its first window's start (-1: no
+     * candidates), its keys, and whether the band runs past that window. */
+    __m512i keys[SIDIK_TMPL_MAX_MINUTIAE];
+    int16_t start[SIDIK_TMPL_MAX_MINUTIAE];
+    uint8_t order[SIDIK_TMPL_MAX_MINUTIAE], more[SIDIK_TMPL_MAX_MINUTIAE];
+    const int nb = b->n;
+    int m = 0;
+    for (int i = 0; i < na; i++) {
+        if (!inside[i])
+            continue;
+        const float x = X[i], y = Y[i];
+        const int theta = (uint8_t)(angle_a[i] + rot);
+        float row =
+            ((y - SIDIK__PAIR_DIST - 1) * sb->isy - SIDIK__OCC_ORIGIN) * (1.0f / SIDIK__OCC_CELL);
+        int r = row < 0 ? 0 : row >= SIDIK__OCC_SIZE ? SIDIK__OCC_SIZE : (int)row;
+        const int j0 = b->row_start[r], last = j0 + SIDIK__PAIR_WINDOW - 1;
+        order[m] = (uint8_t)i;
+        start[m] = (int16_t)(j0 < nb ? j0 : -1);
+        more[m] = j0 < nb && last < nb && sb->y[last] <= y + SIDIK__PAIR_DIST;
+        if (j0 < nb)
+            keys[m] = pair_window_keys(sb, j0, nb, x, y, theta);
+        m++;
+    }
+    uint64_t used[(SIDIK_TMPL_MAX_MINUTIAE + SIDIK__PAIR_WINDOW + 63) / 64 + 1] = {0};
+    int paired = 0;
+    for (int q = 0; q < m; q++) {
+        int j0 = start[q], best = -1;
+        if (j0 < 0)
+            continue;
+        uint32_t best_key = pair_window_best(keys[q], used_at(used, j0), j0, &best);
+        if (more[q]) { /* the band spans more windows: an earlier one keeps ties */
+            const int i = order[q];
+            const float x = X[i], y = Y[i];
+            const int theta = (uint8_t)(angle_a[i] + rot);
+            for (j0 += SIDIK__PAIR_WINDOW; j0 < nb; j0 += SIDIK__PAIR_WINDOW) {
+                int at;
+                uint32_t kmin = pair_window_best(pair_window_keys(sb, j0, nb, x, y, theta),
+                                                 used_at(used, j0), j0, &at);
+                if (kmin < best_key) {
+                    best_key = kmin;
+                    best = at;
+                }
+                const int last = j0 + SIDIK__PAIR_WINDOW - 1;
+                if (last >= nb || sb->y[last] > y + SIDIK__PAIR_DIST)
+                    break;
+            }
+        }
+        if (best_key != UINT32_MAX) {
+            used[best >> 6] |= 1ull << (best & 63);
+            paired++;
+        }
+    }
+    return paired;
+}
+#define PAIR_MINUTIAE_OWN
 
 /* The relaxation compatibilities (kernel_impl.h's compat, which GCC
  * vectorises with its clamps as compare-and-blend chains and the direction

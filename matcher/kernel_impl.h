@@ -147,11 +147,11 @@ int KERNEL(map_occupied)(const float *x, const float *y, int n, const sidik__ali
  * (in B's own, unstretched coordinates, a pixel early against rounding), each
  * window as one vector with the nearest found by two integer minimum
  * reductions (a non-negative float's bits order as the float does; a level
- * may define PAIR_WINDOW_BEST with its own intrinsics, as AVX-512 does). A
+ * may define PAIR_MINUTIAE_OWN and its own pairing, as AVX-512 does). A
  * scalar walk that stops at the first minutia past the band ends its loops
  * on mispredicted branches; here the only loop that varies is over windows,
  * and a band of 30 px rarely holds more than one. */
-#ifndef PAIR_WINDOW_BEST
+#ifndef PAIR_MINUTIAE_OWN
 /* Within window j0 of sb: the eligible candidate nearest (x, y), ties to the
  * lower position, as its squared distance's bits (UINT32_MAX: none) and its
  * position in *at. */
@@ -184,7 +184,6 @@ static inline uint32_t KERNEL(pair_window)(const sidik__stretched *sb, int j0, i
     return kmin;
 }
 #define PAIR_WINDOW_BEST KERNEL(pair_window)
-#endif
 
 int KERNEL(pair_minutiae)(const float *X, const float *Y, const uint8_t *inside,
                           const uint8_t *angle_a, int na, uint8_t rot, const sidik__stretched *sb,
@@ -226,6 +225,8 @@ int KERNEL(pair_minutiae)(const float *X, const float *Y, const uint8_t *inside,
     }
     return paired;
 }
+
+#endif
 
 /* rho_t[v][u]: how well correspondence v agrees with u, scaled by
  * 32768 / (cnt - 1) so the relaxation needs no division (MCC's rho with
