@@ -14,6 +14,7 @@
  * Before including, define KERNEL(name) to give the functions their level
  * suffix.
  */
+#include "key_sort.h"
 #include "mcc.h"
 
 #include <math.h>
@@ -52,11 +53,12 @@ void KERNEL(local_sim)(const sidik_finger *a, const sidik_finger *b, const uint1
  * best and each column's two best local similarities, as keys
  * q << 16 | (255 - i) << 8 | (255 - j): unique per pair, larger = earlier in
  * the greedy order (higher similarity, then lower i, then lower j). Returns
- * how many; each pair appears once.
+ * how many, each pair once, sorted in that order (largest first).
  * Integer max/min only, so every level vectorises it and agrees exactly. */
 #ifndef CANDIDATES_OWN
-int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *keys)
+int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *sorted)
 {
+    uint32_t keys[SIDIK__MAX_KEYS];
     uint32_t c1[SIDIK_TMPL_MAX_MINUTIAE] = {0}, c2[SIDIK_TMPL_MAX_MINUTIAE] = {0};
     uint32_t row1[SIDIK_TMPL_MAX_MINUTIAE], row2[SIDIK_TMPL_MAX_MINUTIAE];
     int n = 0;
@@ -98,6 +100,7 @@ int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *keys)
             n += (k != 0) & (k != row1[i]) & (k != row2[i]);
         }
     }
+    sidik__sort_keys_desc(keys, n, sorted);
     return n;
 }
 

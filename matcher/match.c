@@ -25,6 +25,7 @@
  * element-wise with fixed operation order (the matcher is built with
  * -ffp-contract=off), so every SIMD level gives the same score bit for bit.
  */
+#include "key_sort.h"
 #include "mcc.h"
 #include "sidik/common.h"
 
@@ -39,9 +40,7 @@ struct sidik_matcher {
     const sidik__match_kernels *k;
     uint16_t px[MAX_N * MAX_N]; /* popcount(a_i ^ b_j), row stride b->npad */
     uint16_t q[MAX_N * MAX_N];  /* local similarity, Q16 */
-    uint32_t keys[MAX_N * MAX_N];
-    uint32_t sorted[MAX_N * MAX_N];
-    uint8_t bucket[4 * MAX_N]; /* each candidate's bucket: at most four a row */
+    uint32_t keys[SIDIK__MAX_KEYS]; /* the candidates, in greedy order */
 };
 
 int sidik_matcher_create(sidik_simd_level level, sidik_matcher **out)
@@ -82,41 +81,7 @@ typedef struct {
 static int select_pairs(sidik_matcher *m, int na, int npad, int want, pair *out)
 {
     int n = m->k->candidates(m->q, na, npad, m->keys);
-    if (n == 0)
-        return 0;
-    /* Counting sort into 256 buckets spread over the similarities present
-     * (descending), then one insertion pass over the whole, nearly sorted,
-     * array. The candidates' similarities cluster, so buckets of a fixed
-     * width hold several keys each and each bucket's insertion loop would end
-     * on a mispredicted branch; spread over the range in use, most buckets
-     * hold one key or none and the pass rarely moves anything. A bucket is a
-     * floor of a line rising with the similarity, so bucket order never
-     * contradicts key order. */
-    uint32_t qmin = UINT32_MAX, qmax = 0;
-    for (int e = 0; e < n; e++) {
-        uint32_t q = m->keys[e] >> 16;
-        qmin = q < qmin ? q : qmin;
-        qmax = q > qmax ? q : qmax;
-    }
-    const uint64_t spread = qmax > qmin ? (255ull << 32) / (qmax - qmin) : 0;
-    uint32_t start[257] = {0};
-    for (int e = 0; e < n; e++) {
-        int d = 255 - (int)((uint64_t)((m->keys[e] >> 16) - qmin) * spread >> 32);
-        m->bucket[e] = (uint8_t)d;
-        start[d + 1]++;
-    }
-    for (int d = 0; d < 256; d++)
-        start[d + 1] += start[d];
-    uint32_t *k = m->sorted;
-    for (int e = 0; e < n; e++)
-        k[start[m->bucket[e]]++] = m->keys[e];
-    for (int x = 1; x < n; x++) {
-        uint32_t v = k[x];
-        int y = x;
-        for (; y > 0 && k[y - 1] < v; y--)
-            k[y] = k[y - 1];
-        k[y] = v;
-    }
+    const uint32_t *k = m->keys;
     /* Branch-free: whether a key is taken is a coin toss to the branch
      * predictor, and the walk usually visits every candidate. */
     bool used_a[MAX_N] = {false}, used_b[MAX_N] = {false};

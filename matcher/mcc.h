@@ -162,7 +162,8 @@ typedef struct sidik__match_kernels {
     /* Local similarities (Q16) from those counts; see kernel_impl.h. */
     void (*local_sim)(const sidik_finger *a, const sidik_finger *b, const uint16_t *px,
                       uint16_t *q);
-    /* Each row's and column's two best similarities as greedy-order keys. */
+    /* Each row's and column's two best similarities as greedy-order keys,
+     * sorted (largest first); keys needs SIDIK__MAX_KEYS places. */
     int (*candidates)(const uint16_t *q, int na, int npad, uint32_t *keys);
     int (*map_occupied)(const float *x, const float *y, int n, const sidik__alignment *al,
                         const uint64_t *occ, float *X, float *Y, uint8_t *inside);
