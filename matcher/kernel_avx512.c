@@ -7,19 +7,42 @@
 #include <immintrin.h>
 #include <string.h>
 
+/* Two cylinders of A at a time, so each load of B serves both; the sizes
+ * are read once (out is uint16_t like them, so the compiler would otherwise
+ * reload them after every store). */
 void sidik__xor_popcount_avx512(const sidik_finger *a, const sidik_finger *b, uint16_t *out)
 {
-    for (int i = 0; i < a->n; i++) {
-        __m512i ai[SIDIK__MCC_WORDS];
-        for (int w = 0; w < SIDIK__MCC_WORDS; w++)
-            ai[w] = _mm512_set1_epi64((long long)a->cyl[w * a->npad + i]);
-        for (int j = 0; j < b->npad; j += 8) {
-            __m512i acc = _mm512_setzero_si512();
+    const int na = a->n, apad = a->npad, npad = b->npad;
+    const uint64_t *ac = a->cyl, *bc = b->cyl;
+    int i = 0;
+    for (; i + 1 < na; i += 2) {
+        __m512i a0[SIDIK__MCC_WORDS], a1[SIDIK__MCC_WORDS];
+        for (int w = 0; w < SIDIK__MCC_WORDS; w++) {
+            a0[w] = _mm512_set1_epi64((long long)ac[w * apad + i]);
+            a1[w] = _mm512_set1_epi64((long long)ac[w * apad + i + 1]);
+        }
+        uint16_t *o0 = out + i * npad, *o1 = o0 + npad;
+        for (int j = 0; j < npad; j += 8) {
+            __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
             for (int w = 0; w < SIDIK__MCC_WORDS; w++) {
-                __m512i bv = _mm512_loadu_si512(&b->cyl[w * b->npad + j]);
-                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(ai[w], bv)));
+                __m512i bv = _mm512_loadu_si512(bc + w * npad + j);
+                s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(_mm512_xor_si512(a0[w], bv)));
+                s1 = _mm512_add_epi64(s1, _mm512_popcnt_epi64(_mm512_xor_si512(a1[w], bv)));
             }
-            _mm_storeu_si128((__m128i *)(out + i * b->npad + j), _mm512_cvtepi64_epi16(acc));
+            _mm_storeu_si128((__m128i *)(o0 + j), _mm512_cvtepi64_epi16(s0));
+            _mm_storeu_si128((__m128i *)(o1 + j), _mm512_cvtepi64_epi16(s1));
+        }
+    }
+    for (; i < na; i++) {
+        __m512i a0[SIDIK__MCC_WORDS];
+        for (int w = 0; w < SIDIK__MCC_WORDS; w++)
+            a0[w] = _mm512_set1_epi64((long long)ac[w * apad + i]);
+        for (int j = 0; j < npad; j += 8) {
+            __m512i s0 = _mm512_setzero_si512();
+            for (int w = 0; w < SIDIK__MCC_WORDS; w++)
+                s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(_mm512_xor_si512(
+                                              a0[w], _mm512_loadu_si512(bc + w * npad + j))));
+            _mm_storeu_si128((__m128i *)(out + i * npad + j), _mm512_cvtepi64_epi16(s0));
         }
     }
 }
@@ -252,17 +275,29 @@ static void rank_sort_desc(const uint32_t *keys, int n, uint32_t *out)
         sidik__sort_keys_desc(keys, n, out);
         return;
     }
+    /* 64 keys at a time: four independent counts, so the additions do not
+     * wait on each other. */
     const __m512i one = _mm512_set1_epi32(1);
-    for (int e0 = 0; e0 < n; e0 += 16) {
-        const __mmask16 m = n - e0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - e0)) - 1);
-        const __m512i v = _mm512_maskz_loadu_epi32(m, keys + e0);
-        __m512i rank = _mm512_setzero_si512();
-        for (int f = 0; f < n; f++)
-            rank = _mm512_mask_add_epi32(
-                rank, _mm512_cmpgt_epu32_mask(_mm512_set1_epi32((int)keys[f]), v), rank, one);
-        int32_t r[16];
-        _mm512_storeu_si512(r, rank);
-        for (int l = 0; l < 16 && e0 + l < n; l++)
+    for (int e0 = 0; e0 < n; e0 += 64) {
+        __m512i v[4], rank[4];
+        for (int x = 0; x < 4; x++) {
+            const int left = n - e0 - 16 * x;
+            const __mmask16 m = left >= 16 ? (__mmask16)0xffff
+                                : left > 0 ? (__mmask16)((1u << left) - 1)
+                                           : (__mmask16)0;
+            v[x] = _mm512_maskz_loadu_epi32(m, keys + e0 + 16 * x);
+            rank[x] = _mm512_setzero_si512();
+        }
+        for (int f = 0; f < n; f++) {
+            const __m512i kf = _mm512_set1_epi32((int)keys[f]);
+            for (int x = 0; x < 4; x++)
+                rank[x] =
+                    _mm512_mask_add_epi32(rank[x], _mm512_cmpgt_epu32_mask(kf, v[x]), rank[x], one);
+        }
+        int32_t r[64];
+        for (int x = 0; x < 4; x++)
+            _mm512_storeu_si512(r + 16 * x, rank[x]);
+        for (int l = 0; l < 64 && e0 + l < n; l++)
             out[r[l]] = keys[e0 + l];
     }
 }
