@@ -353,6 +353,50 @@ int sidik__candidates_avx512(const uint16_t *q, int na, int npad, uint32_t *sort
 }
 #define CANDIDATES_OWN
 
+/* kernel_impl.h's favoured_mean: the efficiencies' division as two vectors
+ * (GCC left the loop up to cnt scalar) and each pair's rank as masked
+ * additions, the ties by lane position. */
+uint32_t sidik__favoured_mean_avx512(const uint32_t *lam, const uint16_t *l0, int cnt, int np)
+{
+    _Static_assert(SIDIK__MAX_PAIRS == 32, "two vectors of pairs");
+    const __mmask16 m0 = cnt >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cnt) - 1);
+    const __mmask16 m1 = cnt >= 32  ? (__mmask16)0xffff
+                         : cnt > 16 ? (__mmask16)((1u << (cnt - 16)) - 1)
+                                    : (__mmask16)0;
+    const __m512i lam0 = _mm512_maskz_loadu_epi32(m0, lam),
+                  lam1 = _mm512_maskz_loadu_epi32(m1, lam + 16);
+    const __m512 e0 = _mm512_maskz_div_ps(
+        m0, _mm512_cvtepu32_ps(lam0),
+        _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m0, l0))));
+    const __m512 e1 = _mm512_maskz_div_ps(
+        m1, _mm512_cvtepu32_ps(lam1),
+        _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m1, l0 + 16))));
+    const __m512i k0 = _mm512_castps_si512(e0), k1 = _mm512_castps_si512(e1);
+    int32_t key[SIDIK__MAX_PAIRS];
+    _mm512_storeu_si512(key, k0);
+    _mm512_storeu_si512(key + 16, k1);
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i ahead0 = _mm512_setzero_si512(), ahead1 = _mm512_setzero_si512();
+    for (int v = 0; v < cnt; v++) {
+        const __m512i kv = _mm512_set1_epi32(key[v]);
+        /* lanes u > v, where a tie puts v ahead */
+        const __mmask16 after0 = v < 16 ? (__mmask16)(0xffffu << (v + 1)) : (__mmask16)0;
+        const __mmask16 after1 = v < 15 ? (__mmask16)0xffff : (__mmask16)(0xffffu << (v - 15));
+        __mmask16 a0 = _mm512_cmpgt_epi32_mask(kv, k0) | (_mm512_cmpeq_epi32_mask(kv, k0) & after0);
+        __mmask16 a1 = _mm512_cmpgt_epi32_mask(kv, k1) | (_mm512_cmpeq_epi32_mask(kv, k1) & after1);
+        ahead0 = _mm512_mask_add_epi32(ahead0, a0, ahead0, one);
+        ahead1 = _mm512_mask_add_epi32(ahead1, a1, ahead1, one);
+    }
+    const __m512i npv = _mm512_set1_epi32(np);
+    const __mmask16 f0 = m0 & _mm512_cmplt_epi32_mask(ahead0, npv);
+    const __mmask16 f1 = m1 & _mm512_cmplt_epi32_mask(ahead1, npv);
+    /* lam < 2^16 (the relaxation halves its sums), so 32 of them fit 32 bits */
+    const uint32_t sum = (uint32_t)_mm512_reduce_add_epi32(
+        _mm512_add_epi32(_mm512_maskz_mov_epi32(f0, lam0), _mm512_maskz_mov_epi32(f1, lam1)));
+    return sum / (uint32_t)np;
+}
+#define FAVOURED_MEAN_OWN
+
 #define KERNEL(name) sidik__##name##_avx512
 #include "kernel_impl.h"
 

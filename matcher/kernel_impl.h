@@ -305,6 +305,7 @@ void KERNEL(relax)(const uint16_t rho_t[][SIDIK__MAX_PAIRS], int cnt, uint32_t *
         lam[u] = cur[u];
 }
 
+#ifndef FAVOURED_MEAN_OWN
 /* LSS-R's score: the mean relaxed similarity of the np pairs whose
  * similarity grew most (efficiency lam / l0, ties to the lower index). A
  * pair's rank is the number of pairs ahead of it: branch-free and
@@ -331,3 +332,4 @@ uint32_t KERNEL(favoured_mean)(const uint32_t *lam, const uint16_t *l0, int cnt,
         sum += ahead[u] < np ? lam[u] : 0;
     return (uint32_t)(sum / (uint64_t)np);
 }
+#endif

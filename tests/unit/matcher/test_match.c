@@ -155,6 +155,15 @@ static void test_matcher_kernels_match_scalar(void **state)
             l0[u] = (uint16_t)(1 + sidik_test_rand(&seed) % 65535);
         for (int np = 1; np <= cnt; np += 5)
             assert_int_equal(k->favoured_mean(ls, l0, cnt, np), s->favoured_mean(ls, l0, cnt, np));
+        /* Equal efficiencies of unequal pairs: which of them count is the
+         * ranks' tie rule (the lower index first). */
+        for (int u = 0; u < cnt; u++) {
+            uint32_t r = 1 + (uint32_t)(sidik_test_rand(&seed) % 3);
+            ls[u] = 1000u * r;
+            l0[u] = (uint16_t)(500u * r * (1 + (uint32_t)(sidik_test_rand(&seed) % 2)));
+        }
+        for (int np = 1; np <= cnt; np++)
+            assert_int_equal(k->favoured_mean(ls, l0, cnt, np), s->favoured_mean(ls, l0, cnt, np));
         /* Alignment mapping and the occupancy test, points in and out. */
         sidik_template tt;
         random_template(&seed, 60, &tt);
