@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMPOSTOR_MEAN 0.11f /* the search's SIDIK__SIG_IMPOSTOR_MEAN */
+#define IMPOSTOR_MEAN 0.09f /* the search's SIDIK__SIG_IMPOSTOR_MEAN */
 
 enum { RAW, PROBE, GALLERY, BOTH_Z, BOTH_MEAN, WAYS };
 static const char *const way_name[WAYS] = {"similarity - impostor mean", "less probe's mean",

@@ -67,7 +67,8 @@ static void build_times(const sidik_template *fingers, size_t n, int best, doubl
     sidik_cpu_detect(&f);
     const struct {
         const char *name;
-        int (*fn)(const sidik_template *t, sidik_finger_sig *out, float *scale);
+        int (*fn)(const sidik_template *t, const sidik__sig_weights *w, sidik_finger_sig *out,
+                  float *scale);
         int available;
     } builds[] = {
         {"baseline", sidik__sig_finger_base, 1},
@@ -92,7 +93,7 @@ static void build_times(const sidik_template *fingers, size_t n, int best, doubl
             for (size_t i = 0; i < n; i++) {
                 sidik_finger_sig sig;
                 float scale = 0;
-                builds[b].fn(&fingers[i], &sig, &scale);
+                builds[b].fn(&fingers[i], &sidik__sig_weights_product, &sig, &scale);
                 sink += scale;
             }
             double us = (bench_now() - p0) * 1e6 / (double)n;

@@ -147,7 +147,8 @@ _Static_assert(SIG_LANES % SIG_VEC == 0, "the lanes fill whole vectors");
 #endif
 _Static_assert(SIG_CHUNKS % SIG_BLOCK == 0, "whole blocks of vectors");
 
-int SIG_BUILD(sig_finger)(const sidik_template *t, sidik_finger_sig *out, float *scale)
+int SIG_BUILD(sig_finger)(const sidik_template *t, const sidik__sig_weights *w,
+                          sidik_finger_sig *out, float *scale)
 {
     const sig_consts *k = sidik__sig_consts();
     const float two_pi = 6.28318530718f;
@@ -309,6 +310,12 @@ int SIG_BUILD(sig_finger)(const sidik_template *t, sidik_finger_sig *out, float 
                 }
             }
         for (int r = 0; r < SIG_DFT_RINGS; r++) {
+            for (int j = 0; j < SIG_HV; j++) { /* each term's weight (sig_int.h) */
+                sig_vec wv;
+                memcpy(&wv, &w->w[m0 + r][j * SIG_VEC], sizeof wv);
+                ar[r][j] *= wv;
+                ai[r][j] *= wv;
+            }
             memcpy(fr[m0 + r], ar[r], sizeof ar[r]);
             memcpy(fi[m0 + r], ai[r], sizeof ai[r]);
             for (int j = 0; j < SIG_HV; j++)

@@ -12,11 +12,12 @@
 #include "sidik/signature.h"
 
 /* Mean similarity of two different persons' fingers at the same position
- * (sidik_synth population, 600 persons, all pairs: 0.109): subtracted from every
- * finger's similarity before the fingers are summed, so a finger absent on
- * either side counts as an average impostor finger, neither for nor
- * against. docs/search.md. */
-#define SIDIK__SIG_IMPOSTOR_MEAN 0.11f
+ * (sidik_synth population: 0.0903 over 800 persons of seed 7, each with the
+ * next, `bench_sig_weights`; 0.109 before the signature had weights):
+ * subtracted from every finger's similarity before the fingers are summed,
+ * so a finger absent on either side counts as an average impostor finger,
+ * neither for nor against. docs/search.md. */
+#define SIDIK__SIG_IMPOSTOR_MEAN 0.09f
 
 /* The scan reads the gallery in blocks of 16 persons laid out for SIMD:
  * lanes are persons. Per finger, harmonic and pair of rings, one 64-byte
@@ -98,13 +99,34 @@ _Static_assert((int64_t)(1 << (19 - SIDIK__SIG_ROT_SHIFT)) * 2 * SIDIK__SIG_ROT_
 
 const sidik__sig_tables *sidik__sig_tables_get(void);
 
+/* The weight of each ring and harmonic of the signature, applied to its
+ * coefficients before they are scaled to unit energy, so the correlation
+ * the scan computes counts each term by how well it tells mates from
+ * impostors. Each entry is the square root of (genuine mean - impostor mean)
+ * / variance of that term's share of the correlation, measured on synthetic
+ * persons and scaled to a mean weight of 1 (bench_sig_weights prints the
+ * table and what it does; docs/search.md). */
+typedef struct sidik__sig_weights {
+    float w[SIDIK_SIG_RINGS][SIDIK_SIG_HARMONICS];
+} sidik__sig_weights;
+
+extern const sidik__sig_weights sidik__sig_weights_product; /* sig_weights.c */
+extern const sidik__sig_weights sidik__sig_weights_none;    /* every weight 1 */
+
 /* sidik_sig_finger's computation per build (sig_build_impl.h), for a
  * template of at least SIDIK_SIG_MIN_MINUTIAE minutiae and out zeroed;
  * exposed so the tests can compare the builds. Call a build only where the
  * CPU has its instruction set. */
-int sidik__sig_finger_base(const sidik_template *t, sidik_finger_sig *out, float *scale);
-int sidik__sig_finger_avx2(const sidik_template *t, sidik_finger_sig *out, float *scale);
-int sidik__sig_finger_avx512(const sidik_template *t, sidik_finger_sig *out, float *scale);
+int sidik__sig_finger_base(const sidik_template *t, const sidik__sig_weights *w,
+                           sidik_finger_sig *out, float *scale);
+int sidik__sig_finger_avx2(const sidik_template *t, const sidik__sig_weights *w,
+                           sidik_finger_sig *out, float *scale);
+int sidik__sig_finger_avx512(const sidik_template *t, const sidik__sig_weights *w,
+                             sidik_finger_sig *out, float *scale);
+/* sidik_sig_finger with weights w (the build chosen for the CPU):
+ * bench_sig_weights derives the weights from unweighted signatures. */
+int sidik__sig_finger_weighted(const sidik_template *t, const sidik__sig_weights *w,
+                               sidik_finger_sig *out, float *scale);
 /* sidik__sig_probe_init per build, likewise. */
 void sidik__sig_probe_init_base(sidik__sig_probe *p, const sidik_person_sig *s);
 void sidik__sig_probe_init_avx2(sidik__sig_probe *p, const sidik_person_sig *s);

@@ -15,7 +15,8 @@
 
 static sidik__sig_tables tables;
 static sig_consts consts;
-static int (*build)(const sidik_template *t, sidik_finger_sig *out, float *scale);
+static int (*build)(const sidik_template *t, const sidik__sig_weights *w, sidik_finger_sig *out,
+                    float *scale);
 static void (*probe_build)(sidik__sig_probe *p, const sidik_person_sig *s);
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
@@ -70,7 +71,13 @@ const sig_consts *sidik__sig_consts(void)
 
 int sidik_sig_finger(const sidik_template *t, sidik_finger_sig *out, float *scale)
 {
-    if (t == NULL || out == NULL || scale == NULL)
+    return sidik__sig_finger_weighted(t, &sidik__sig_weights_product, out, scale);
+}
+
+int sidik__sig_finger_weighted(const sidik_template *t, const sidik__sig_weights *w,
+                               sidik_finger_sig *out, float *scale)
+{
+    if (t == NULL || w == NULL || out == NULL || scale == NULL)
         return SIDIK_EINVAL;
     memset(out, 0, sizeof *out);
     *scale = 0;
@@ -79,7 +86,7 @@ int sidik_sig_finger(const sidik_template *t, sidik_finger_sig *out, float *scal
     pthread_once(&tables_once, tables_build);
     if (t->count < SIDIK_SIG_MIN_MINUTIAE)
         return 0;
-    return build(t, out, scale);
+    return build(t, w, out, scale);
 }
 
 int sidik_sig_person(const sidik_fmr *rec, sidik_person_sig *out, const char **why)

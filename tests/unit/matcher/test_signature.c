@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef int (*sig_build)(const sidik_template *t, sidik_finger_sig *out, float *scale);
+typedef int (*sig_build)(const sidik_template *t, const sidik__sig_weights *w,
+                         sidik_finger_sig *out, float *scale);
 
 /* ---- the templates ------------------------------------------------------- */
 
@@ -104,7 +105,8 @@ static tmpl_set all_templates(void)
 /* The definition, in double precision with libm: the complex spectrum
  * sum_i exp(i (theta_i - lambda u_i)) on 16 rings (lambda from 0.03 to 0.20
  * rad/px) x 48 rays, its magnitude less the grid's mean, each ring's
- * harmonics 0..15, scaled to unit energy (harmonics k > 0 counted twice),
+ * harmonics 0..15, each times its weight (sig_weights.c), scaled to unit
+ * energy (harmonics k > 0 counted twice),
  * then to bytes with the largest at 127. 0 and nothing written when the
  * energy is 0. */
 static int reference(const sidik_template *t, sidik_finger_sig *out, float *scale)
@@ -132,6 +134,8 @@ static int reference(const sidik_template *t, sidik_finger_sig *out, float *scal
                 fr[m][k] += (sp[m][n] - mean) * cos(2 * pi * k * n / A);
                 fi[m][k] -= (sp[m][n] - mean) * sin(2 * pi * k * n / A);
             }
+            fr[m][k] *= sidik__sig_weights_product.w[m][k];
+            fi[m][k] *= sidik__sig_weights_product.w[m][k];
             energy += (k ? 2 : 1) * (fr[m][k] * fr[m][k] + fi[m][k] * fi[m][k]);
         }
     if (!(energy > 0))
@@ -154,7 +158,7 @@ static void compute(sig_build b, const sidik_template *t, sidik_finger_sig *sig,
 {
     memset(sig, 0, sizeof *sig);
     *scale = 0;
-    assert_int_equal(b(t, sig, scale), 0);
+    assert_int_equal(b(t, &sidik__sig_weights_product, sig, scale), 0);
 }
 
 static void test_signature_builds_identical(void **state)
