@@ -228,9 +228,13 @@ int main(int argc, char **argv)
         for (int k = 0; k < K; k++)
             rot_c[n][k] = cos(k * a), rot_s[n][k] = sin(k * a);
     }
+    static sidik__sig_weights none; /* every weight 1: the signature without weights */
+    for (int r = 0; r < R; r++)
+        for (int k = 0; k < K; k++)
+            none.w[r][k] = 1;
     person *g = sidik_xcalloc(ntrain, sizeof *g), *p = sidik_xcalloc(ntrain, sizeof *p);
-    persons(train_seed, ntrain, 0, &sidik__sig_weights_none, g);
-    persons(train_seed, ntrain, 1, &sidik__sig_weights_none, p);
+    persons(train_seed, ntrain, 0, &none, g);
+    persons(train_seed, ntrain, 1, &none, p);
     static double W[R][K];
     derive(g, p, ntrain, W);
     printf("/* bench_sig_weights %u %llu: square roots of the weights, rings down, harmonics "
@@ -249,8 +253,8 @@ int main(int argc, char **argv)
     sidik_free(p);
 
     g = sidik_xcalloc(ntest, sizeof *g), p = sidik_xcalloc(ntest, sizeof *p);
-    persons(test_seed, ntest, 0, &sidik__sig_weights_none, g);
-    persons(test_seed, ntest, 1, &sidik__sig_weights_none, p);
+    persons(test_seed, ntest, 0, &none, g);
+    persons(test_seed, ntest, 1, &none, p);
     printf("\nheld out: %u persons of seed %llu, mates missed at an impostor pass of\n", ntest,
            (unsigned long long)test_seed);
     printf("  %-26s %8s %8s %8s %6s %6s %6s %6s\n", "", "finger d'", "fused d'", "imp.mean", "1e-2",

@@ -333,21 +333,9 @@ int sidik__candidates_avx512(const uint16_t *q, int na, int npad, uint32_t *sort
         __m512i others =
             _mm512_maskz_mov_epi32(_mm512_cmpneq_epu32_mask(t1, _mm512_set1_epi32((int)r1)), t1);
         uint32_t r2 = _mm512_reduce_max_epu32(_mm512_max_epu32(t2, others));
-        keys[n] = r1;
-        n += r1 != 0;
-        keys[n] = r2;
-        n += r2 != 0;
-        row1[i] = r1;
-        row2[i] = r2;
+        n = sidik__append_row_keys(r1, r2, i, row1, row2, keys, n);
     }
-    for (int j = 0; j < npad; j++) {
-        for (int c = 0; c < 2; c++) {
-            uint32_t k = c == 0 ? c1[j] : c2[j];
-            int i = k != 0 ? 255 - (int)((k >> 8) & 0xff) : 0;
-            keys[n] = k;
-            n += (k != 0) & (k != row1[i]) & (k != row2[i]);
-        }
-    }
+    n = sidik__append_column_keys(c1, c2, row1, row2, npad, keys, n);
     rank_sort_desc(keys, n, sorted);
     return n;
 }

@@ -82,24 +82,9 @@ int KERNEL(candidates)(const uint16_t *q, int na, int npad, uint32_t *sorted)
             k &= -(uint32_t)(k < r1);
             r2 = k > r2 ? k : r2;
         }
-        keys[n] = r1;
-        n += r1 != 0;
-        keys[n] = r2;
-        n += r2 != 0;
-        row1[i] = r1;
-        row2[i] = r2;
+        n = sidik__append_row_keys(r1, r2, i, row1, row2, keys, n);
     }
-    /* A column's best is often also its row's best or second best (about a
-     * quarter of the keys on FVC2002): such a key is left out, so the sort
-     * and the walk see each pair once. */
-    for (int j = 0; j < npad; j++) {
-        for (int c = 0; c < 2; c++) {
-            uint32_t k = c == 0 ? c1[j] : c2[j];
-            int i = k != 0 ? 255 - (int)((k >> 8) & 0xff) : 0;
-            keys[n] = k;
-            n += (k != 0) & (k != row1[i]) & (k != row2[i]);
-        }
-    }
+    n = sidik__append_column_keys(c1, c2, row1, row2, npad, keys, n);
     sidik__sort_keys_desc(keys, n, sorted);
     return n;
 }

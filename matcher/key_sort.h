@@ -14,6 +14,39 @@
 /* At most two a row and two a column. */
 #define SIDIK__MAX_KEYS (4 * SIDIK_TMPL_MAX_MINUTIAE)
 
+/* Appends row i's best and second best keys (0: none) to keys[n..] and
+ * notes them in row1 and row2; returns the new count. */
+static inline int sidik__append_row_keys(uint32_t r1, uint32_t r2, int i, uint32_t *row1,
+                                         uint32_t *row2, uint32_t *keys, int n)
+{
+    keys[n] = r1;
+    n += r1 != 0;
+    keys[n] = r2;
+    n += r2 != 0;
+    row1[i] = r1;
+    row2[i] = r2;
+    return n;
+}
+
+/* Appends each column's best and second best (c1, c2; 0: none) to
+ * keys[n..], except those that are their row's best or second best: a
+ * column's best often is (about a quarter of the keys on FVC2002), and the
+ * sort and the walk must see each pair once. Returns the new count. */
+static inline int sidik__append_column_keys(const uint32_t *c1, const uint32_t *c2,
+                                            const uint32_t *row1, const uint32_t *row2, int npad,
+                                            uint32_t *keys, int n)
+{
+    for (int j = 0; j < npad; j++) {
+        for (int c = 0; c < 2; c++) {
+            uint32_t k = c == 0 ? c1[j] : c2[j];
+            int i = k != 0 ? 255 - (int)((k >> 8) & 0xff) : 0;
+            keys[n] = k;
+            n += (k != 0) & (k != row1[i]) & (k != row2[i]);
+        }
+    }
+    return n;
+}
+
 /* keys[0..n) (unique) into out, largest first.
  *
  * Counting sort into 256 buckets spread over the similarities present

@@ -111,7 +111,6 @@ typedef struct sidik__sig_weights {
 } sidik__sig_weights;
 
 extern const sidik__sig_weights sidik__sig_weights_product; /* sig_weights.c */
-extern const sidik__sig_weights sidik__sig_weights_none;    /* every weight 1 */
 
 /* sidik_sig_finger's computation per build (sig_build_impl.h), for a
  * template of at least SIDIK_SIG_MIN_MINUTIAE minutiae and out zeroed;
