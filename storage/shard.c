@@ -71,19 +71,6 @@ static int parse(const MDB_val *v, person_head *h, const uint8_t **tmpl)
     return 0;
 }
 
-static void unpack_sig(const MDB_val *v, const person_head *h, sidik_person_sig *sig)
-{
-    memset(sig, 0, sizeof *sig);
-    const uint8_t *p = (const uint8_t *)v->mv_data + sizeof *h;
-    for (int f = 0; f < SIDIK_SIG_FINGERS; f++) {
-        if (!(h->mask & (1u << f)))
-            continue;
-        memcpy(&sig->scale[f], p, sizeof(float));
-        memcpy(&sig->f[f], p + sizeof(float), sizeof(sidik_finger_sig));
-        p += FINGER_BYTES;
-    }
-}
-
 /* The record of a stored value, decoded; a record that decoded when stored
  * and fails now was damaged. */
 static int decode(const person_head *h, const uint8_t *tmpl, sidik_fmr *out)
@@ -432,13 +419,12 @@ int sidik_shard_each_range(sidik_shard *s, uint64_t lo, uint64_t hi,
             break;
         if (rc == 0)
             rc = parse(&v, &h, &tmpl);
-        if (rc == 0 && h.version == RECORD_SIGNED) {
-            unpack_sig(&v, &h, sig);
-        } else if (rc == 0 && (rc = decode(&h, tmpl, fmr)) == 0) {
-            /* A record with no usable finger has the empty signature, as
-             * version 1 stored it. */
+        /* Version 1's stored signature is not used: it was made by an
+         * earlier definition (before the signature's weights, sig_weights.c),
+         * and probes are made by this one. A record with no usable finger
+         * has the empty signature, as version 1 stored it. */
+        if (rc == 0 && (rc = decode(&h, tmpl, fmr)) == 0)
             sidik_sig_person(fmr, sig, NULL);
-        }
         if (rc == 0)
             rc = fn(ctx, key_id(&k), sig);
         if (rc == 0)
