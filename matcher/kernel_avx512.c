@@ -161,109 +161,54 @@ int sidik__pair_minutiae_avx512(const float *X, const float *Y, const uint8_t *i
  * term's arithmetic in full): the same IEEE operations in the same order, the
  * clamps as VMAXPS/VMINPS (which return the second operand for a NaN, as the
  * C's ternaries do), and the direction ramp read from a 16-entry table built
- * with sidik__direction_ramp (it is 0 from 14 units on).
- *
- * Only the bearing term depends on which pair of v and u is the row: the
- * distances, the distance and direction ramps and the dot and cross products
- * of the offsets come out bit for bit the same for (v, u) and (u, v) (the
- * offsets only change sign). So rows 0..15 compute columns 16..31 once and
- * give both rho_t[v][u] and rho_t[u][v], the latter transposed into place,
- * and the divider's two square roots are spent once for that quarter. */
-typedef struct {
-    __m512 ramps; /* r1 * r2: the distance and direction ramps */
-    __m512 den;   /* |da| |db| + 1e-6 */
-    __m512 dot, crs;
-} compat_shared;
-
-static inline compat_shared compat_geometry(const sidik__relax_geom *g, int v, int u0,
-                                            __m512 ramp_v)
-{
-    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
-    __m512 dxa = _mm512_sub_ps(_mm512_set1_ps(g->ax[v]), _mm512_loadu_ps(g->ax + u0));
-    __m512 dya = _mm512_sub_ps(_mm512_set1_ps(g->ay[v]), _mm512_loadu_ps(g->ay + u0));
-    __m512 dxb = _mm512_sub_ps(_mm512_set1_ps(g->bx[v]), _mm512_loadu_ps(g->bx + u0));
-    __m512 dyb = _mm512_sub_ps(_mm512_set1_ps(g->by[v]), _mm512_loadu_ps(g->by + u0));
-    __m512 d2a = _mm512_add_ps(_mm512_mul_ps(dxa, dxa), _mm512_mul_ps(dya, dya));
-    __m512 d2b = _mm512_add_ps(_mm512_mul_ps(dxb, dxb), _mm512_mul_ps(dyb, dyb));
-    compat_shared c;
-    c.dot = _mm512_add_ps(_mm512_mul_ps(dxa, dxb), _mm512_mul_ps(dya, dyb));
-    c.crs = _mm512_sub_ps(_mm512_mul_ps(dya, dxb), _mm512_mul_ps(dxa, dyb));
-    __m512 da = _mm512_sqrt_ps(d2a), db = _mm512_sqrt_ps(d2b);
-    c.den = _mm512_add_ps(_mm512_mul_ps(da, db), _mm512_set1_ps(1e-6f));
-    __m512 r1 = _mm512_sub_ps(one, _mm512_mul_ps(_mm512_sub_ps(_mm512_abs_ps(_mm512_sub_ps(da, db)),
-                                                               _mm512_set1_ps(3.0f)),
-                                                 _mm512_set1_ps(0.25f)));
-    r1 = _mm512_min_ps(_mm512_max_ps(r1, zero), one);
-    __m512i d = _mm512_sub_epi32(
-        _mm512_sub_epi32(_mm512_set1_epi32(g->aang[v]), _mm512_loadu_si512(g->aang + u0)),
-        _mm512_sub_epi32(_mm512_set1_epi32(g->bang[v]), _mm512_loadu_si512(g->bang + u0)));
-    d = _mm512_and_si512(d, _mm512_set1_epi32(255));
-    d = _mm512_min_epi32(d, _mm512_sub_epi32(_mm512_set1_epi32(256), d));
-    __m512 r2 = _mm512_permutexvar_ps(_mm512_min_epi32(d, _mm512_set1_epi32(15)), ramp_v);
-    c.ramps = _mm512_mul_ps(r1, r2);
-    return c;
-}
-
-/* The compatibilities from the shared terms and the column pairs' turns
- * (turn_c, turn_s), as 32-bit values, 0 outside keep. */
-static inline __m512i compat_finish(const compat_shared *c, __m512 turn_c, __m512 turn_s,
-                                    __m512 scale, __mmask16 keep)
-{
-    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
-    __m512 num = _mm512_add_ps(_mm512_mul_ps(turn_c, c->dot), _mm512_mul_ps(turn_s, c->crs));
-    __m512 r3 = _mm512_mul_ps(_mm512_sub_ps(_mm512_div_ps(num, c->den), _mm512_set1_ps(0.9563f)),
-                              _mm512_set1_ps(1.0f / (0.9744f - 0.9563f)));
-    r3 = _mm512_min_ps(_mm512_max_ps(r3, zero), one);
-    __m512 r = _mm512_mul_ps(_mm512_mul_ps(c->ramps, r3), scale);
-    return _mm512_maskz_cvttps_epi32(keep, _mm512_add_ps(r, _mm512_set1_ps(0.5f)));
-}
-
-/* Row v, columns u0 .. u0 + 15, computed alone. */
-static inline void compat_row(const sidik__relax_geom *g, int cnt, int v, int u0, __m512 ramp_v,
-                              __m512 scale, uint16_t *out)
-{
-    const __m512i u =
-        _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(u0));
-    const __mmask16 keep = _mm512_cmplt_epi32_mask(u, _mm512_set1_epi32(cnt)) &
-                           _mm512_cmpneq_epi32_mask(u, _mm512_set1_epi32(v));
-    compat_shared c = compat_geometry(g, v, u0, ramp_v);
-    __m512i r = compat_finish(&c, _mm512_loadu_ps(g->turn_c + u0), _mm512_loadu_ps(g->turn_s + u0),
-                              scale, keep);
-    _mm256_storeu_si256((__m256i *)out, _mm512_cvtepi32_epi16(r));
-}
-
+ * with sidik__direction_ramp (it is 0 from 14 units on). */
 void sidik__compat_avx512(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][SIDIK__MAX_PAIRS])
 {
-    _Static_assert(SIDIK__MAX_PAIRS == 32, "two vectors of pairs");
     float ramp[16];
     for (int d = 0; d < 16; d++)
         ramp[d] = sidik__direction_ramp(d);
     const __m512 ramp_v = _mm512_loadu_ps(ramp);
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     const __m512 scale = _mm512_set1_ps(32768.0f / (float)(cnt - 1));
-    if (cnt <= 16) { /* columns 16..31 are all beyond cnt */
-        for (int v = 0; v < cnt; v++) {
-            compat_row(g, cnt, v, 0, ramp_v, scale, rho_t[v]);
-            memset(rho_t[v] + 16, 0, 16 * sizeof rho_t[v][0]);
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int v = 0; v < cnt; v++) {
+        const __m512 vax = _mm512_set1_ps(g->ax[v]), vay = _mm512_set1_ps(g->ay[v]);
+        const __m512 vbx = _mm512_set1_ps(g->bx[v]), vby = _mm512_set1_ps(g->by[v]);
+        const __m512i vaang = _mm512_set1_epi32(g->aang[v]), vbang = _mm512_set1_epi32(g->bang[v]);
+        for (int u0 = 0; u0 < SIDIK__MAX_PAIRS; u0 += 16) {
+            __m512 dxa = _mm512_sub_ps(vax, _mm512_loadu_ps(g->ax + u0));
+            __m512 dya = _mm512_sub_ps(vay, _mm512_loadu_ps(g->ay + u0));
+            __m512 dxb = _mm512_sub_ps(vbx, _mm512_loadu_ps(g->bx + u0));
+            __m512 dyb = _mm512_sub_ps(vby, _mm512_loadu_ps(g->by + u0));
+            __m512 d2a = _mm512_add_ps(_mm512_mul_ps(dxa, dxa), _mm512_mul_ps(dya, dya));
+            __m512 d2b = _mm512_add_ps(_mm512_mul_ps(dxb, dxb), _mm512_mul_ps(dyb, dyb));
+            __m512 dot = _mm512_add_ps(_mm512_mul_ps(dxa, dxb), _mm512_mul_ps(dya, dyb));
+            __m512 crs = _mm512_sub_ps(_mm512_mul_ps(dya, dxb), _mm512_mul_ps(dxa, dyb));
+            __m512 da = _mm512_sqrt_ps(d2a), db = _mm512_sqrt_ps(d2b);
+            __m512 m = _mm512_mul_ps(da, db);
+            __m512 r1 =
+                _mm512_sub_ps(one, _mm512_mul_ps(_mm512_sub_ps(_mm512_abs_ps(_mm512_sub_ps(da, db)),
+                                                               _mm512_set1_ps(3.0f)),
+                                                 _mm512_set1_ps(0.25f)));
+            r1 = _mm512_min_ps(_mm512_max_ps(r1, zero), one);
+            __m512 num = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(g->turn_c + u0), dot),
+                                       _mm512_mul_ps(_mm512_loadu_ps(g->turn_s + u0), crs));
+            __m512 cosb = _mm512_div_ps(num, _mm512_add_ps(m, _mm512_set1_ps(1e-6f)));
+            __m512 r3 = _mm512_mul_ps(_mm512_sub_ps(cosb, _mm512_set1_ps(0.9563f)),
+                                      _mm512_set1_ps(1.0f / (0.9744f - 0.9563f)));
+            r3 = _mm512_min_ps(_mm512_max_ps(r3, zero), one);
+            __m512i d = _mm512_sub_epi32(_mm512_sub_epi32(vaang, _mm512_loadu_si512(g->aang + u0)),
+                                         _mm512_sub_epi32(vbang, _mm512_loadu_si512(g->bang + u0)));
+            d = _mm512_and_si512(d, _mm512_set1_epi32(255));
+            d = _mm512_min_epi32(d, _mm512_sub_epi32(_mm512_set1_epi32(256), d));
+            __m512 r2 = _mm512_permutexvar_ps(_mm512_min_epi32(d, _mm512_set1_epi32(15)), ramp_v);
+            __m512 r = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(r1, r2), r3), scale);
+            __m512i out = _mm512_cvttps_epi32(_mm512_add_ps(r, _mm512_set1_ps(0.5f)));
+            __m512i u = _mm512_add_epi32(lanes, _mm512_set1_epi32(u0));
+            __mmask16 keep = _mm512_cmplt_epi32_mask(u, _mm512_set1_epi32(cnt)) &
+                             _mm512_cmpneq_epi32_mask(u, _mm512_set1_epi32(v));
+            _mm256_storeu_si256((__m256i *)(rho_t[v] + u0), _mm512_maskz_cvtepi32_epi16(keep, out));
         }
-        return;
-    }
-    const __mmask16 below_cnt = (__mmask16)((1u << (cnt - 16)) - 1); /* columns 16.. < cnt */
-    uint16_t mirror[16][16];                                         /* [v][u - 16]: rho_t[u][v] */
-    for (int v = 0; v < 16; v++) {
-        compat_row(g, cnt, v, 0, ramp_v, scale, rho_t[v]);
-        compat_shared c = compat_geometry(g, v, 16, ramp_v);
-        __m512i own = compat_finish(&c, _mm512_loadu_ps(g->turn_c + 16),
-                                    _mm512_loadu_ps(g->turn_s + 16), scale, below_cnt);
-        __m512i other = compat_finish(&c, _mm512_set1_ps(g->turn_c[v]),
-                                      _mm512_set1_ps(g->turn_s[v]), scale, below_cnt);
-        _mm256_storeu_si256((__m256i *)(rho_t[v] + 16), _mm512_cvtepi32_epi16(own));
-        _mm256_storeu_si256((__m256i *)mirror[v], _mm512_cvtepi32_epi16(other));
-    }
-    for (int u = 16; u < cnt; u++) {
-        for (int v = 0; v < 16; v++)
-            rho_t[u][v] = mirror[v][u - 16];
-        compat_row(g, cnt, u, 16, ramp_v, scale, rho_t[u] + 16);
     }
 }
 #define COMPAT_OWN
