@@ -26,7 +26,9 @@
  * fingers fused are strong, which is what a first stage needs; it is never
  * the decision.
  *
- * Layout (fixed, stored in gallery shards): per finger 16 x 16 complex
+ * Layout (fixed; computed from the templates whenever a gallery is loaded,
+ * not stored: format-1 shards held it, and their copies are no longer
+ * read): per finger 16 x 16 complex
  * coefficients as int8 (re, im) pairs, ring-major, quantised with one
  * float scale per finger (never -128, so a negated coefficient is still a
  * byte); 512 + 4 bytes per finger, 5,184 bytes per person with padding.
