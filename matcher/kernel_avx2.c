@@ -41,52 +41,30 @@ void sidik__xor_popcount_avx2(const sidik_finger *a, const sidik_finger *b, uint
     }
 }
 
-/* The relaxation compatibilities as kernel_avx512.c writes them, eight
- * lanes at a time: the same IEEE operations in the same order, the clamps
- * as VMAXPS/VMINPS, the direction ramp from its 16-entry table (two
- * eight-entry permutes and a blend). Row v, columns u0 .. u0 + 7, as 32-bit
- * values. */
+/* The relaxation compatibilities, eight lanes at a time (compat_simd.h);
+ * the direction ramp's table as two eight-entry permutes and a blend. */
+#define CF          __m256
+#define CI          __m256i
+#define VP(name)    _mm256_##name
+#define C_LOADI(p)  _mm256_loadu_si256((const __m256i *)(p))
+#define C_AND(a, b) _mm256_and_si256((a), (b))
+#define C_ABS(x)    _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (x))
+static inline __m256 compat_ramp(__m256i d, const float *ramp)
+{
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(ramp), d),
+                            _mm256_permutevar8x32_ps(_mm256_loadu_ps(ramp + 8), d),
+                            _mm256_castsi256_ps(_mm256_cmpgt_epi32(d, _mm256_set1_epi32(7))));
+}
+#include "compat_simd.h"
+
+/* Row v, columns u0 .. u0 + 7, 0 outside the columns kept. */
 static inline __m256i compat8(const sidik__relax_geom *g, int cnt, int v, int u0, const float *ramp,
                               __m256 scale)
 {
-    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
-    __m256 dxa = _mm256_sub_ps(_mm256_set1_ps(g->ax[v]), _mm256_loadu_ps(g->ax + u0));
-    __m256 dya = _mm256_sub_ps(_mm256_set1_ps(g->ay[v]), _mm256_loadu_ps(g->ay + u0));
-    __m256 dxb = _mm256_sub_ps(_mm256_set1_ps(g->bx[v]), _mm256_loadu_ps(g->bx + u0));
-    __m256 dyb = _mm256_sub_ps(_mm256_set1_ps(g->by[v]), _mm256_loadu_ps(g->by + u0));
-    __m256 d2a = _mm256_add_ps(_mm256_mul_ps(dxa, dxa), _mm256_mul_ps(dya, dya));
-    __m256 d2b = _mm256_add_ps(_mm256_mul_ps(dxb, dxb), _mm256_mul_ps(dyb, dyb));
-    __m256 dot = _mm256_add_ps(_mm256_mul_ps(dxa, dxb), _mm256_mul_ps(dya, dyb));
-    __m256 crs = _mm256_sub_ps(_mm256_mul_ps(dya, dxb), _mm256_mul_ps(dxa, dyb));
-    __m256 da = _mm256_sqrt_ps(d2a), db = _mm256_sqrt_ps(d2b);
-    __m256 m = _mm256_mul_ps(da, db);
-    __m256 diff = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(da, db));
-    __m256 r1 = _mm256_sub_ps(
-        one, _mm256_mul_ps(_mm256_sub_ps(diff, _mm256_set1_ps(3.0f)), _mm256_set1_ps(0.25f)));
-    r1 = _mm256_min_ps(_mm256_max_ps(r1, zero), one);
-    __m256 num = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(g->turn_c + u0), dot),
-                               _mm256_mul_ps(_mm256_loadu_ps(g->turn_s + u0), crs));
-    __m256 cosb = _mm256_div_ps(num, _mm256_add_ps(m, _mm256_set1_ps(1e-6f)));
-    __m256 r3 = _mm256_mul_ps(_mm256_sub_ps(cosb, _mm256_set1_ps(0.9563f)),
-                              _mm256_set1_ps(1.0f / (0.9744f - 0.9563f)));
-    r3 = _mm256_min_ps(_mm256_max_ps(r3, zero), one);
-    __m256i d =
-        _mm256_sub_epi32(_mm256_sub_epi32(_mm256_set1_epi32(g->aang[v]),
-                                          _mm256_loadu_si256((const __m256i *)(g->aang + u0))),
-                         _mm256_sub_epi32(_mm256_set1_epi32(g->bang[v]),
-                                          _mm256_loadu_si256((const __m256i *)(g->bang + u0))));
-    d = _mm256_and_si256(d, _mm256_set1_epi32(255));
-    d = _mm256_min_epi32(d, _mm256_sub_epi32(_mm256_set1_epi32(256), d));
-    d = _mm256_min_epi32(d, _mm256_set1_epi32(15));
-    __m256 r2 = _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(ramp), d),
-                                 _mm256_permutevar8x32_ps(_mm256_loadu_ps(ramp + 8), d),
-                                 _mm256_castsi256_ps(_mm256_cmpgt_epi32(d, _mm256_set1_epi32(7))));
-    __m256 r = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(r1, r2), r3), scale);
-    __m256i out = _mm256_cvttps_epi32(_mm256_add_ps(r, _mm256_set1_ps(0.5f)));
     __m256i u = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(u0));
     __m256i keep = _mm256_andnot_si256(_mm256_cmpeq_epi32(u, _mm256_set1_epi32(v)),
                                        _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), u));
-    return _mm256_and_si256(out, keep);
+    return _mm256_and_si256(compat_lanes(g, v, u0, ramp, scale), keep);
 }
 
 void sidik__compat_avx2(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][SIDIK__MAX_PAIRS])

@@ -156,60 +156,35 @@ int sidik__pair_minutiae_avx512(const float *X, const float *Y, const uint8_t *i
 }
 #define PAIR_MINUTIAE_OWN
 
-/* The relaxation compatibilities (kernel_impl.h's compat, which GCC
- * vectorises with its clamps as compare-and-blend chains and the direction
- * term's arithmetic in full): the same IEEE operations in the same order, the
- * clamps as VMAXPS/VMINPS (which return the second operand for a NaN, as the
- * C's ternaries do), and the direction ramp read from a 16-entry table built
- * with sidik__direction_ramp (it is 0 from 14 units on). */
+/* The relaxation compatibilities, 16 lanes at a time (compat_simd.h). */
+#define CF          __m512
+#define CI          __m512i
+#define VP(name)    _mm512_##name
+#define C_LOADI(p)  _mm512_loadu_si512(p)
+#define C_AND(a, b) _mm512_and_si512((a), (b))
+#define C_ABS(x)    _mm512_abs_ps(x)
+static inline __m512 compat_ramp(__m512i d, const float *ramp)
+{
+    return _mm512_permutexvar_ps(d, _mm512_loadu_ps(ramp));
+}
+#include "compat_simd.h"
+
 void sidik__compat_avx512(const sidik__relax_geom *g, int cnt, uint16_t rho_t[][SIDIK__MAX_PAIRS])
 {
     float ramp[16];
     for (int d = 0; d < 16; d++)
         ramp[d] = sidik__direction_ramp(d);
-    const __m512 ramp_v = _mm512_loadu_ps(ramp);
-    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     const __m512 scale = _mm512_set1_ps(32768.0f / (float)(cnt - 1));
     const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (int v = 0; v < cnt; v++) {
-        const __m512 vax = _mm512_set1_ps(g->ax[v]), vay = _mm512_set1_ps(g->ay[v]);
-        const __m512 vbx = _mm512_set1_ps(g->bx[v]), vby = _mm512_set1_ps(g->by[v]);
-        const __m512i vaang = _mm512_set1_epi32(g->aang[v]), vbang = _mm512_set1_epi32(g->bang[v]);
+    for (int v = 0; v < cnt; v++)
         for (int u0 = 0; u0 < SIDIK__MAX_PAIRS; u0 += 16) {
-            __m512 dxa = _mm512_sub_ps(vax, _mm512_loadu_ps(g->ax + u0));
-            __m512 dya = _mm512_sub_ps(vay, _mm512_loadu_ps(g->ay + u0));
-            __m512 dxb = _mm512_sub_ps(vbx, _mm512_loadu_ps(g->bx + u0));
-            __m512 dyb = _mm512_sub_ps(vby, _mm512_loadu_ps(g->by + u0));
-            __m512 d2a = _mm512_add_ps(_mm512_mul_ps(dxa, dxa), _mm512_mul_ps(dya, dya));
-            __m512 d2b = _mm512_add_ps(_mm512_mul_ps(dxb, dxb), _mm512_mul_ps(dyb, dyb));
-            __m512 dot = _mm512_add_ps(_mm512_mul_ps(dxa, dxb), _mm512_mul_ps(dya, dyb));
-            __m512 crs = _mm512_sub_ps(_mm512_mul_ps(dya, dxb), _mm512_mul_ps(dxa, dyb));
-            __m512 da = _mm512_sqrt_ps(d2a), db = _mm512_sqrt_ps(d2b);
-            __m512 m = _mm512_mul_ps(da, db);
-            __m512 r1 =
-                _mm512_sub_ps(one, _mm512_mul_ps(_mm512_sub_ps(_mm512_abs_ps(_mm512_sub_ps(da, db)),
-                                                               _mm512_set1_ps(3.0f)),
-                                                 _mm512_set1_ps(0.25f)));
-            r1 = _mm512_min_ps(_mm512_max_ps(r1, zero), one);
-            __m512 num = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(g->turn_c + u0), dot),
-                                       _mm512_mul_ps(_mm512_loadu_ps(g->turn_s + u0), crs));
-            __m512 cosb = _mm512_div_ps(num, _mm512_add_ps(m, _mm512_set1_ps(1e-6f)));
-            __m512 r3 = _mm512_mul_ps(_mm512_sub_ps(cosb, _mm512_set1_ps(0.9563f)),
-                                      _mm512_set1_ps(1.0f / (0.9744f - 0.9563f)));
-            r3 = _mm512_min_ps(_mm512_max_ps(r3, zero), one);
-            __m512i d = _mm512_sub_epi32(_mm512_sub_epi32(vaang, _mm512_loadu_si512(g->aang + u0)),
-                                         _mm512_sub_epi32(vbang, _mm512_loadu_si512(g->bang + u0)));
-            d = _mm512_and_si512(d, _mm512_set1_epi32(255));
-            d = _mm512_min_epi32(d, _mm512_sub_epi32(_mm512_set1_epi32(256), d));
-            __m512 r2 = _mm512_permutexvar_ps(_mm512_min_epi32(d, _mm512_set1_epi32(15)), ramp_v);
-            __m512 r = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(r1, r2), r3), scale);
-            __m512i out = _mm512_cvttps_epi32(_mm512_add_ps(r, _mm512_set1_ps(0.5f)));
             __m512i u = _mm512_add_epi32(lanes, _mm512_set1_epi32(u0));
             __mmask16 keep = _mm512_cmplt_epi32_mask(u, _mm512_set1_epi32(cnt)) &
                              _mm512_cmpneq_epi32_mask(u, _mm512_set1_epi32(v));
-            _mm256_storeu_si256((__m256i *)(rho_t[v] + u0), _mm512_maskz_cvtepi32_epi16(keep, out));
+            _mm256_storeu_si256(
+                (__m256i *)(rho_t[v] + u0),
+                _mm512_maskz_cvtepi32_epi16(keep, compat_lanes(g, v, u0, ramp, scale)));
         }
-    }
 }
 #define COMPAT_OWN
 
